@@ -1,0 +1,73 @@
+"""Question answering over your own sources, with verbatim, checkable citations.
+
+    from assistant import Index
+    index, report = Index.build(["seeds"], "index")
+    answer = index.ask("What did Azerbaijan say about the 132-km border?")
+    for citation in answer.citations:
+        print(citation.n, citation.document.title, citation.quote_text)
+
+Importing this package loads neither Textual nor click, nor (until used) numpy or torch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .errors import (
+    AssistantError,
+    IndexCorruptError,
+    IndexIncompatibleError,
+    IndexLockedError,
+    IndexNotFoundError,
+    ModelUnavailableError,
+    SourceNotFoundError,
+    UsageError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Answer",
+    "AssistantError",
+    "BuildReport",
+    "Citation",
+    "Document",
+    "Hit",
+    "Index",
+    "IndexCorruptError",
+    "IndexIncompatibleError",
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "IndexStatus",
+    "ModelUnavailableError",
+    "Passage",
+    "SourceNotFoundError",
+    "Span",
+    "UsageError",
+]
+
+_LAZY = {
+    "Index": "api",
+    "BuildReport": "indexer",
+    "Answer": "types",
+    "Citation": "types",
+    "Document": "types",
+    "Hit": "types",
+    "IndexStatus": "types",
+    "Passage": "types",
+    "Span": "types",
+}
+
+if TYPE_CHECKING:
+    from .api import Index
+    from .indexer import BuildReport
+    from .types import Answer, Citation, Document, Hit, IndexStatus, Passage, Span
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'assistant' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f".{module}", __name__), name)

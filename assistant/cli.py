@@ -1,0 +1,277 @@
+"""Command line: a thin layer over the library. Errors become one line and an exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+
+from .errors import AssistantError
+
+INDEX_HELP = "Index directory (default: $ASSISTANT_INDEX or the project's index/)."
+
+
+class AssistantGroup(click.Group):
+    """Turns library errors into ``error: ...`` on stderr and a distinct exit status."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AssistantError as error:
+            click.echo(f"error: {_one_line(str(error))}", err=True)
+            sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as error:  # the promise is: never a traceback
+            if os.environ.get("ASSISTANT_DEBUG"):
+                raise
+            click.echo(
+                f"error: unexpected {type(error).__name__}: {_one_line(str(error))}"
+                " (set ASSISTANT_DEBUG=1 for details)",
+                err=True,
+            )
+            sys.exit(70)
+
+
+def _one_line(text: str) -> str:
+    from .display import inert
+
+    return " ".join(inert(text, keep_newlines=False).split())
+
+
+def _index_path(value: str | None) -> Path:
+    from .paths import default_index_dir
+
+    return Path(value) if value else default_index_dir()
+
+
+def _open_index(value: str | None):
+    from .api import Index
+
+    return Index(_index_path(value))
+
+
+def _emit_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _progress_printer():
+    """A progress bar on a terminal; nothing when stderr is piped or redirected."""
+    if not sys.stderr.isatty():
+        return None
+    state: dict = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        bar = state.get(stage)
+        if bar is None:
+            for other in state.values():
+                other.render_finish()
+            bar = click.progressbar(length=max(total, 1), label=f"{stage:9}", file=sys.stderr)
+            state.clear()
+            state[stage] = bar
+        bar.update(done - bar.pos)
+
+    return report
+
+
+index_option = click.option("--index", "index_dir", metavar="DIR", help=INDEX_HELP)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+@click.group(cls=AssistantGroup, invoke_without_command=True)
+@click.version_option(package_name="assistant", prog_name="assistant")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Ask questions of your own documents; answers quote the sources verbatim."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@main.command()
+@click.argument("question")
+@index_option
+@click.option("-k", "k", default=3, show_default=True, help="Most citations to give.")
+@json_option
+def ask(question: str, index_dir: str | None, k: int, as_json: bool) -> None:
+    """Answer QUESTION from the index, citing passages verbatim."""
+    index = _open_index(index_dir)
+    answer = index.ask(question, k=k)
+    if as_json:
+        _emit_json(answer.to_json())
+        return
+    from .display import inert
+
+    click.echo(inert(answer.text))
+    if answer.abstained:
+        if answer.nearest:
+            click.echo("\nNearest passages:")
+            for rank, hit in enumerate(answer.nearest, 1):
+                _print_passage(rank, hit.passage, index.store.document(hit.passage.doc_id))
+        sys.exit(0)
+    click.echo("\nSources:")
+    for citation in answer.citations:
+        _print_passage(citation.n, citation.passage, citation.document, citation.score)
+
+
+def _print_passage(n: int, passage, document, score: float | None = None) -> None:
+    from .display import inert
+
+    facts = [document.outlet, document.published]
+    heading = inert(document.title or passage.source, keep_newlines=False)
+    extra = ", ".join(inert(f, keep_newlines=False) for f in facts if f)
+    click.echo(f"[{n}] {heading}" + (f" — {extra}" if extra else ""))
+    where = f"{passage.source} ¶{passage.paragraph}, characters {passage.start}–{passage.end}"
+    if score is not None:
+        where += f", score {score:.4f}"
+    click.echo(f"    {inert(where, keep_newlines=False)}")
+    body = textwrap.fill(
+        inert(passage.text, keep_newlines=False),
+        width=100,
+        initial_indent="    “",
+        subsequent_indent="     ",
+    )
+    click.echo(body + "”")
+
+
+@main.command()
+@click.argument("query")
+@index_option
+@click.option("-k", "k", default=5, show_default=True, help="How many passages.")
+@json_option
+def search(query: str, index_dir: str | None, k: int, as_json: bool) -> None:
+    """Find the passages that best match QUERY (dense + keyword, fused)."""
+    from .types import hit_to_json
+
+    index = _open_index(index_dir)
+    hits = index.search(query, k=k)
+    if as_json:
+        _emit_json({"query": query, "results": [hit_to_json(h, r) for r, h in enumerate(hits, 1)]})
+        return
+    if not hits:
+        click.echo("No passages found.")
+        return
+    for rank, hit in enumerate(hits, 1):
+        _print_passage(rank, hit.passage, index.store.document(hit.passage.doc_id), hit.score)
+
+
+@main.command(name="eval")
+@click.argument("questions", type=click.Path(dir_okay=False, path_type=Path))
+@index_option
+@click.option("-k", "k", default=3, show_default=True, help="Citations per answer.")
+@json_option
+def eval_command(questions: Path, index_dir: str | None, k: int, as_json: bool) -> None:
+    """Score answers on QUESTIONS.jsonl: hit@1, hit@3, MRR, abstention accuracy."""
+    from .evaluate import evaluate, load_questions
+
+    items = load_questions(questions)
+    report = evaluate(_open_index(index_dir), items, k=k)
+    if as_json:
+        _emit_json(report.to_json())
+        return
+    for result in report.results:
+        if result.expected_abstain:
+            mark = "ok  " if result.abstained else "MISS"
+            got = "abstained" if result.abstained else f"answered {', '.join(result.cited)}"
+        else:
+            mark = "ok  " if result.correct else "MISS"
+            got = "abstained" if result.abstained else f"gold at {result.gold_rank or '-'}"
+        click.echo(f"{mark} {got:24} {_one_line(result.question)}")
+    m = report.metrics
+    click.echo("")
+    click.echo(f"questions            {m['questions']} ({m['answerable']} answerable)")
+    click.echo(f"hit@1                {m['hit@1']:.3f}")
+    click.echo(f"hit@3                {m['hit@3']:.3f}")
+    click.echo(f"MRR                  {m['mrr']:.3f}")
+    click.echo(f"abstention accuracy  {m['abstention_accuracy']:.3f}")
+
+
+@main.group()
+def index() -> None:
+    """Build, update and inspect an index."""
+
+
+@index.command()
+@click.argument("paths", nargs=-1, required=True)
+@index_option
+@json_option
+def build(paths: tuple[str, ...], index_dir: str | None, as_json: bool) -> None:
+    """Index the files and directories in PATHS (replaces the index)."""
+    from .indexer import build_index
+
+    report = build_index(list(paths), _index_path(index_dir), _progress_printer())
+    _print_report(report, as_json)
+
+
+@index.command()
+@index_option
+@json_option
+def update(index_dir: str | None, as_json: bool) -> None:
+    """Re-read the indexed paths; embed only new or changed files."""
+    from .indexer import update_index
+
+    report = update_index(_index_path(index_dir), _progress_printer())
+    _print_report(report, as_json)
+
+
+def _print_report(report, as_json: bool) -> None:
+    if as_json:
+        _emit_json(report.to_json())
+        return
+    for skipped in report.skipped:
+        click.echo(f"skipped: {_one_line(skipped.reason)}", err=True)
+    click.echo(
+        f"indexed {report.documents} documents, {report.passages} passages"
+        f" ({report.boilerplate} boilerplate) into {report.index}"
+    )
+    click.echo(
+        f"files: {len(report.files_embedded)} new or changed, {report.files_unchanged} unchanged,"
+        f" {len(report.files_removed)} removed, {len(report.skipped)} skipped"
+    )
+    click.echo(
+        f"embedded {report.passages_embedded} passages, reused {report.passages_reused}"
+        f" in {report.seconds:.1f} s"
+    )
+
+
+@index.command()
+@index_option
+@json_option
+def status(index_dir: str | None, as_json: bool) -> None:
+    """Show what the index holds and whether its sources changed since."""
+    info = _open_index(index_dir).status()
+    if as_json:
+        _emit_json(info.to_json())
+        return
+    click.echo(f"index      {info.path}")
+    click.echo(f"documents  {info.documents}")
+    click.echo(f"passages   {info.passages}")
+    click.echo(f"files      {len(info.files)}")
+    click.echo(f"model      {info.model} ({info.dimension} dimensions)")
+    click.echo(f"schema     {info.schema_version}")
+    click.echo(f"built      {info.built_at}")
+    click.echo(f"updated    {info.updated_at}")
+    changes = len(info.stale) + len(info.missing) + len(info.new)
+    if changes:
+        click.echo(
+            f"out of date: {len(info.stale)} changed, {len(info.missing)} missing,"
+            f" {len(info.new)} new (run: assistant index update)"
+        )
+        for name in info.stale:
+            click.echo(f"  changed  {_one_line(name)}")
+        for name in info.missing:
+            click.echo(f"  missing  {_one_line(name)}")
+        for name in info.new:
+            click.echo(f"  new      {_one_line(name)}")
+    else:
+        click.echo("up to date")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

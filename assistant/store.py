@@ -1,0 +1,302 @@
+"""Store: the on-disk index, as plain versioned files in one directory.
+
+::
+
+    index/
+      manifest.json            schema version, model, dimension, files and their hashes,
+                               and which generation below is current
+      gen-<id>/passages.sqlite documents, passages (offsets, sentences), FTS5 keyword index
+      gen-<id>/vectors.faiss   one normalised vector per citable passage (inner product)
+      lock                     held by the one process writing
+
+A writer builds a whole new generation beside the current one and then replaces
+``manifest.json`` with one ``os.replace``: readers see the old index or the new one,
+never half of each, and a crash leaves the previous index as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import (
+    IndexCorruptError,
+    IndexIncompatibleError,
+    IndexNotFoundError,
+)
+from .types import Document, Passage, Span
+
+SCHEMA_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+DB_NAME = "passages.sqlite"
+VECTORS_NAME = "vectors.faiss"
+
+SCHEMA = """
+CREATE TABLE documents (
+    doc_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    title TEXT, outlet TEXT, byline TEXT, published TEXT, url TEXT,
+    text TEXT NOT NULL
+);
+CREATE TABLE passages (
+    id INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+    source TEXT NOT NULL,
+    paragraph INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    is_boilerplate INTEGER NOT NULL,
+    sentences TEXT NOT NULL,
+    vector_row INTEGER UNIQUE
+);
+CREATE INDEX passages_by_doc ON passages(doc_id, start);
+CREATE VIRTUAL TABLE passages_fts USING fts5(
+    body, title, content='', tokenize='porter unicode61 remove_diacritics 2'
+);
+"""
+
+
+@dataclass
+class FileEntry:
+    sha256: str
+    size: int
+    mtime_ns: int
+    path: str  # absolute
+    documents: int = 0
+    passages: int = 0
+
+
+@dataclass
+class Manifest:
+    schema_version: int
+    model: str
+    dimension: int
+    generation: str
+    created_at: str
+    updated_at: str
+    roots: list[dict] = field(default_factory=list)  # {"given": str, "path": abs str}
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    documents: int = 0
+    passages: int = 0
+    vectors: int = 0
+    model_fingerprint: str = ""
+
+    def to_json(self) -> dict:
+        data = self.__dict__.copy()
+        data["files"] = {name: entry.__dict__ for name, entry in self.files.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> Manifest:
+        data = dict(data)
+        data["files"] = {name: FileEntry(**entry) for name, entry in data.get("files", {}).items()}
+        return cls(**data)
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    path = index_dir / MANIFEST_NAME
+    if not path.is_file():
+        raise IndexNotFoundError(
+            f"no index at {index_dir}", hint="build one with: assistant index build PATH"
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise IndexIncompatibleError(
+                f"index at {index_dir} has schema version {version}, this program reads {SCHEMA_VERSION}",
+                hint="rebuild it with: assistant index build PATH",
+            )
+        return Manifest.from_json(data)
+    except IndexIncompatibleError:
+        raise
+    except (ValueError, TypeError, AttributeError) as error:
+        raise IndexCorruptError(
+            f"the manifest of {index_dir} is unreadable ({error})",
+            hint="rebuild it with: assistant index build PATH",
+        ) from None
+
+
+def write_manifest(index_dir: Path, manifest: Manifest) -> None:
+    partial = index_dir / f"{MANIFEST_NAME}.{os.getpid()}.partial"
+    with open(partial, "w", encoding="utf-8") as handle:
+        json.dump(manifest.to_json(), handle, indent=2, ensure_ascii=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, index_dir / MANIFEST_NAME)
+    fsync_dir(index_dir)
+
+
+def fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _row_to_passage(row) -> Passage:
+    return Passage(
+        passage_id=row[0],
+        doc_id=row[1],
+        source=row[2],
+        paragraph=row[3],
+        start=row[4],
+        end=row[5],
+        text=row[6],
+        is_boilerplate=bool(row[7]),
+        sentences=tuple(Span(s, e) for s, e in json.loads(row[8])),
+    )
+
+
+_PASSAGE_COLUMNS = "id, doc_id, source, paragraph, start, end, text, is_boilerplate, sentences"
+
+
+class StoredIndex:
+    """A read-only view of one generation of an index."""
+
+    def __init__(self, index_dir: Path, *, mmap: bool = False) -> None:
+        self.path = Path(index_dir)
+        # A writer may swap generations between our reading the manifest and opening
+        # its files; the second read then sees the new, complete generation.
+        for attempt in range(3):
+            self.manifest = read_manifest(self.path)
+            generation = self.path / self.manifest.generation
+            try:
+                self._open(generation, mmap=mmap)
+                break
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise IndexCorruptError(
+                        f"the index files of {self.path} are missing ({generation.name})",
+                        hint="rebuild it with: assistant index build PATH",
+                    ) from None
+        self._document_cache: dict[str, Document] = {}
+
+    def _open(self, generation: Path, *, mmap: bool) -> None:
+        db_path = generation / DB_NAME
+        vectors_path = generation / VECTORS_NAME
+        if not db_path.is_file() or not vectors_path.is_file():
+            raise FileNotFoundError(generation)
+        try:
+            self.db = sqlite3.connect(
+                f"file:{db_path}?mode=ro", uri=True, check_same_thread=False
+            )
+            self.db.execute("SELECT count(*) FROM passages").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise IndexCorruptError(
+                f"the passage database of {self.path} is unreadable ({error})",
+                hint="rebuild it with: assistant index build PATH",
+            ) from None
+        self.vectors = load_vectors(vectors_path, mmap=mmap)
+        if self.vectors.d != self.manifest.dimension or self.vectors.ntotal != self.manifest.vectors:
+            raise IndexCorruptError(
+                f"the vector file of {self.path} does not match its manifest "
+                f"({self.vectors.ntotal} vectors of {self.vectors.d} dimensions, "
+                f"expected {self.manifest.vectors} of {self.manifest.dimension})",
+                hint="rebuild it with: assistant index build PATH",
+            )
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- reading ---------------------------------------------------------------
+
+    def passages(self, ids: list[int]) -> dict[int, Passage]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE id IN ({marks})", ids
+        ).fetchall()
+        return {row[0]: _row_to_passage(row) for row in rows}
+
+    def passages_for_vector_rows(self, rows: list[int]) -> dict[int, Passage]:
+        if not rows:
+            return {}
+        marks = ",".join("?" * len(rows))
+        found = self.db.execute(
+            f"SELECT vector_row, {_PASSAGE_COLUMNS} FROM passages WHERE vector_row IN ({marks})",
+            rows,
+        ).fetchall()
+        return {row[0]: _row_to_passage(row[1:]) for row in found}
+
+    def document_passages(self, doc_id: str) -> list[Passage]:
+        rows = self.db.execute(
+            f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE doc_id = ? ORDER BY start", (doc_id,)
+        ).fetchall()
+        return [_row_to_passage(row) for row in rows]
+
+    def document(self, doc_id: str) -> Document:
+        cached = self._document_cache.get(doc_id)
+        if cached:
+            return cached
+        row = self.db.execute(
+            "SELECT doc_id, source, title, outlet, byline, published, url FROM documents"
+            " WHERE doc_id = ?",
+            (doc_id,),
+        ).fetchone()
+        if row is None:
+            raise IndexCorruptError(f"document {doc_id!r} is missing from {self.path}")
+        document = Document(*row)
+        self._document_cache[doc_id] = document
+        return document
+
+    def documents(self) -> list[Document]:
+        rows = self.db.execute(
+            "SELECT doc_id, source, title, outlet, byline, published, url FROM documents"
+            " ORDER BY source, doc_id"
+        ).fetchall()
+        return [Document(*row) for row in rows]
+
+    def document_text(self, doc_id: str) -> str:
+        row = self.db.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        if row is None:
+            raise IndexCorruptError(f"document {doc_id!r} is missing from {self.path}")
+        return row[0]
+
+    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(vector row, cosine) pairs, best first."""
+        if self.vectors.ntotal == 0 or k <= 0:
+            return []
+        scores, rows = self.vectors.search(query.reshape(1, -1).astype(np.float32), k)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def keyword_search(self, match: str, k: int) -> list[tuple[int, float]]:
+        """(passage id, BM25) pairs, best first; BM25 is positive, higher is better."""
+        rows = self.db.execute(
+            "SELECT rowid, -bm25(passages_fts, 1.0, 0.25) AS score FROM passages_fts"
+            " WHERE passages_fts MATCH ? ORDER BY score DESC LIMIT ?",
+            (match, k),
+        ).fetchall()
+        return [(int(r), float(s)) for r, s in rows]
+
+    def passage_frequency(self, term: str) -> int:
+        """In how many citable passages a (normalised) term occurs."""
+        row = self.db.execute(
+            "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?",
+            ('body:"' + term.replace('"', '""') + '"',),
+        ).fetchone()
+        return int(row[0])
+
+    def citable_passage_count(self) -> int:
+        return self.manifest.vectors
+
+
+def load_vectors(path: Path, *, mmap: bool = False):
+    import faiss
+
+    try:
+        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+        return faiss.read_index(str(path), flags)
+    except RuntimeError as error:
+        raise IndexCorruptError(
+            f"the vector file {path} is unreadable ({str(error).splitlines()[0][:120]})",
+            hint="rebuild the index with: assistant index build PATH",
+        ) from None

@@ -1,0 +1,132 @@
+"""Core value types shared by every stage. Frozen so results can be cached and shared."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document and the metadata a news reader cares about."""
+
+    doc_id: str
+    source: str
+    title: str | None = None
+    outlet: str | None = None
+    byline: str | None = None
+    published: str | None = None  # ISO date, YYYY-MM-DD
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A paragraph (or part of one) with exact offsets into its document's text."""
+
+    passage_id: int
+    doc_id: str
+    source: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    is_boilerplate: bool = False
+    sentences: tuple[Span, ...] = ()  # absolute offsets into the source text
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage found by a search, with its fused score and where it ranked."""
+
+    passage: Passage
+    score: float
+    dense_rank: int | None = None
+    keyword_rank: int | None = None
+    dense_score: float | None = None
+    keyword_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered, verbatim quote: the passage plus the sentence span that answers."""
+
+    n: int
+    passage: Passage
+    document: Document
+    score: float
+    quote: Span  # absolute offsets of the answering sentence(s)
+    quote_text: str
+
+    def to_json(self) -> dict:
+        return {
+            "n": self.n,
+            "source": self.passage.source,
+            "doc_id": self.passage.doc_id,
+            "title": self.document.title,
+            "outlet": self.document.outlet,
+            "published": self.document.published,
+            "paragraph": self.passage.paragraph,
+            "start": self.passage.start,
+            "end": self.passage.end,
+            "text": self.passage.text,
+            "score": round(float(self.score), 6),
+            "quote": {"start": self.quote.start, "end": self.quote.end, "text": self.quote_text},
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+    nearest: tuple[Hit, ...] = ()  # offered when abstaining
+    reason: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_json() for c in self.citations],
+            "nearest": [hit_to_json(h, rank) for rank, h in enumerate(self.nearest, 1)],
+            "reason": self.reason,
+        }
+
+
+def hit_to_json(hit: Hit, rank: int) -> dict:
+    p = hit.passage
+    return {
+        "rank": rank,
+        "source": p.source,
+        "doc_id": p.doc_id,
+        "paragraph": p.paragraph,
+        "start": p.start,
+        "end": p.end,
+        "text": p.text,
+        "score": round(float(hit.score), 6),
+    }
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    path: str
+    documents: int
+    passages: int
+    model: str
+    dimension: int
+    schema_version: int
+    built_at: str
+    updated_at: str
+    files: dict[str, str] = field(default_factory=dict)
+    stale: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    new: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
