@@ -147,9 +147,9 @@ def _compare_with_disk(manifest) -> tuple[list[str], list[str], list[str]]:
             missing.append(source)
             continue
         # Size and mtime unchanged: trust it without reading the file.
-        if (stat.st_size, stat.st_mtime_ns) != (entry.size, entry.mtime_ns):
-            if file_sha256(path) != entry.sha256:
-                stale.append(source)
+        changed_on_disk = (stat.st_size, stat.st_mtime_ns) != (entry.size, entry.mtime_ns)
+        if changed_on_disk and file_sha256(path) != entry.sha256:
+            stale.append(source)
     known = {entry.path for entry in manifest.files.values()}
     new = []
     for root in manifest.roots:

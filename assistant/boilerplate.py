@@ -77,6 +77,8 @@ def mark(paragraphs: list[list[str]]) -> list[bool]:
             if index > 0 and _is_headline(paragraphs[index - 1]):
                 flags[index - 1] = True
             continue
-        if _is_menu(lines) or (in_tail and _is_short(lines)):
+        if _is_menu(lines) or (
+            in_tail and _is_short(lines) and not _SENTENCE_END.search(lines[-1])
+        ):
             flags[index] = True
     return flags

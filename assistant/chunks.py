@@ -59,9 +59,7 @@ def split_document(
         if run:
             pieces.append((paragraph, run[0][0], run[-1][1]))
 
-    lines_of = [
-        [text[s:e] for s, e in iter_lines(text, start, end)] for _, start, end in pieces
-    ]
+    lines_of = [[text[s:e] for s, e in iter_lines(text, start, end)] for _, start, end in pieces]
     flags = boilerplate.mark(lines_of)
 
     chunks: list[Chunk] = []
@@ -97,7 +95,7 @@ def _fit_window(
         return
     group: list[tuple[int, int]] = []
     for sentence in _split_long_sentences(text, sentences, count_tokens, max_tokens):
-        candidate = group + [sentence]
+        candidate = [*group, sentence]
         if group and count_tokens(text[candidate[0][0] : candidate[-1][1]]) > max_tokens:
             yield group[0][0], group[-1][1], group
             candidate = [sentence]
@@ -126,4 +124,3 @@ def _split_long_sentences(text, sentences, count_tokens, max_tokens):
             used += cost
         if piece_start is not None:
             yield piece_start, piece_end
-

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -72,10 +73,17 @@ class DocumentEncoder:
     def __init__(self, batch_size: int = 64) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
         except ImportError as error:  # pragma: no cover - depends on the install
-            raise ModelUnavailableError(f"sentence-transformers is not installed: {error}") from None
+            raise ModelUnavailableError(
+                f"sentence-transformers is not installed: {error}"
+            ) from None
+        transformers_logging.set_verbosity_error()
+        transformers_logging.disable_progress_bar()
         self.batch_size = batch_size
         self.model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
         self.model.max_seq_length = MAX_SEQ_LENGTH
@@ -121,7 +129,8 @@ class DocumentEncoder:
         axes = {0: "batch", 1: "tokens"}
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(f".{os.getpid()}.partial")
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes about shapes, not problems
             torch.onnx.export(
                 HiddenStates(transformer),
                 (dummy, dummy, torch.zeros_like(dummy)),
@@ -140,6 +149,12 @@ class DocumentEncoder:
         os.replace(partial, target)
 
 
+@lru_cache(maxsize=1)
+def shared_document_encoder() -> DocumentEncoder:
+    """One loaded model per process: loading it costs more than embedding a few files."""
+    return DocumentEncoder()
+
+
 def onnx_model_path() -> Path:
     return cache_dir() / "onnx" / model_fingerprint() / "model.onnx"
 
@@ -152,7 +167,7 @@ def ensure_onnx_model(encoder: DocumentEncoder | None = None) -> Path:
     path = onnx_model_path()
     with _export_lock:
         if not path.is_file():
-            (encoder or DocumentEncoder()).export_onnx(path)
+            (encoder or shared_document_encoder()).export_onnx(path)
     return path
 
 

@@ -47,7 +47,9 @@ class EvalReport:
             "questions": len(self.results),
             "answerable": len(answerable),
             "hit@1": self._share(lambda r: r.gold_rank == 1, answerable),
-            "hit@3": self._share(lambda r: r.gold_rank is not None and r.gold_rank <= 3, answerable),
+            "hit@3": self._share(
+                lambda r: r.gold_rank is not None and r.gold_rank <= 3, answerable
+            ),
             "mrr": (
                 sum(1.0 / r.gold_rank for r in answerable if r.gold_rank) / len(answerable)
                 if answerable

@@ -83,8 +83,8 @@ class _PendingPassage:
 def write_lock(index_dir: Path) -> Iterator[None]:
     """One writer per index: a second build or update fails at once with a clear message."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(index_dir / "lock", "a+")
-    try:
+    # The lock is released by the kernel when the file closes, even if we are killed.
+    with open(index_dir / "lock", "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -97,8 +97,6 @@ def write_lock(index_dir: Path) -> Iterator[None]:
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         yield
-    finally:
-        handle.close()
 
 
 def build_index(
@@ -164,7 +162,9 @@ def _write_generation(
         except OSError as error:
             report.skipped.append(SkippedFile(file.source, error.strerror or str(error)))
             continue
-        entry = FileEntry(sha256=digest, size=stat.st_size, mtime_ns=stat.st_mtime_ns, path=str(file.path))
+        entry = FileEntry(
+            sha256=digest, size=stat.st_size, mtime_ns=stat.st_mtime_ns, path=str(file.path)
+        )
         old = old_files.get(file.source)
         if previous is not None and old is not None and old.sha256 == digest:
             reused_docs, reused = _reuse_file(previous, file.source)
@@ -188,6 +188,14 @@ def _write_generation(
             report.files_embedded.append(file.source)
         entries[file.source] = entry
     report.files_removed = sorted(set(old_files) - set(entries))
+    if previous is not None and not report.files_embedded and not report.files_removed:
+        # Nothing changed: keep the current generation rather than rewrite it.
+        report.documents = previous.manifest.documents
+        report.passages = previous.manifest.passages
+        report.passages_reused = previous.manifest.vectors
+        report.boilerplate = previous.manifest.passages - previous.manifest.vectors
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
 
     # Later documents with an id already seen would make citations ambiguous: keep the first.
     unique_docs: dict[str, SourceDocument] = {}
@@ -200,7 +208,7 @@ def _write_generation(
     vectors = np.zeros((len(citable), embeddings.DIMENSION), dtype=np.float32)
     encoder = None
     if to_embed:
-        encoder = embeddings.DocumentEncoder()
+        encoder = embeddings.shared_document_encoder()
         fresh = encoder.encode(
             [p.chunk.text for p in to_embed],
             progress=(lambda done, total: progress("embedding", done, total)) if progress else None,
@@ -264,8 +272,15 @@ def _reuse_file(
     ).fetchall()
     docs = [
         SourceDocument(
-            doc_id=doc_id, source=src, text=text, title=title, outlet=outlet,
-            byline=byline, published=published, url=url, detect_metadata=False,
+            doc_id=doc_id,
+            source=src,
+            text=text,
+            title=title,
+            outlet=outlet,
+            byline=byline,
+            published=published,
+            url=url,
+            detect_metadata=False,
         )
         for doc_id, src, title, outlet, byline, published, url, text in rows
     ]
@@ -298,6 +313,7 @@ def _write_database(
         db.execute("PRAGMA synchronous=OFF")
         db.executescript(SCHEMA)
         titles: dict[str, str] = {}
+        names: set[str] = set()
         for document in documents:
             titles[document.doc_id] = document.title or ""
             db.execute(
@@ -318,6 +334,7 @@ def _write_database(
             chunk = passage.chunk
             row_for_vector = None
             if not chunk.is_boilerplate:
+                names |= keywords.names_in(chunk.text)
                 row_for_vector = vector_row
                 vector_row += 1
                 db.execute(
@@ -343,6 +360,14 @@ def _write_database(
                     row_for_vector,
                 ),
             )
+        db.executemany(
+            "INSERT OR IGNORE INTO name_keys VALUES (?, ?)",
+            (
+                (key, name)
+                for name in sorted(names)
+                for key in keywords.deletion_keys(name, keywords.variant_depth(name))
+            ),
+        )
         db.commit()
     finally:
         db.close()

@@ -33,19 +33,19 @@ _NUMBER_UNIT = re.compile(r"(\d)([a-z%]+)\b")
 _TOKEN = re.compile(r"[^\W_]+|%", re.UNICODE)
 
 STOP_WORDS = frozenset(
-    """a about above after again against all also am an and any are aren't as at be because
+    """
+    a about above after again against all also am an and any are aren't as at be because
     been before being below between both but by can could did didn't do does doesn't doing
     don't down during each either else ever few for from further had has have having he her
     here hers herself him himself his how i if in into is isn't it its itself just let me
     more most much must my myself no nor not now of off on once only or other ought our ours
-    ourselves out over own per same say said says she should so some such than that the their
-    theirs them themselves then there these they this those through to too under until up
-    upon us very was we were what when where whether which while who whom whose why will
+    ourselves out over own per same say said says she should so some such than that the
+    their theirs them themselves then there these they this those through to too under until
+    up upon us very was we were what when where whether which while who whom whose why will
     with within without would you your yours yourself yourselves according really tell told
-    claim claimed claims accord""".split()
+    claim claimed claims accord
+    """.split()  # noqa: SIM905 (a word list reads best as text)
 )
-# Words that make a question but never its subject.
-QUESTION_WORDS = frozenset("what who whom whose when where why how which".split())
 
 
 def fold(text: str) -> str:
@@ -78,3 +78,43 @@ def fts_query(terms: list[str]) -> str | None:
     """An FTS5 query matching any of the terms (BM25 ranks those with more and rarer ones)."""
     quoted = ['"' + term.replace('"', '""') + '"' for term in terms if term]
     return " OR ".join(quoted) if quoted else None
+
+
+def deletion_keys(term: str, depth: int) -> set[str]:
+    """The term and every string made by deleting up to ``depth`` characters from it."""
+    keys = {term}
+    frontier = {term}
+    for _ in range(depth):
+        frontier = {word[:i] + word[i + 1 :] for word in frontier for i in range(len(word))}
+        keys |= frontier
+    return keys
+
+
+def variant_depth(term: str) -> int:
+    """How many edits a spelling variant of this name may be away (0: none sought)."""
+    if not term.isalpha() or len(term) < 5:
+        return 0
+    return 2 if len(term) >= 7 else 1
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein (optimal string alignment) distance."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+_NAME = re.compile(r"\b[A-Z\u00C0-\u00DE][^\W\d_]{4,}")
+
+
+def names_in(text: str) -> set[str]:
+    """Folded capitalised words: the names whose spelling variants a search should find."""
+    return {fold(match.group()) for match in _NAME.finditer(text)}

@@ -49,7 +49,9 @@ _DATE_ONLY = [
 _DATE_ANYWHERE = [re.compile(rf"\b{form}\b", re.IGNORECASE) for form in _DATE_FORMS[:2]]
 
 _NAME = r"[A-Z][\w'’.-]+(?:\s+(?:[A-Z][\w'’.-]+|de|van|von|al|bin|el|la|le)){1,3}"
-_BYLINE = re.compile(rf"^by\s*:?\s+(?P<name>{_NAME})(?:\s*[,|–—-]\s*(?P<outlet>.+))?$", re.IGNORECASE)
+_BYLINE = re.compile(
+    rf"^by\s*:?\s+(?P<name>{_NAME})(?:\s*[,|–—-]\s*(?P<outlet>.+))?$", re.IGNORECASE
+)
 _BARE_NAME = re.compile(rf"^{_NAME}$")
 
 # Slogans some outlets print at the top of every article, and who they belong to.

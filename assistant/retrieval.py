@@ -12,6 +12,8 @@ from .store import StoredIndex
 from .types import Hit, Passage
 
 RRF_K = 60
+# Words of a question beyond this many add nothing but cost (a pasted document).
+MAX_TERMS = 64
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,8 @@ class QueryAnalysis:
 
     text: str
     terms: tuple[str, ...]
-    frequency: dict[str, int]  # passages containing each term
+    forms: dict[str, tuple[str, ...]]  # each term with the spelling variants found for it
+    frequency: dict[str, int]  # passages containing each term (in any of its forms)
     vector: np.ndarray
 
 
@@ -44,9 +47,10 @@ class Retriever:
         return self.encoder.encode(texts)
 
     def analyze(self, query: str) -> QueryAnalysis:
-        terms = tuple(keywords.content_terms(query))
-        frequency = {term: self.store.passage_frequency(term) for term in terms}
-        return QueryAnalysis(query, terms, frequency, self.embed([query])[0])
+        terms = tuple(keywords.content_terms(query)[:MAX_TERMS])
+        forms = {term: (term, *self.store.name_variants(term)) for term in terms}
+        frequency = {term: self.store.passage_frequency(forms[term]) for term in terms}
+        return QueryAnalysis(query, terms, forms, frequency, self.embed([query])[0])
 
     def search(
         self, query: str, k: int = 10, *, pool: int = 50, analysis: QueryAnalysis | None = None
@@ -56,7 +60,7 @@ class Retriever:
         by_row = self.store.passages_for_vector_rows([row for row, _ in dense])
         dense_ranked = [(by_row[row], score) for row, score in dense if row in by_row]
 
-        match = keywords.fts_query(list(analysis.terms))
+        match = keywords.fts_query([f for t in analysis.terms for f in analysis.forms[t]])
         keyword = self.store.keyword_search(match, pool) if match else []
         by_id = self.store.passages([pid for pid, _ in keyword])
         keyword_ranked = [(by_id[pid], score) for pid, score in keyword if pid in by_id]

@@ -99,9 +99,7 @@ def decode(data: bytes, source: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise UnreadableSource(
-            f"{source}: not valid UTF-8 (byte {error.start}: {data[error.start : error.start + 1]!r})"
-        ) from None
+        raise UnreadableSource(f"{source}: not valid UTF-8 (at byte {error.start})") from None
 
 
 def load_documents(file: SourceFile) -> list[SourceDocument]:

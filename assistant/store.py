@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import keywords
 from .errors import (
     IndexCorruptError,
     IndexIncompatibleError,
@@ -56,6 +57,9 @@ CREATE TABLE passages (
     vector_row INTEGER UNIQUE
 );
 CREATE INDEX passages_by_doc ON passages(doc_id, start);
+-- Spelling variants of names: every name under its deletion keys (keywords.deletion_keys).
+CREATE TABLE name_keys (key TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (key, name))
+    WITHOUT ROWID;
 CREATE VIRTUAL TABLE passages_fts USING fts5(
     body, title, content='', tokenize='porter unicode61 remove_diacritics 2'
 );
@@ -110,7 +114,8 @@ def read_manifest(index_dir: Path) -> Manifest:
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
             raise IndexIncompatibleError(
-                f"index at {index_dir} has schema version {version}, this program reads {SCHEMA_VERSION}",
+                f"index at {index_dir} has schema version {version},"
+                f" this program reads {SCHEMA_VERSION}",
                 hint="rebuild it with: assistant index build PATH",
             )
         return Manifest.from_json(data)
@@ -185,9 +190,7 @@ class StoredIndex:
         if not db_path.is_file() or not vectors_path.is_file():
             raise FileNotFoundError(generation)
         try:
-            self.db = sqlite3.connect(
-                f"file:{db_path}?mode=ro", uri=True, check_same_thread=False
-            )
+            self.db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
             self.db.execute("SELECT count(*) FROM passages").fetchone()
         except sqlite3.DatabaseError as error:
             raise IndexCorruptError(
@@ -195,7 +198,10 @@ class StoredIndex:
                 hint="rebuild it with: assistant index build PATH",
             ) from None
         self.vectors = load_vectors(vectors_path, mmap=mmap)
-        if self.vectors.d != self.manifest.dimension or self.vectors.ntotal != self.manifest.vectors:
+        if (
+            self.vectors.d != self.manifest.dimension
+            or self.vectors.ntotal != self.manifest.vectors
+        ):
             raise IndexCorruptError(
                 f"the vector file of {self.path} does not match its manifest "
                 f"({self.vectors.ntotal} vectors of {self.vectors.d} dimensions, "
@@ -277,16 +283,48 @@ class StoredIndex:
         ).fetchall()
         return [(int(r), float(s)) for r, s in rows]
 
-    def passage_frequency(self, term: str) -> int:
-        """In how many citable passages a (normalised) term occurs."""
+    def passage_frequency(self, forms: tuple[str, ...]) -> int:
+        """In how many citable passages any of the (normalised) forms of a term occurs."""
         row = self.db.execute(
             "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?",
-            ('body:"' + term.replace('"', '""') + '"',),
+            (body_match(forms),),
         ).fetchone()
         return int(row[0])
 
+    def passage_contains(self, passage_id: int, forms: tuple[str, ...]) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM passages_fts WHERE rowid = ? AND passages_fts MATCH ?",
+            (passage_id, body_match(forms)),
+        ).fetchone()
+        return row is not None
+
+    def name_variants(self, term: str) -> list[str]:
+        """Names in the corpus spelled within a small edit distance of ``term``."""
+        depth = keywords.variant_depth(term)
+        if depth == 0:
+            return []
+        keys = sorted(keywords.deletion_keys(term, depth))
+        found = set()
+        for offset in range(0, len(keys), 500):
+            part = keys[offset : offset + 500]
+            marks = ",".join("?" * len(part))
+            found.update(
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT DISTINCT name FROM name_keys WHERE key IN ({marks})", part
+                )
+            )
+        return sorted(
+            name for name in found if name != term and keywords.edit_distance(name, term) <= depth
+        )
+
     def citable_passage_count(self) -> int:
         return self.manifest.vectors
+
+
+def body_match(forms: tuple[str, ...]) -> str:
+    quoted = " OR ".join('"' + form.replace('"', '""') + '"' for form in forms)
+    return f"body:({quoted})"
 
 
 def load_vectors(path: Path, *, mmap: bool = False):

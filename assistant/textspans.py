@@ -57,7 +57,9 @@ _ABBREVIATIONS = {
     "nov", "dec", "fig", "al", "approx", "dept", "est", "mt", "ft", "u.s", "u.k", "u.n",
     "e.g", "i.e", "a.m", "p.m",
 }  # fmt: skip
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]*[A-Z0-9\u00C0-\u024F\u0400-\u04FF])")
+_SENTENCE_END = re.compile(
+    r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]*[A-Z0-9\u00C0-\u024F\u0400-\u04FF])"
+)
 
 
 def iter_sentences(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -65,7 +67,9 @@ def iter_sentences(text: str, start: int, end: int) -> Iterator[tuple[int, int]]
     for line_start, line_end in iter_lines(text, start, end):
         position = line_start
         for match in _SENTENCE_END.finditer(text, line_start, line_end):
-            if text[match.start()] == "." and _ends_with_abbreviation(text, position, match.start()):
+            if text[match.start()] == "." and _ends_with_abbreviation(
+                text, position, match.start()
+            ):
                 continue
             sentence = strip_span(text, position, match.end())
             if sentence[0] < sentence[1]:

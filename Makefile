@@ -1,0 +1,46 @@
+# Two commands do everything on a fresh machine with Python 3.11:
+#   make demo   set up .venv, build index/ from seeds/ if missing or stale, ask a question
+#   make test   set up .venv, run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+QUESTION ?= What did Azerbaijan say about the 132-km border?
+
+.PHONY: demo test lint format index clean install
+
+install: $(STAMP)
+
+# torch goes in first, pinned, so that no dependency resolves it to a CUDA build.
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	touch $(STAMP)
+
+# Builds index/ when missing; otherwise re-embeds only what changed in seeds/.
+index: $(STAMP)
+	@if [ -f index/manifest.json ]; then \
+		$(BIN)/assistant index update --index index; \
+	else \
+		$(BIN)/assistant index build seeds --index index; \
+	fi
+
+demo: index
+	@echo
+	@echo "$$ assistant ask \"$(QUESTION)\""
+	@$(BIN)/assistant ask "$(QUESTION)" --index index
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check assistant tests
+	$(BIN)/ruff format --check assistant tests
+
+format: $(STAMP)
+	$(BIN)/ruff format assistant tests
+	$(BIN)/ruff check --fix assistant tests
+
+clean:
+	rm -rf index .pytest_cache .ruff_cache

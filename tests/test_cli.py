@@ -1,0 +1,180 @@
+"""The command line: exact output shapes, exit codes, one-line errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.cli import main
+
+from .conftest import DEV_QUESTIONS, ROOT, SEEDS
+
+QUESTION_132 = "What did Azerbaijan say about the 132-km border?"
+
+
+def run(*args):
+    result = CliRunner().invoke(main, list(args))
+    return result
+
+
+def test_ask_json_contract(seeds_index_dir):
+    result = run("ask", QUESTION_132, "--index", str(seeds_index_dir), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["question"] == QUESTION_132
+    assert data["abstained"] is False
+    assert isinstance(data["answer"], str) and "[1]" in data["answer"]
+    types = {
+        "n": int, "source": str, "doc_id": str, "paragraph": int, "start": int, "end": int,
+        "text": str, "score": float,
+    }  # fmt: skip
+    for n, citation in enumerate(data["citations"], 1):
+        assert citation["n"] == n
+        for key, kind in types.items():
+            assert isinstance(citation[key], kind), key
+        for key in ("title", "outlet", "published"):
+            assert citation[key] is None or isinstance(citation[key], str)
+        raw = Path(citation["source"]).read_text(encoding="utf-8")
+        assert raw[citation["start"] : citation["end"]] == citation["text"]
+        assert citation["doc_id"] == citation["source"]
+    assert {Path(c["source"]).name[:3] for c in data["citations"]} >= {"002", "004"}
+
+
+def test_ask_plain_shows_answer_then_sources(seeds_index_dir):
+    result = run("ask", QUESTION_132, "--index", str(seeds_index_dir))
+    assert result.exit_code == 0
+    answer, sources = result.output.split("\nSources:\n")
+    assert answer.splitlines()[0].endswith("[1]")
+    assert sources.startswith("[1] Azerbaijan rejects Iran commander accusation")
+    assert "Middle East Monitor, 2023-04-02" in sources.splitlines()[0]
+    assert "004_5c92c3c2da052747.txt ¶11, characters 1916–2183" in sources.splitlines()[1]
+
+
+def test_ask_abstains_with_nearest_passages(seeds_index_dir):
+    result = run("ask", "What is the GDP of Japan?", "--index", str(seeds_index_dir))
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == (
+        "The sources do not answer this: the sources never mention “GDP”, “Japan”."
+        " The nearest passages are listed below."
+    )
+    assert "Nearest passages:" in lines
+
+
+def test_search_json_contract(seeds_index_dir):
+    result = run("search", "132-km", "--index", str(seeds_index_dir), "-k", "3", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["query"] == "132-km"
+    assert [r["rank"] for r in data["results"]] == [1, 2, 3]
+    assert set(data["results"][0]) == {
+        "rank", "source", "doc_id", "paragraph", "start", "end", "text", "score"
+    }  # fmt: skip
+    assert {Path(r["source"]).name[:3] for r in data["results"][:2]} == {"002", "004"}
+
+
+@pytest.mark.skipif(not DEV_QUESTIONS.is_file(), reason="shared questions not present")
+def test_eval_prints_the_metrics(seeds_index_dir):
+    result = run("eval", str(DEV_QUESTIONS), "--index", str(seeds_index_dir))
+    assert result.exit_code == 0
+    tail = result.output.splitlines()[-5:]
+    assert tail[0] == "questions            21 (16 answerable)"
+    assert tail[1].startswith("hit@1 ")
+    assert float(tail[1].split()[-1]) >= 0.9
+    assert tail[4] == "abstention accuracy  1.000"
+    data = json.loads(
+        run("eval", str(DEV_QUESTIONS), "--index", str(seeds_index_dir), "--json").output
+    )
+    assert data["metrics"]["abstention_accuracy"] == 1.0
+
+
+def test_index_status_json(seeds_index_dir):
+    result = run("index", "status", "--index", str(seeds_index_dir), "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert (data["documents"], data["passages"], data["dimension"]) == (5, 81, 384)
+    assert data["stale"] == data["missing"] == data["new"] == []
+
+
+def test_index_build_reports_counts_quietly_when_piped(tmp_path):
+    single = tmp_path / "one"
+    single.mkdir()
+    (single / "a.txt").write_text("A Headline\n\nThe only paragraph, about a border post.\n")
+    result = run("index", "build", str(single), "--index", str(tmp_path / "idx"))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"indexed 1 documents, 1 passages (0 boilerplate) into {tmp_path / 'idx'}",
+        "files: 1 new or changed, 0 unchanged, 0 removed, 0 skipped",
+        result.output.splitlines()[2],
+    ]
+    assert result.output.splitlines()[2].startswith("embedded 1 passages, reused 0 in ")
+
+
+def cli(*args, **kwargs):
+    """The installed entry point in a subprocess: what a user's shell sees."""
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        capture_output=True, text=True, cwd=kwargs.get("cwd", ROOT), timeout=120,
+    )  # fmt: skip
+
+
+def test_missing_index_is_one_line_and_exit_4(tmp_path):
+    result = cli("ask", "anything", "--index", str(tmp_path / "none"))
+    assert result.returncode == 4
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: no index at {tmp_path / 'none'} (build one with: assistant index build PATH)\n"
+    )
+
+
+def test_unknown_path_is_one_line_and_exit_3(tmp_path):
+    result = cli("index", "build", "no/such/dir", "--index", str(tmp_path / "idx"))
+    assert result.returncode == 3
+    assert result.stderr == "error: no such file or directory: no/such/dir\n"
+    assert not (tmp_path / "idx").exists()
+
+
+def test_empty_question_is_one_line_and_exit_2(seeds_index_dir):
+    result = cli("ask", "  ", "--index", str(seeds_index_dir))
+    assert result.returncode == 2
+    assert result.stderr == "error: the question is empty\n"
+
+
+def test_help_is_fast_and_imports_no_heavy_modules():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from assistant.cli import main\n"
+        "r = CliRunner().invoke(main, ['--help'])\n"
+        "assert r.exit_code == 0\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'textual', 'faiss', 'numpy')"
+        " if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_library_import_does_not_load_ui_or_torch(seeds_index_dir):
+    code = (
+        "import sys\n"
+        "from assistant import Index\n"
+        f"index = Index({str(seeds_index_dir)!r})\n"
+        "answer = index.ask('What did Azerbaijan say about the 132-km border?')\n"
+        "assert answer.citations\n"
+        "heavy = ('torch', 'sentence_transformers', 'textual', 'click')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_seeds_are_the_shared_articles():
+    shared = ROOT.parent / "shared" / "seeds"
+    if not shared.is_dir():
+        pytest.skip("shared seeds not present")
+    for path in shared.iterdir():
+        assert (SEEDS / path.name).read_bytes() == path.read_bytes()

@@ -1,0 +1,26 @@
+"""The torch-free query encoder agrees with sentence-transformers."""
+
+import numpy as np
+import pytest
+
+from assistant.chunks import split_document
+from assistant.embeddings import QueryEncoder, shared_document_encoder
+from assistant.sources import find_source_files, load_documents
+
+from .conftest import SEEDS
+
+
+@pytest.mark.model
+def test_onnx_query_encoder_matches_sentence_transformers(seeds_index_dir):
+    texts = [
+        chunk.text
+        for file in find_source_files([str(SEEDS)])
+        for doc in load_documents(file)
+        for chunk in split_document(doc)
+    ]
+    texts.append("What did Azerbaijan say about the 132-km border?")
+    reference = shared_document_encoder().encode(texts)
+    onnx = QueryEncoder().encode(texts)
+    cosine = (reference * onnx).sum(axis=1)
+    assert cosine.min() >= 0.9999, float(cosine.min())
+    assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)

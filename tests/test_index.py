@@ -1,0 +1,124 @@
+"""Index files, build and update, with the real model."""
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from assistant import Index, IndexLockedError, IndexNotFoundError
+from assistant.indexer import build_index, update_index, write_lock
+from assistant.store import SCHEMA_VERSION
+
+from .conftest import SEEDS
+
+
+def test_index_directory_holds_plain_versioned_files(seeds_index_dir):
+    manifest = json.loads((seeds_index_dir / "manifest.json").read_text())
+    assert manifest["schema_version"] == SCHEMA_VERSION
+    assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert manifest["dimension"] == 384
+    assert len(manifest["files"]) == 5
+    for entry in manifest["files"].values():
+        assert len(entry["sha256"]) == 64
+    generation = seeds_index_dir / manifest["generation"]
+    assert sorted(p.name for p in generation.iterdir()) == ["passages.sqlite", "vectors.faiss"]
+    db = sqlite3.connect(generation / "passages.sqlite")
+    assert db.execute("SELECT count(*) FROM documents").fetchone()[0] == 5
+    citable = db.execute("SELECT count(*) FROM passages WHERE is_boilerplate = 0").fetchone()[0]
+    assert citable == manifest["vectors"]
+
+
+def test_search_finds_both_132_km_passages(seeds_index):
+    hits = seeds_index.search("132-km", k=5)
+    sources = {h.passage.source.split("/")[-1][:3] for h in hits[:2]}
+    assert sources == {"002", "004"}
+
+
+def test_passages_match_their_files(seeds_index):
+    for document in seeds_index.store.documents():
+        raw = Path(document.source).read_text(encoding="utf-8")
+        for passage in seeds_index.store.document_passages(document.doc_id):
+            assert raw[passage.start : passage.end] == passage.text
+
+
+def test_open_missing_index_raises(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="no index at"):
+        Index(tmp_path / "nothing")
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    target = tmp_path / "corpus"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+def test_update_embeds_only_the_changed_file(corpus, tmp_path):
+    index_dir = tmp_path / "idx"
+    first = build_index([str(corpus)], index_dir)
+    assert first.passages_embedded == 66
+
+    unchanged = update_index(index_dir)
+    assert unchanged.passages_embedded == 0
+    assert unchanged.files_embedded == []
+
+    changed = corpus / "003_21da03cd2454991e.txt"
+    changed.write_text(
+        changed.read_text() + "\n\nA brand new paragraph about the Araz river crossing.\n"
+    )
+    report = update_index(index_dir)
+    assert report.files_embedded == [str(corpus / "003_21da03cd2454991e.txt")]
+    assert report.files_unchanged == 4
+    # Only 003's citable paragraphs (15 before, one added) were embedded again.
+    assert report.passages_embedded == 16
+    assert report.passages_reused == 66 - 15
+
+    index = Index(index_dir)
+    hits = index.search("Araz river crossing", k=1)
+    assert hits[0].passage.text == "A brand new paragraph about the Araz river crossing."
+    # Reused vectors still find their passages.
+    assert "132" in index.search("132-km stretch of the border", k=1)[0].passage.text
+
+    (corpus / "000_f0d5414df3fb8dd7.txt").unlink()
+    removed = update_index(index_dir)
+    assert removed.files_removed == [str(corpus / "000_f0d5414df3fb8dd7.txt")]
+    assert removed.passages_embedded == 0
+    assert removed.documents == 4
+
+    generations = [p for p in index_dir.iterdir() if p.name.startswith("gen-")]
+    assert len(generations) == 1, "old generations are removed after the switch"
+
+
+def test_status_reports_changed_and_new_files(corpus, tmp_path):
+    index_dir = tmp_path / "idx"
+    build_index([str(corpus)], index_dir)
+    index = Index(index_dir)
+    assert index.status().stale == []
+    (corpus / "001_fb11ed987d6b83fc.txt").write_text("Rewritten.\n")
+    (corpus / "new.txt").write_text("New file.\n")
+    status = index.status()
+    assert status.stale == [str(corpus / "001_fb11ed987d6b83fc.txt")]
+    assert status.new == [str((corpus / "new.txt").resolve())]
+    assert status.documents == 5
+
+
+def test_a_second_writer_is_refused(tmp_path):
+    index_dir = tmp_path / "idx"
+    with write_lock(index_dir), pytest.raises(IndexLockedError, match="another process"):
+        build_index([str(SEEDS)], index_dir)
+
+
+def test_unreadable_files_are_skipped_and_the_rest_indexed(tmp_path):
+    corpus = tmp_path / "mixed"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text(
+        "A Good Headline\n\nThe good paragraph about border posts and rivers.\n"
+    )
+    (corpus / "bad.txt").write_bytes(b"caf\xe9")
+    (corpus / "empty.txt").write_text("")
+    report = build_index([str(corpus)], tmp_path / "idx")
+    assert [s.source for s in report.skipped] == [str(corpus / "bad.txt")]
+    assert report.documents == 2
+    assert report.passages == 1

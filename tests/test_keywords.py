@@ -1,0 +1,43 @@
+import pytest
+
+from assistant import keywords
+
+
+@pytest.mark.parametrize(
+    "written", ["132-km", "132 km", "132km", "132-kilometer", "132-kilometers", "132 kilometres"]
+)
+def test_distances_normalise_to_one_form(written):
+    assert keywords.normalize(f"a {written} stretch") == "a 132 kilometer stretch"
+
+
+def test_content_terms_drop_function_words_and_keep_numbers():
+    assert keywords.content_terms("What did Azerbaijan say about the 132-km border?") == [
+        "azerbaijan",
+        "132",
+        "kilometer",
+        "border",
+    ]
+
+
+def test_fold_removes_diacritics():
+    assert keywords.normalize("Əliyev Ağdam Café") == "əliyev agdam cafe"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "distance"),
+    [("heydari", "hedari", 1), ("heidari", "heydari", 1), ("karabakh", "karabkah", 1),
+     ("kiomers", "kioumars", 2), ("abdollahian", "abdullahian", 1), ("iran", "iraq", 1)],
+)  # fmt: skip
+def test_edit_distance(a, b, distance):
+    assert keywords.edit_distance(a, b) == distance
+
+
+def test_deletion_keys_meet_for_close_spellings():
+    a = keywords.deletion_keys("kiomers", 2)
+    b = keywords.deletion_keys("kioumars", 2)
+    assert a & b
+
+
+def test_fts_query_quotes_terms():
+    assert keywords.fts_query(['say"x', "b"]) == '"say""x" OR "b"'
+    assert keywords.fts_query([]) is None
