@@ -115,6 +115,7 @@ def build_index(
 
 def update_index(index_dir: Path, progress: ProgressCallback | None = None) -> BuildReport:
     """Bring the index up to date with its source paths: embed only what changed."""
+    read_manifest(index_dir)  # no index: say so without creating the directory
     with write_lock(index_dir):
         manifest = read_manifest(index_dir)
         files: list[SourceFile] = []

@@ -1,5 +1,6 @@
 """The command line: exact output shapes, exit codes, one-line errors."""
 
+import ast
 import json
 import subprocess
 import sys
@@ -143,33 +144,32 @@ def test_empty_question_is_one_line_and_exit_2(seeds_index_dir):
     assert result.stderr == "error: the question is empty\n"
 
 
-def test_help_is_fast_and_imports_no_heavy_modules():
-    code = (
-        "import sys\n"
+def modules_loaded_by(snippet: str, watch: tuple[str, ...]) -> list[str]:
+    """Run a snippet in a fresh interpreter; which of ``watch`` did it import?"""
+    code = f"import sys\n{snippet}\nprint([m for m in {watch!r} if m in sys.modules])\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return ast.literal_eval(result.stdout.strip())
+
+
+def test_help_imports_no_heavy_modules():
+    snippet = (
         "from click.testing import CliRunner\n"
         "from assistant.cli import main\n"
-        "r = CliRunner().invoke(main, ['--help'])\n"
-        "assert r.exit_code == 0\n"
-        "heavy = [m for m in ('torch', 'sentence_transformers', 'textual', 'faiss', 'numpy')"
-        " if m in sys.modules]\n"
-        "print(heavy)\n"
+        "assert CliRunner().invoke(main, ['--help']).exit_code == 0"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert result.stdout.strip() == "[]", result.stderr
+    heavy = ("torch", "sentence_transformers", "textual", "faiss", "numpy")
+    assert modules_loaded_by(snippet, heavy) == []
 
 
-def test_library_import_does_not_load_ui_or_torch(seeds_index_dir):
-    code = (
-        "import sys\n"
+def test_library_answers_without_ui_or_torch(seeds_index_dir):
+    snippet = (
         "from assistant import Index\n"
         f"index = Index({str(seeds_index_dir)!r})\n"
-        "answer = index.ask('What did Azerbaijan say about the 132-km border?')\n"
-        "assert answer.citations\n"
-        "heavy = ('torch', 'sentence_transformers', 'textual', 'click')\n"
-        "print([m for m in heavy if m in sys.modules])\n"
+        "assert index.ask('What did Azerbaijan say about the 132-km border?').citations"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert result.stdout.strip() == "[]", result.stderr
+    heavy = ("torch", "sentence_transformers", "textual", "click")
+    assert modules_loaded_by(snippet, heavy) == []
 
 
 def test_seeds_are_the_shared_articles():
