@@ -333,8 +333,8 @@ def load_vectors(path: Path, *, mmap: bool = False):
     try:
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
         return faiss.read_index(str(path), flags)
-    except RuntimeError as error:
+    except RuntimeError:
         raise IndexCorruptError(
-            f"the vector file {path} is unreadable ({str(error).splitlines()[0][:120]})",
+            f"the vector file {path} is truncated or corrupt",
             hint="rebuild the index with: assistant index build PATH",
         ) from None
