@@ -63,8 +63,13 @@ class Evidence:
 
     @property
     def strength(self) -> float:
-        bonus = ANSWER_TYPE_BONUS if self.answer_type_match else 0.0
-        return self.coverage + max(self.hit.dense_score or 0.0, 0.0) + bonus
+        """Whether the passage answers at all: shared rare words plus closeness in meaning."""
+        return self.coverage + max(self.hit.dense_score or 0.0, 0.0)
+
+    @property
+    def rank_score(self) -> float:
+        """Which answering passage comes first: a date for "when", a number for "how many"."""
+        return self.strength + (ANSWER_TYPE_BONUS if self.answer_type_match else 0.0)
 
 
 def _holds_answer_type(question: str, passage: str) -> bool:
@@ -133,12 +138,12 @@ class ExtractiveAnswerer:
             return self._abstain(question, nearest, "no passage covers enough of the question")
 
         # Retrieval found the candidates; the evidence decides their order.
-        evidence.sort(key=lambda e: -e.strength)
-        best = evidence[0].strength
+        evidence.sort(key=lambda e: -e.rank_score)
+        best = max(e.rank_score for e in evidence)
         chosen = [
             e
             for e in evidence
-            if e.strength >= CITATION_FLOOR and e.strength >= best - CITATION_MARGIN
+            if e.strength >= CITATION_FLOOR and e.rank_score >= best - CITATION_MARGIN
         ][:max_citations]
 
         citations = self._cite(chosen, analysis)

@@ -336,5 +336,5 @@ def load_vectors(path: Path, *, mmap: bool = False):
     except RuntimeError:
         raise IndexCorruptError(
             f"the vector file {path} is truncated or corrupt",
-            hint="rebuild the index with: assistant index build PATH",
+            hint="rebuild it with: assistant index build PATH",
         ) from None

@@ -178,3 +178,24 @@ def test_seeds_are_the_shared_articles():
         pytest.skip("shared seeds not present")
     for path in shared.iterdir():
         assert (SEEDS / path.name).read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["vectors", "database", "manifest"])
+def test_damaged_index_is_one_line_and_exit_5(seeds_index_dir, tmp_path, damage):
+    import shutil
+
+    copy = tmp_path / "idx"
+    shutil.copytree(seeds_index_dir, copy)
+    generation = copy / json.loads((copy / "manifest.json").read_text())["generation"]
+    if damage == "vectors":
+        data = (generation / "vectors.faiss").read_bytes()
+        (generation / "vectors.faiss").write_bytes(data[: len(data) // 2])
+    elif damage == "database":
+        (generation / "passages.sqlite").write_bytes(b"not a database" * 100)
+    else:
+        (copy / "manifest.json").write_text('{"schema_version": 1')
+    result = cli("ask", "anything at all", "--index", str(copy))
+    assert result.returncode == 5
+    assert result.stderr.startswith("error: the ")
+    assert result.stderr.endswith("(rebuild it with: assistant index build PATH)\n")
+    assert len(result.stderr.splitlines()) == 1
