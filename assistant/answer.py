@@ -133,7 +133,12 @@ class ExtractiveAnswerer:
             listed = ", ".join(f"“{_as_written(question, t)}”" for t in never_mentioned)
             return self._abstain(question, nearest, f"the sources never mention {listed}")
 
-        evidence = [self._evidence(hit, analysis) for hit in hits]
+        ids = [hit.passage.passage_id for hit in hits]
+        # One FTS5 query per term for all candidates, not one per (term, passage).
+        holders = {
+            t: self.store.passages_containing(ids, analysis.forms[t]) for t in analysis.terms
+        }
+        evidence = [self._evidence(hit, analysis, holders) for hit in hits]
         if not evidence or max(e.strength for e in evidence) < EVIDENCE_THRESHOLD:
             return self._abstain(question, nearest, "no passage covers enough of the question")
 
@@ -158,12 +163,10 @@ class ExtractiveAnswerer:
             text += " The nearest passages are listed below."
         return Answer(question, text, abstained=True, nearest=nearest, reason=reason)
 
-    def _evidence(self, hit: Hit, analysis: QueryAnalysis) -> Evidence:
-        present = frozenset(
-            t
-            for t in analysis.terms
-            if self.store.passage_contains(hit.passage.passage_id, analysis.forms[t])
-        )
+    def _evidence(
+        self, hit: Hit, analysis: QueryAnalysis, holders: dict[str, set[int]]
+    ) -> Evidence:
+        present = frozenset(t for t in analysis.terms if hit.passage.passage_id in holders[t])
         weights = self._idf(analysis)
         total = sum(weights.values())
         covered = sum(weights[t] for t in present)

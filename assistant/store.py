@@ -291,12 +291,16 @@ class StoredIndex:
         ).fetchone()
         return int(row[0])
 
-    def passage_contains(self, passage_id: int, forms: tuple[str, ...]) -> bool:
-        row = self.db.execute(
-            "SELECT 1 FROM passages_fts WHERE rowid = ? AND passages_fts MATCH ?",
-            (passage_id, body_match(forms)),
-        ).fetchone()
-        return row is not None
+    def passages_containing(self, passage_ids: list[int], forms: tuple[str, ...]) -> set[int]:
+        """Which of the given passages contain any form of a term (as FTS5 stems it)."""
+        if not passage_ids:
+            return set()
+        marks = ",".join("?" * len(passage_ids))
+        rows = self.db.execute(
+            f"SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? AND rowid IN ({marks})",
+            (body_match(forms), *passage_ids),
+        ).fetchall()
+        return {row[0] for row in rows}
 
     def name_variants(self, term: str) -> list[str]:
         """Names in the corpus spelled within a small edit distance of ``term``."""
