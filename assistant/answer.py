@@ -98,7 +98,8 @@ def subject_terms(question: str) -> list[str]:
             continue
         for token in keywords.content_terms(word):
             subject.setdefault(token, None)
-    for token in keywords.content_terms(question):
+    question_terms = keywords.content_terms(question)
+    for token in question_terms:
         if token.isdigit():
             subject.setdefault(token, None)
     for match in _POSSESSIVE.finditer(question):
@@ -107,7 +108,7 @@ def subject_terms(question: str) -> list[str]:
             if not token:
                 break  # the phrase ends at the first function word
             subject.setdefault(token[0], None)
-    return [term for term in subject if term in keywords.content_terms(question)]
+    return [term for term in subject if term in question_terms]
 
 
 class ExtractiveAnswerer:
@@ -138,7 +139,8 @@ class ExtractiveAnswerer:
         holders = {
             t: self.store.passages_containing(ids, analysis.forms[t]) for t in analysis.terms
         }
-        evidence = [self._evidence(hit, analysis, holders) for hit in hits]
+        weights = self._idf(analysis)
+        evidence = [self._evidence(hit, analysis, holders, weights) for hit in hits]
         if not evidence or max(e.strength for e in evidence) < EVIDENCE_THRESHOLD:
             return self._abstain(question, nearest, "no passage covers enough of the question")
 
@@ -151,7 +153,7 @@ class ExtractiveAnswerer:
             if e.strength >= CITATION_FLOOR and e.rank_score >= best - CITATION_MARGIN
         ][:max_citations]
 
-        citations = self._cite(chosen, analysis)
+        citations = self._cite(chosen, analysis, weights)
         lines = [f"{c.quote_text} [{c.n}]" for c in citations]
         return Answer(
             question=question, text="\n".join(lines), abstained=False, citations=citations
@@ -164,10 +166,13 @@ class ExtractiveAnswerer:
         return Answer(question, text, abstained=True, nearest=nearest, reason=reason)
 
     def _evidence(
-        self, hit: Hit, analysis: QueryAnalysis, holders: dict[str, set[int]]
+        self,
+        hit: Hit,
+        analysis: QueryAnalysis,
+        holders: dict[str, set[int]],
+        weights: dict[str, float],
     ) -> Evidence:
         present = frozenset(t for t in analysis.terms if hit.passage.passage_id in holders[t])
-        weights = self._idf(analysis)
         total = sum(weights.values())
         covered = sum(weights[t] for t in present)
         return Evidence(
@@ -181,7 +186,9 @@ class ExtractiveAnswerer:
         n = max(self.store.citable_passage_count(), 1)
         return {t: math.log((n + 1) / (analysis.frequency.get(t, 0) + 0.5)) for t in analysis.terms}
 
-    def _cite(self, chosen: list[Evidence], analysis: QueryAnalysis) -> tuple[Citation, ...]:
+    def _cite(
+        self, chosen: list[Evidence], analysis: QueryAnalysis, weights: dict[str, float]
+    ) -> tuple[Citation, ...]:
         sentences: list[tuple[int, Span]] = []
         for index, item in enumerate(chosen):
             spans = item.hit.passage.sentences or (
@@ -191,7 +198,6 @@ class ExtractiveAnswerer:
         texts = [self._sentence_text(chosen[i].hit.passage, span) for i, span in sentences]
         vectors = self.retriever.embed(texts) if texts else np.zeros((0, 1))
         similarity = vectors @ analysis.vector if len(texts) else np.zeros(0)
-        weights = self._idf(analysis)
         total = sum(weights.values()) or 1.0
 
         best: dict[int, tuple[float, Span, str]] = {}

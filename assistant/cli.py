@@ -114,7 +114,7 @@ def ask(question: str, index_dir: str | None, k: int, as_json: bool) -> None:
             click.echo("\nNearest passages:")
             for rank, hit in enumerate(answer.nearest, 1):
                 _print_passage(rank, hit.passage, index.store.document(hit.passage.doc_id))
-        sys.exit(0)
+        return
     click.echo("\nSources:")
     for citation in answer.citations:
         _print_passage(citation.n, citation.passage, citation.document, citation.score)
