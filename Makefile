@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 QUESTION ?= What did Azerbaijan say about the 132-km border?
 
-.PHONY: demo test lint format index clean install
+.PHONY: demo chat test lint format index clean install terminal-tools
 
 install: $(STAMP)
 
@@ -31,16 +31,29 @@ demo: index
 	@echo "$$ assistant ask \"$(QUESTION)\""
 	@$(BIN)/assistant ask "$(QUESTION)" --index index
 
-test: $(STAMP)
+# The chat's end-to-end check drives the real app in tmux; install it where we can
+# (root with apt), otherwise that one test is skipped and says why.
+terminal-tools:
+	@command -v tmux >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			(apt-get install -y -q tmux >/dev/null 2>&1 || \
+			 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q tmux >/dev/null 2>&1)) \
+			|| echo "could not install tmux: the tmux chat check will be skipped"; \
+		else echo "tmux not found: the tmux chat check will be skipped"; fi; }
+
+chat: index
+	$(BIN)/assistant chat --index index
+
+test: $(STAMP) terminal-tools
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check assistant tests
-	$(BIN)/ruff format --check assistant tests
+	$(BIN)/ruff check assistant tests scripts
+	$(BIN)/ruff format --check assistant tests scripts
 
 format: $(STAMP)
-	$(BIN)/ruff format assistant tests
-	$(BIN)/ruff check --fix assistant tests
+	$(BIN)/ruff format assistant tests scripts
+	$(BIN)/ruff check --fix assistant tests scripts
 
 clean:
 	rm -rf index .pytest_cache .ruff_cache

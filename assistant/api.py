@@ -35,7 +35,7 @@ class Index:
 
         self.path = Path(path) if path is not None else default_index_dir()
         self._store = StoredIndex(self.path)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._retriever = None
         self._answerer = None
 
@@ -80,15 +80,21 @@ class Index:
 
     @property
     def retriever(self):
-        if self._retriever is None:
-            self._make_engine()
-        return self._retriever
+        with self._lock:  # a UI warm-up thread and the first question may race here
+            if self._retriever is None:
+                self._make_engine()
+            return self._retriever
 
     @property
     def answerer(self):
-        if self._answerer is None:
-            self._make_engine()
-        return self._answerer
+        with self._lock:
+            if self._answerer is None:
+                self._make_engine()
+            return self._answerer
+
+    def warm_up(self) -> None:
+        """Load the query encoder now, so the first question answers at full speed."""
+        self.search("warm up", k=1)
 
     def search(self, query: str, k: int = 10) -> list[Hit]:
         if k < 1:

@@ -89,9 +89,27 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 @click.version_option(package_name="assistant", prog_name="assistant")
 @click.pass_context
 def main(ctx: click.Context) -> None:
-    """Ask questions of your own documents; answers quote the sources verbatim."""
+    """Ask questions of your own documents; answers quote the sources verbatim.
+
+    With no command, opens the chat on the default index.
+    """
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        ctx.invoke(chat)
+
+
+@main.command()
+@index_option
+def chat(index_dir: str | None) -> None:
+    """Open the terminal chat (builds the index from seeds/ first if it is missing)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        from .errors import UsageError
+
+        raise UsageError(
+            "the chat needs a terminal; for scripts use `assistant ask` or `assistant search`"
+        )
+    from .tui import run_chat
+
+    run_chat(_index_path(index_dir))
 
 
 @main.command()

@@ -48,3 +48,8 @@ def user_dir() -> Path:
         return configured
     base = _env_path("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return base / "assistant"
+
+
+def export_dir() -> Path:
+    """Where the chat writes exported conversations: ``$ASSISTANT_EXPORT_DIR`` or the cwd."""
+    return _env_path("ASSISTANT_EXPORT_DIR") or Path.cwd()

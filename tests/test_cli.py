@@ -199,3 +199,20 @@ def test_damaged_index_is_one_line_and_exit_5(seeds_index_dir, tmp_path, damage)
     assert result.stderr.startswith("error: the ")
     assert result.stderr.endswith("(rebuild it with: assistant index build PATH)\n")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_chat_without_a_terminal_says_how_to_script_instead(seeds_index_dir):
+    for args in (("chat", "--index", str(seeds_index_dir)), ()):
+        result = cli(*args)
+        assert result.returncode == 2
+        assert result.stderr == (
+            "error: the chat needs a terminal;"
+            " for scripts use `assistant ask` or `assistant search`\n"
+        )
+        assert result.stdout == ""
+
+
+def test_chat_is_listed_in_help():
+    result = run("--help")
+    assert result.exit_code == 0
+    assert "  chat    Open the terminal chat" in result.output

@@ -1,0 +1,157 @@
+"""A conversation: follow-up questions made standalone, and an export to Markdown.
+
+Retrieval sees one question at a time, so a follow-up such as "and what did Iran say?"
+would lose the dispute it refers to. :meth:`Conversation.standalone` rewrites it from
+the previous turn without any model: the new question keeps its own subject and takes
+the previous question's topic (its "about ..." clause, or failing that its content
+words), giving "what did Iran say about the 132-km border?". The front ends show the
+rewritten question, so the user can see what was searched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .keywords import content_terms, tokens
+from .types import Answer
+
+# Openers that only make sense as a continuation of the previous question.
+_FOLLOW_UP_OPENER = re.compile(
+    r"^\s*(?:and|but|also|so|then|what about|how about|and what about)\b[\s,]*", re.IGNORECASE
+)
+# Words that point back at something named earlier.
+_BACK_REFERENCES = frozenset(
+    ["it", "its", "they", "them", "their", "he", "she", "him", "his", "her", "those", "these"]
+)
+# "What did X say/claim/warn ..." without a topic is a follow-up about the last one.
+_SPEECH_QUESTION = re.compile(
+    r"\b(?:say|said|says|claim|claimed|warn|warned|deny|denied|respond|responded|react|reacted"
+    r"|think|thought|state|stated|reply|replied|announce|announced)\b",
+    re.IGNORECASE,
+)
+# The clause naming what a question is about.
+_TOPIC_CLAUSE = re.compile(
+    r"\b(?:about|regarding|concerning|on the subject of|over)\s+(?P<topic>.+?)\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
+
+
+def topic_of(question: str) -> str | None:
+    match = _TOPIC_CLAUSE.search(question)
+    return match.group("topic") if match else None
+
+
+def is_follow_up(question: str) -> bool:
+    """Whether the question leans on an earlier one (opener, back-reference or too bare)."""
+    if _FOLLOW_UP_OPENER.match(question):
+        return True
+    if set(tokens(question)) & _BACK_REFERENCES:
+        return True
+    if _SPEECH_QUESTION.search(question) and not topic_of(question):
+        return True
+    return not content_terms(question)
+
+
+def make_standalone(question: str, previous: str | None) -> str:
+    """``question`` rewritten to carry the topic of ``previous`` when it is a follow-up."""
+    if not previous or not is_follow_up(question):
+        return question
+    core = _FOLLOW_UP_OPENER.sub("", question, count=1).strip().rstrip("?.! ") or question
+    if topic_of(core):
+        return question  # it names its own topic: only the subject changed
+    topic = topic_of(previous)
+    if not topic:
+        own = set(content_terms(core))
+        topic = " ".join(t for t in content_terms(previous) if t not in own)
+    if not topic:
+        return question
+    if _SPEECH_QUESTION.search(core):
+        return f"{core} about {topic}?"
+    return f"{core}, regarding {topic}?"
+
+
+@dataclass
+class Turn:
+    question: str
+    standalone: str
+    answer: Answer | None = None
+    asked_at: datetime = field(default_factory=datetime.now)
+
+
+class Conversation:
+    """The turns of one chat, oldest first."""
+
+    def __init__(self) -> None:
+        self.turns: list[Turn] = []
+
+    def standalone(self, question: str) -> str:
+        previous = self.turns[-1].standalone if self.turns else None
+        return make_standalone(question, previous)
+
+    def add(self, question: str, standalone: str, answer: Answer) -> Turn:
+        turn = Turn(question, standalone, answer)
+        self.turns.append(turn)
+        return turn
+
+    def clear(self) -> None:
+        self.turns.clear()
+
+    def __len__(self) -> int:
+        return len(self.turns)
+
+    def to_markdown(self, title: str = "Conversation") -> str:
+        lines = [f"# {title}", ""]
+        for number, turn in enumerate(self.turns, 1):
+            lines += [f"## {number}. {_md_inline(turn.question)}", ""]
+            if turn.standalone != turn.question:
+                lines += [f"*Searched as:* {_md_inline(turn.standalone)}", ""]
+            answer = turn.answer
+            if answer is None:
+                continue
+            if answer.abstained:
+                lines += [f"**Not in the sources.** {_md_inline(answer.text)}", ""]
+                if answer.nearest:
+                    lines += ["Nearest passages:", ""]
+                    for rank, hit in enumerate(answer.nearest, 1):
+                        p = hit.passage
+                        where = f"`{p.source}` ¶{p.paragraph}"
+                        lines.append(f"- ({rank}) {where}: {_md_inline(p.text)}")
+                    lines.append("")
+                continue
+            for citation in answer.citations:
+                lines += [f"> {_md_inline(citation.quote_text)} [{citation.n}]", ">"]
+            if answer.citations:
+                lines.pop()
+            lines += ["", "Sources:", ""]
+            for citation in answer.citations:
+                lines.append(f"[{citation.n}] {_md_inline(citation_label(citation))}")
+                lines.append(f"    > {_md_inline(citation.passage.text)}")
+            lines.append("")
+        return "\n".join(lines).rstrip() + "\n"
+
+
+def citation_label(citation) -> str:
+    """Title — outlet, date — file ¶paragraph (characters start–end)."""
+    document, passage = citation.document, citation.passage
+    facts = ", ".join(f for f in (document.outlet, document.published) if f)
+    label = document.title or passage.source
+    if facts:
+        label += f" — {facts}"
+    return (
+        f"{label} — {passage.source} ¶{passage.paragraph}"
+        f" (characters {passage.start}–{passage.end})"
+    )
+
+
+def citation_clipboard_text(citation) -> str:
+    """What `y` copies: the quote in quotation marks, then where it comes from."""
+    return f"“{citation.quote_text}” — {citation_label(citation)}"
+
+
+def _md_inline(text: str) -> str:
+    """One Markdown line: whitespace collapsed, control characters made visible."""
+    from .display import inert
+
+    return " ".join(inert(text, keep_newlines=False).split())

@@ -1,0 +1,74 @@
+"""The application: decides whether the index must be prepared, then opens the chat."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from ..errors import AssistantError
+from ..paths import default_index_dir, seeds_dir
+from .screens import BrokenIndexScreen, BuildScreen, ChatScreen
+
+
+class AssistantApp(App):
+    CSS_PATH = "assistant.tcss"
+    TITLE = "assistant"
+    BINDINGS = [
+        # Textual's ctrl+c copies by default; here it quits, as in any terminal program.
+        Binding("ctrl+c", "quit", "Quit", priority=True, show=False),
+        Binding("f1", "help", "Help", show=False),
+    ]
+
+    def __init__(self, index_path: str | Path | None = None, seeds: Path | None = None) -> None:
+        super().__init__()
+        self.index_path = Path(index_path) if index_path is not None else default_index_dir()
+        self.seeds = seeds or seeds_dir()
+        self.index = None
+
+    def on_mount(self) -> None:
+        if not (self.index_path / "manifest.json").exists():
+            reason = f"There is no index at {self.index_path} yet: building it from {self.seeds}."
+            self.push_screen(BuildScreen(self.index_path, [self.seeds], reason))
+            return
+        from ..api import Index
+
+        try:
+            index = Index(self.index_path)
+            status = index.status()
+        except AssistantError as error:
+            hint = f"\nFix: {error.hint}" if getattr(error, "hint", None) else ""
+            self.push_screen(BrokenIndexScreen(f"{error}{hint}"))
+            return
+        changes = len(status.stale) + len(status.missing) + len(status.new)
+        if changes:
+            index.close()
+            reason = (
+                f"The sources changed since the index was built ({len(status.stale)} changed,"
+                f" {len(status.new)} new, {len(status.missing)} missing): updating it."
+            )
+            self.push_screen(BuildScreen(self.index_path, None, reason))
+            return
+        self.index = index
+        self.push_screen(ChatScreen(index))
+
+    def open_chat(self) -> None:
+        """Called once the index is prepared: replace the build screen by the chat."""
+        from ..api import Index
+
+        try:
+            self.index = Index(self.index_path)
+        except AssistantError as error:
+            self.switch_screen(BrokenIndexScreen(str(error)))
+            return
+        self.switch_screen(ChatScreen(self.index))
+
+    def action_help(self) -> None:
+        from .screens import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def on_unmount(self) -> None:
+        if self.index is not None:
+            self.index.close()

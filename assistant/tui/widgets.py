@@ -1,0 +1,249 @@
+"""The chat's widgets. Document text always goes through :func:`plain`: shown, never parsed.
+
+Rich ``Text`` objects are never read as markup, and :func:`~assistant.display.inert`
+turns control characters into visible escapes, so a passage holding ``[bold]``,
+``[link=...]`` or an ANSI sequence shows exactly those characters.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Input, LoadingIndicator, Static
+
+from ..conversation import citation_clipboard_text, citation_label
+from ..display import inert
+from ..history import QuestionHistory
+from ..types import Answer, Citation, Document, IndexStatus, Passage, Span
+
+MARKER_STYLE = "bold #5fafff"
+QUOTE_STYLE = "bold #1c1c1c on #ffd75f"
+
+
+def plain(text: str, style: str = "") -> Text:
+    """Untrusted text as a renderable that cannot carry markup or terminal controls."""
+    return Text(inert(text), style=style)
+
+
+def one_line(text: str) -> str:
+    return " ".join(inert(text, keep_newlines=False).split())
+
+
+def highlighted(passage: Passage, quote: Span | None) -> Text:
+    """The passage text with the answering sentence(s) highlighted.
+
+    Each part is made inert separately, so escaping a control character cannot
+    shift the highlight.
+    """
+    raw = passage.text
+    start = end = 0
+    if quote is not None:
+        start = min(max(quote.start - passage.start, 0), len(raw))
+        end = min(max(quote.end - passage.start, start), len(raw))
+    text = Text(inert(raw[:start]))
+    text.append(inert(raw[start:end]), style=QUOTE_STYLE)
+    text.append(inert(raw[end:]))
+    return text
+
+
+class IndexFacts(Static):
+    """One line of facts about the open index."""
+
+    def show(self, status: IndexStatus) -> None:
+        model = status.model.rsplit("/", 1)[-1]
+        updated = (status.updated_at or "")[:16].replace("T", " ")
+        self.update(
+            plain(
+                f"{status.documents} documents · {status.passages} passages · {model}"
+                f" · updated {updated} · {short_path(status.path)}"
+            )
+        )
+
+
+def short_path(path: str) -> str:
+    """Relative to the working directory when inside it, else with ~ for the home directory."""
+    from pathlib import Path
+
+    full = Path(path).resolve()
+    for base, prefix in ((Path.cwd(), ""), (Path.home(), "~/")):
+        try:
+            return prefix + str(full.relative_to(base.resolve()))
+        except ValueError:
+            continue
+    return str(full)
+
+
+class QuestionInput(Input):
+    """The question box. Up/Down walk through earlier questions of this index."""
+
+    BINDINGS = [
+        Binding("up", "history_back", "Earlier question", show=False),
+        Binding("down", "history_forward", "Later question", show=False),
+    ]
+
+    def __init__(self, history: QuestionHistory, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.history = history
+        self._position: int | None = None
+        self._draft = ""
+
+    def action_history_back(self) -> None:
+        questions = self.history.questions
+        if not questions:
+            return
+        if self._position is None:
+            self._draft = self.value
+            self._position = len(questions)
+        self._position = max(self._position - 1, 0)
+        self._show(questions[self._position])
+
+    def action_history_forward(self) -> None:
+        if self._position is None:
+            return
+        self._position += 1
+        if self._position >= len(self.history.questions):
+            self._position = None
+            self._show(self._draft)
+        else:
+            self._show(self.history.questions[self._position])
+
+    def forget_position(self) -> None:
+        self._position = None
+        self._draft = ""
+
+    def _show(self, value: str) -> None:
+        self.value = value
+        self.cursor_position = len(value)
+
+
+class Exchange(Vertical):
+    """One question and its answer (or a spinner while it is being answered)."""
+
+    def __init__(self, number: int, question: str, standalone: str) -> None:
+        super().__init__(classes="exchange")
+        self.number = number
+        self.question = question
+        self.standalone = standalone
+        self.answer: Answer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(plain(f"› {one_line(self.question)}"), classes="question")
+        if self.standalone != self.question:
+            yield Static(plain(f"searched as: {one_line(self.standalone)}"), classes="standalone")
+        yield LoadingIndicator()
+
+    def show_answer(self, answer: Answer) -> None:
+        self.answer = answer
+        self.query(LoadingIndicator).remove()
+        if answer.abstained:
+            self.add_class("abstained")
+            body = Text("Not in the sources. ", style="bold")
+            reason = answer.reason or "nothing found answers it"
+            body.append_text(plain(f"The sources do not answer this: {one_line(reason)}."))
+            if answer.nearest:
+                body.append("\nThe nearest passages are on the right; none of them answers it.")
+            self.mount(Static(body, classes="answer"))
+            return
+        body = Text()
+        for citation in answer.citations:
+            if body:
+                body.append("\n")
+            body.append_text(plain(one_line(citation.quote_text)))
+            body.append(f" [{citation.n}]", style=MARKER_STYLE)
+        self.mount(Static(body, classes="answer"))
+
+    def show_error(self, message: str) -> None:
+        self.add_class("failed")
+        self.query(LoadingIndicator).remove()
+        self.mount(Static(plain(f"Could not answer: {one_line(message)}"), classes="answer"))
+
+
+class SourceCard(Vertical, can_focus=True):
+    """A numbered citation (or a nearest passage): where it is from and what it says."""
+
+    BINDINGS = [
+        Binding("enter,o", "open", "Open source"),
+        Binding("y", "copy", "Copy citation"),
+    ]
+
+    class OpenRequested(Message):
+        def __init__(self, card: SourceCard) -> None:
+            super().__init__()
+            self.card = card
+
+    def __init__(
+        self,
+        label: str,
+        passage: Passage,
+        document: Document,
+        quote: Span | None = None,
+        citation: Citation | None = None,
+    ) -> None:
+        super().__init__(classes="card")
+        self.label = label
+        self.passage = passage
+        self.document = document
+        self.quote = quote
+        self.citation = citation
+
+    def compose(self) -> ComposeResult:
+        doc, passage = self.document, self.passage
+        title = Text(f"{self.label} ", style=MARKER_STYLE)
+        title.append_text(plain(one_line(doc.title or passage.source), style="bold"))
+        yield Static(title, classes="card-title")
+        facts = [f for f in (doc.outlet, doc.published) if f]
+        facts.append(f"{passage.source} ¶{passage.paragraph}")
+        facts.append(f"characters {passage.start}–{passage.end}")
+        yield Static(plain(" · ".join(one_line(f) for f in facts)), classes="card-meta")
+        yield Static(highlighted(passage, self.quote), classes="card-body")
+
+    def action_open(self) -> None:
+        self.post_message(self.OpenRequested(self))
+
+    def action_copy(self) -> None:
+        if self.citation is None:
+            text = f"“{self.passage.text}” — {self.passage.source} ¶{self.passage.paragraph}"
+        else:
+            text = citation_clipboard_text(self.citation)
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {self.label}: {one_line(citation_label_for(self))[:70]}")
+
+
+def citation_label_for(card: SourceCard) -> str:
+    if card.citation is not None:
+        return citation_label(card.citation)
+    return f"{card.passage.source} ¶{card.passage.paragraph}"
+
+
+class SourcesPanel(VerticalScroll):
+    """One card per citation of the latest answer (or the nearest passages)."""
+
+    def show_answer(self, answer: Answer, document_of) -> None:
+        self.remove_children()
+        cards: list[SourceCard] = []
+        if answer.abstained:
+            self.border_title = "Nearest passages (no answer)"
+            for rank, hit in enumerate(answer.nearest, 1):
+                passage = hit.passage
+                cards.append(SourceCard(f"~{rank}", passage, document_of(passage.doc_id)))
+        else:
+            self.border_title = "Sources"
+            for c in answer.citations:
+                cards.append(SourceCard(f"[{c.n}]", c.passage, c.document, c.quote, c))
+        self.mount_all(cards)
+        self.scroll_home(animate=False)
+
+    def clear(self) -> None:
+        self.remove_children()
+        self.border_title = "Sources"
+
+    @property
+    def cards(self) -> list[SourceCard]:
+        return list(self.query(SourceCard))
+
+    def card(self, n: int) -> SourceCard | None:
+        cards = self.cards
+        return cards[n - 1] if 0 < n <= len(cards) else None

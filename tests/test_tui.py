@@ -1,0 +1,393 @@
+"""The chat, driven through Textual's Pilot: what a user sees after each key."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from textual.geometry import Region
+from textual.widgets import Static
+
+from assistant.tui.app import AssistantApp
+from assistant.tui.screens import (
+    BrokenIndexScreen,
+    BuildScreen,
+    ChatScreen,
+    HelpScreen,
+    HistorySearchScreen,
+    ReaderScreen,
+)
+from assistant.tui.widgets import Exchange, QuestionInput, SourceCard, SourcesPanel
+
+from .conftest import ROOT, SEEDS
+
+QUESTION = "What did Azerbaijan say about the 132-km border?"
+OUT_OF_SCOPE = "Who won the 2022 FIFA World Cup final?"
+FIXED_TIME = "2026-01-15T09:30:00+00:00"
+
+
+@pytest.fixture(scope="session")
+def chat_index(seeds_index_dir, tmp_path_factory) -> Path:
+    """The seeds indexed as ``seeds`` (as `make demo` does) with fixed dates, so that
+    screenshots are the same in any checkout on any day."""
+    from assistant.indexer import build_index
+
+    target = tmp_path_factory.mktemp("chat") / "index"
+    here = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        build_index(["seeds"], target)
+    finally:
+        os.chdir(here)
+    manifest_path = target / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["created_at"] = manifest["updated_at"] = FIXED_TIME
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    return target
+
+
+@pytest.fixture
+def user_env(tmp_path, monkeypatch, chat_index):
+    """Fresh history and export folders; the working directory beside the index."""
+    monkeypatch.setenv("ASSISTANT_USER_DIR", str(tmp_path / "user"))
+    monkeypatch.setenv("ASSISTANT_EXPORT_DIR", str(tmp_path / "exports"))
+    monkeypatch.chdir(chat_index.parent)
+    return tmp_path
+
+
+async def ask(pilot, question: str, typed: bool = False) -> Exchange:
+    box = pilot.app.screen.query_one(QuestionInput)
+    box.focus()
+    if typed:
+        await pilot.press(*question)
+    else:
+        box.value = question
+    await pilot.press("enter")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    return list(pilot.app.screen.query(Exchange))[-1]
+
+
+def text_of(widget: Static) -> str:
+    return str(widget.render())
+
+
+def cards(app) -> list[SourceCard]:
+    return list(app.screen.query_one(SourcesPanel).query(SourceCard))
+
+
+async def test_ask_shows_answer_with_numbered_citations(user_env, chat_index):
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ChatScreen)
+        assert app.focused is app.screen.query_one(QuestionInput)
+        exchange = await ask(pilot, QUESTION, typed=True)
+
+        answer = exchange.answer
+        assert answer is not None and not answer.abstained
+        shown = text_of(exchange.query_one(".answer", Static))
+        assert "[1]" in shown and "132-kilomet" in shown
+        assert [card.label for card in cards(app)] == [f"[{c.n}]" for c in answer.citations]
+        first = cards(app)[0]
+        meta = text_of(first.query_one(".card-meta", Static))
+        assert first.passage.source in meta and f"¶{first.passage.paragraph}" in meta
+        assert "Middle East Monitor" in meta or "Atlas News" in meta
+        # The answered question leaves the box; the facts line shows the index.
+        assert app.screen.query_one(QuestionInput).value == ""
+        facts = text_of(app.screen.query_one("#facts", Static))
+        assert "5 documents" in facts and "81 passages" in facts and "2026-01-15" in facts
+
+
+async def test_jump_open_reader_and_come_back(user_env, chat_index):
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        exchange = await ask(pilot, QUESTION)
+        second = exchange.answer.citations[1]
+
+        # Digits type into the question box; from the sources they jump.
+        await pilot.press("escape", "2")
+        assert isinstance(app.focused, SourceCard) and app.focused.label == "[2]"
+        await pilot.press("9")  # no citation 9: a warning, focus stays
+        assert app.focused.label == "[2]"
+
+        await pilot.press("enter")
+        await pilot.pause()
+        reader = app.screen
+        assert isinstance(reader, ReaderScreen)
+        cited = reader.query_one(".cited", Static)
+        assert text_of(cited) == second.passage.text
+        body = reader.query_one("#reader-body")
+        # The cited paragraph is on screen, not merely somewhere in the document.
+        assert body.scrollable_content_region.overlaps(cited.region)
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ChatScreen)
+
+        await pilot.press("1", "o")
+        await pilot.pause()
+        assert isinstance(app.screen, ReaderScreen)
+        assert text_of(app.screen.query_one(".cited", Static)) == (
+            exchange.answer.citations[0].passage.text
+        )
+
+
+async def test_copy_citation(user_env, chat_index):
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        exchange = await ask(pilot, QUESTION)
+        citation = exchange.answer.citations[0]
+        await pilot.press("escape", "1", "y")
+        copied = app.clipboard
+        assert copied.startswith(f"“{citation.quote_text}”")
+        assert f"{citation.passage.source} ¶{citation.passage.paragraph}" in copied
+        assert citation.document.title in copied and citation.document.outlet in copied
+
+
+async def test_history_is_kept_per_index_across_runs(user_env, chat_index):
+    first_run = AssistantApp(chat_index)
+    async with first_run.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await ask(pilot, "Who is Heydari?")
+        await ask(pilot, QUESTION)
+
+    second_run = AssistantApp(chat_index)
+    async with second_run.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        box = second_run.screen.query_one(QuestionInput)
+        await pilot.press("d", "r", "a", "f", "t")
+        await pilot.press("up")
+        assert box.value == QUESTION
+        await pilot.press("up")
+        assert box.value == "Who is Heydari?"
+        await pilot.press("up")  # the oldest stays
+        assert box.value == "Who is Heydari?"
+        await pilot.press("down", "down")
+        assert box.value == "draft"  # back to what was being typed
+
+        box.value = ""
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert isinstance(second_run.screen, HistorySearchScreen)
+        await pilot.press(*"heyd", "enter")
+        await pilot.pause()
+        assert isinstance(second_run.screen, ChatScreen)
+        assert box.value == "Who is Heydari?"
+
+
+async def test_export_writes_markdown_with_citations(user_env, chat_index):
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        answered = await ask(pilot, QUESTION)
+        await ask(pilot, OUT_OF_SCOPE)
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        exported = sorted((user_env / "exports").glob("conversation-*.md"))
+        assert len(exported) == 1
+        markdown = exported[0].read_text()
+        assert f"## 1. {QUESTION}" in markdown
+        assert f"## 2. {OUT_OF_SCOPE}" in markdown
+        for citation in answered.answer.citations:
+            assert f"> {citation.quote_text} [{citation.n}]" in markdown
+            assert f"[{citation.n}] {citation.document.title}" in markdown
+            assert f"{citation.passage.source} ¶{citation.passage.paragraph}" in markdown
+        assert "**Not in the sources.**" in markdown
+
+        # ctrl+l starts over: nothing left on screen or to export.
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert not list(app.screen.query(Exchange)) and not cards(app)
+        assert len(app.screen.conversation) == 0
+
+
+async def test_abstention_looks_different_and_offers_nearest(user_env, chat_index):
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        exchange = await ask(pilot, OUT_OF_SCOPE)
+        assert exchange.answer.abstained
+        assert exchange.has_class("abstained")
+        assert text_of(exchange.query_one(".answer", Static)).startswith("Not in the sources.")
+        panel = app.screen.query_one(SourcesPanel)
+        assert panel.border_title.startswith("Nearest passages")
+        labels = [card.label for card in cards(app)]
+        assert labels and all(label.startswith("~") for label in labels)
+
+
+async def test_follow_up_keeps_the_topic(user_env, chat_index):
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await ask(pilot, QUESTION)
+        follow_up = await ask(pilot, "and what did Iran say?")
+        assert follow_up.standalone == "what did Iran say about the 132-km border?"
+        shown = [text_of(s) for s in follow_up.query(".standalone").results(Static)]
+        assert shown == ["searched as: what did Iran say about the 132-km border?"]
+        assert not follow_up.answer.abstained
+        assert any("132" in c.passage.text for c in follow_up.answer.citations)
+
+
+async def test_errors_notify_and_keep_the_question(user_env, chat_index, monkeypatch):
+    from assistant.errors import ModelUnavailableError
+
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        real_ask = app.index.ask
+
+        def broken(question, k=3):
+            raise ModelUnavailableError("the query model cannot be loaded")
+
+        monkeypatch.setattr(app.index, "ask", broken)
+        failed = await ask(pilot, QUESTION)
+        assert failed.has_class("failed")
+        assert [n.message for n in app._notifications] == ["the query model cannot be loaded"]
+        box = app.screen.query_one(QuestionInput)
+        assert box.value == QUESTION and app.focused is box
+
+        monkeypatch.setattr(app.index, "ask", real_ask)
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert list(app.screen.query(Exchange))[-1].answer.citations
+
+
+@pytest.fixture(scope="module")
+def hostile_index(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("hostile")
+    docs = folder / "docs"
+    docs.mkdir()
+    (docs / "markup.txt").write_text(
+        "Border talks\n\n"
+        "[bold]Azerbaijan[/bold] said the [link=https://x]border[/link] was closed"
+        " \x1b[31mred\x1b[0m and \x1b]8;;https://evil.example\x07a link\x1b]8;;\x07.\n\n"
+        "Another paragraph about the weather in Baku, which was mild all week.\n"
+    )
+    from assistant.indexer import build_index
+
+    build_index([str(docs)], folder / "index")
+    return folder / "index"
+
+
+async def test_source_text_is_shown_literally(user_env, hostile_index):
+    app = AssistantApp(hostile_index)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        await ask(pilot, "what did Azerbaijan say about the border?")
+        body = cards(app)[0].query_one(".card-body", Static)
+        rendered = body.render()
+        assert "[bold]Azerbaijan[/bold]" in str(rendered)
+        assert "[link=https://x]border[/link]" in str(rendered)
+        assert "\\x1b[31mred" in str(rendered) and "\x1b" not in str(rendered)
+        assert not any("link" in str(span.style) for span in rendered.spans)
+        # What the widget paints: the literal characters, and never a hyperlink.
+        strips = body.render_lines(Region(0, 0, body.size.width, body.size.height))
+        painted = "".join(strip.text for strip in strips)
+        assert "[bold]Azerbaijan[/bold]" in painted
+        assert "evil.example" in painted
+        assert all(not (seg.style and seg.style.link) for strip in strips for seg in strip)
+
+
+async def test_help_lists_every_key(user_env, chat_index):
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one("#help-table")
+        rows = [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
+        keys = {row[1] for row in rows}
+        for expected in ("?", "1-9", "enter, o", "y", "ctrl+r", "ctrl+e", "ctrl+l", "q", "ctrl+c"):
+            assert expected in keys
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ChatScreen)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+async def test_usable_at_small_and_large_sizes(user_env, chat_index, size):
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await ask(pilot, QUESTION)
+        screen = app.screen
+        width, height = size
+        for selector in ("#question", "#conversation", "#sources", "Footer", "#facts"):
+            region = screen.query_one(selector).region
+            assert region.width > 0 and region.height > 0, selector
+            assert region.right <= width and region.bottom <= height, selector
+        assert screen.query_one("#question").region.height == 3
+        assert screen.query_one("#sources").region.width >= 30
+        first = cards(app)[0]
+        assert first.region.height > 0
+
+
+async def test_ctrl_c_quits_even_from_the_question_box(user_env, chat_index):
+    app = AssistantApp(chat_index)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running
+
+
+async def test_missing_index_is_built_from_seeds_with_progress(user_env, tmp_path):
+    target = tmp_path / "fresh" / "index"
+    app = AssistantApp(target, seeds=SEEDS)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, BuildScreen)
+        assert "building it from" in text_of(app.screen.query_one("#build-reason", Static))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ChatScreen)
+        assert (target / "manifest.json").is_file()
+        exchange = await ask(pilot, QUESTION)
+        assert exchange.answer.citations
+
+
+async def test_stale_index_is_updated_before_chatting(user_env, tmp_path, monkeypatch):
+    from assistant.indexer import build_index
+
+    reasons = []
+    original_init = BuildScreen.__init__
+
+    def recording_init(self, index_path, sources, reason):
+        reasons.append((sources, reason))
+        original_init(self, index_path, sources, reason)
+
+    monkeypatch.setattr(BuildScreen, "__init__", recording_init)
+
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    build_index([str(docs)], tmp_path / "index")
+    changed = next(docs.glob("003_*.txt"))
+    changed.write_text(changed.read_text() + "\n\nA new closing paragraph about rivers.\n")
+
+    app = AssistantApp(tmp_path / "index")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        assert [sources for sources, _ in reasons] == [None]  # an update, not a rebuild
+        assert "(1 changed, 0 new, 0 missing)" in reasons[0][1]
+        await pilot.pause()
+        assert isinstance(app.screen, ChatScreen)
+        assert app.index.status().stale == []
+
+
+async def test_damaged_index_says_why_instead_of_crashing(user_env, tmp_path):
+    target = tmp_path / "index"
+    target.mkdir()
+    (target / "manifest.json").write_text("{ not json")
+    app = AssistantApp(target)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, BrokenIndexScreen)
+        assert "manifest" in text_of(app.screen.query_one("#build-reason", Static))
