@@ -15,13 +15,16 @@ from typing import TYPE_CHECKING
 
 from .errors import (
     AssistantError,
+    DatabaseCorruptError,
     IndexCorruptError,
     IndexIncompatibleError,
     IndexLockedError,
     IndexNotFoundError,
     ModelUnavailableError,
     SourceNotFoundError,
+    SourcesChangedError,
     UsageError,
+    VectorsCorruptError,
 )
 
 __version__ = "0.1.0"
@@ -31,6 +34,7 @@ __all__ = [
     "AssistantError",
     "BuildReport",
     "Citation",
+    "DatabaseCorruptError",
     "Document",
     "Hit",
     "Index",
@@ -42,8 +46,12 @@ __all__ = [
     "ModelUnavailableError",
     "Passage",
     "SourceNotFoundError",
+    "SourcesChangedError",
     "Span",
     "UsageError",
+    "VectorsCorruptError",
+    "VerifyReport",
+    "verify_index",
 ]
 
 _LAZY = {
@@ -56,12 +64,15 @@ _LAZY = {
     "IndexStatus": "types",
     "Passage": "types",
     "Span": "types",
+    "VerifyReport": "verify",
+    "verify_index": "verify",
 }
 
 if TYPE_CHECKING:
     from .api import Index
     from .indexer import BuildReport
     from .types import Answer, Citation, Document, Hit, IndexStatus, Passage, Span
+    from .verify import VerifyReport, verify_index
 
 
 def __getattr__(name: str):

@@ -6,12 +6,13 @@ Nothing here imports click or Textual; heavy libraries load on first use.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import indexer
-from .errors import UsageError
+from .errors import DatabaseCorruptError, UsageError
 from .sources import file_sha256, find_source_files
-from .store import StoredIndex
+from .store import REBUILD, StoredIndex
 from .types import Answer, Hit, IndexStatus
 
 # Beyond this, a "question" is a document: embed and match its beginning only.
@@ -34,8 +35,9 @@ class Index:
         from .paths import default_index_dir
 
         self.path = Path(path) if path is not None else default_index_dir()
-        self._store = StoredIndex(self.path)
         self._lock = threading.RLock()
+        self._manifest_stamp = self._stamp()
+        self._store = StoredIndex(self.path)
         self._retriever = None
         self._answerer = None
 
@@ -59,15 +61,33 @@ class Index:
         self.reload()
         return report
 
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = (self.path / "manifest.json").stat()
+        except OSError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns
+
+    def _follow_writer(self) -> None:
+        """Switch to the newest generation once a writer has swapped the manifest.
+
+        Each query runs on one generation from start to end; the old one's open
+        files stay readable after the writer deletes them, so nothing is mixed.
+        """
+        stamp = self._stamp()
+        if stamp is not None and stamp != self._manifest_stamp:
+            self.reload()
+
     def reload(self) -> None:
         with self._lock:
-            old = self._store
+            self._manifest_stamp = self._stamp()
+            # The old store is not closed here: a query in another thread may still be
+            # reading it. Its connection closes when the last reference goes.
             self._store = StoredIndex(self.path)
             encoder = self._retriever.encoder if self._retriever else None
             self._retriever = self._answerer = None
             if encoder is not None:
                 self._make_engine(encoder)
-            old.close()
 
     # -- querying ----------------------------------------------------------------
 
@@ -99,13 +119,42 @@ class Index:
     def search(self, query: str, k: int = 10) -> list[Hit]:
         if k < 1:
             raise UsageError("k must be at least 1")
-        return self.retriever.search(_clean_question(query), k)
+        query = _clean_question(query)
+        self._follow_writer()
+        with _database_errors(self.path):
+            return self.retriever.search(query, k)
 
     def ask(self, question: str, k: int = 3) -> Answer:
         """Answer with up to ``k`` citations, or abstain."""
         if k < 1:
             raise UsageError("k must be at least 1")
-        return self.answerer.answer(_clean_question(question), max_citations=k)
+        question = _clean_question(question)
+        self._follow_writer()
+        with _database_errors(self.path):
+            return self.answerer.answer(question, max_citations=k)
+
+    def changed_sources(self, sources) -> list[str]:
+        """Which of these indexed sources changed on disk since they were indexed.
+
+        Their citations still quote the indexed text, but the offsets may no longer
+        match the file: front ends warn about them.
+        """
+        files = self._store.manifest.files
+        changed = []
+        for source in dict.fromkeys(sources):
+            entry = files.get(source)
+            if entry is None:
+                continue
+            try:
+                stat = Path(entry.path).stat()
+            except OSError:
+                changed.append(source)
+                continue
+            if (stat.st_size, stat.st_mtime_ns) != (entry.size, entry.mtime_ns) and (
+                file_sha256(Path(entry.path)) != entry.sha256
+            ):
+                changed.append(source)
+        return changed
 
     # -- inspecting --------------------------------------------------------------
 
@@ -117,7 +166,7 @@ class Index:
         manifest = self._store.manifest
         stale, missing, new = [], [], []
         if check_files:
-            stale, missing, new = _compare_with_disk(manifest)
+            stale, missing, new = compare_with_disk(manifest)
         return IndexStatus(
             path=str(self.path),
             documents=manifest.documents,
@@ -143,7 +192,25 @@ class Index:
         self.close()
 
 
-def _compare_with_disk(manifest) -> tuple[list[str], list[str], list[str]]:
+@contextmanager
+def _database_errors(index_dir: Path):
+    """SQLite can find damage only when a query reaches it: report it like at open."""
+    import sqlite3
+
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        raise DatabaseCorruptError(
+            f"the passage database of {index_dir} is damaged ({error})", hint=REBUILD
+        ) from None
+
+
+def compare_with_disk(manifest, by_hash: bool = False) -> tuple[list[str], list[str], list[str]]:
+    """Sources (changed, missing, new) since the index was written.
+
+    By default a file whose size and mtime are unchanged is trusted without reading
+    it; ``by_hash`` hashes every file (what ``index verify`` does).
+    """
     stale, missing = [], []
     for source, entry in manifest.files.items():
         path = Path(entry.path)
@@ -152,9 +219,8 @@ def _compare_with_disk(manifest) -> tuple[list[str], list[str], list[str]]:
         except OSError:
             missing.append(source)
             continue
-        # Size and mtime unchanged: trust it without reading the file.
         changed_on_disk = (stat.st_size, stat.st_mtime_ns) != (entry.size, entry.mtime_ns)
-        if changed_on_disk and file_sha256(path) != entry.sha256:
+        if (changed_on_disk or by_hash) and file_sha256(path) != entry.sha256:
             stale.append(source)
     known = {entry.path for entry in manifest.files.values()}
     new = []

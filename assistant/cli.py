@@ -59,7 +59,17 @@ def _open_index(value: str | None):
 
 
 def _emit_json(data) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    from .display import escape_json_controls
+
+    click.echo(escape_json_controls(json.dumps(data, ensure_ascii=False, indent=2)))
+
+
+def _changed_warnings(index, sources) -> list[str]:
+    return [
+        f"{name} changed since it was indexed; its quotes show the indexed text"
+        " (run: assistant index update)"
+        for name in index.changed_sources(sources)
+    ]
 
 
 def _progress_printer():
@@ -121,11 +131,14 @@ def ask(question: str, index_dir: str | None, k: int, as_json: bool) -> None:
     """Answer QUESTION from the index, citing passages verbatim."""
     index = _open_index(index_dir)
     answer = index.ask(question, k=k)
+    warnings = _changed_warnings(index, [c.passage.source for c in answer.citations])
     if as_json:
-        _emit_json(answer.to_json())
+        _emit_json({**answer.to_json(), "warnings": warnings})
         return
     from .display import inert
 
+    for warning in warnings:
+        click.echo(f"warning: {_one_line(warning)}", err=True)
     click.echo(inert(answer.text))
     if answer.abstained:
         if answer.nearest:
@@ -256,6 +269,27 @@ def _print_report(report, as_json: bool) -> None:
         f"embedded {report.passages_embedded} passages, reused {report.passages_reused}"
         f" in {report.seconds:.1f} s"
     )
+
+
+@index.command()
+@index_option
+@json_option
+def verify(index_dir: str | None, as_json: bool) -> None:
+    """Check the index files and sources deeply; exit status says what is wrong."""
+    from .verify import verify_index
+
+    report = verify_index(_index_path(index_dir))
+    if as_json:
+        _emit_json(report.to_json())
+    else:
+        for check in report.checks:
+            mark = "ok  " if check.ok else "FAIL"
+            click.echo(f"{mark}  {check.name:9} {_one_line(check.detail)}")
+    if report.problems:
+        first = report.problems[0]
+        if not as_json:
+            click.echo(f"error: {_one_line(str(first))}", err=True)
+        sys.exit(report.exit_code)
 
 
 @index.command()

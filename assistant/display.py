@@ -26,3 +26,18 @@ def inert(text: str, keep_newlines: bool = True) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def escape_json_controls(text: str) -> str:
+    """JSON text with DEL, C1 controls and bidi overrides written as ``\\uXXXX``.
+
+    ``json.dumps(ensure_ascii=False)`` escapes only U+0000-U+001F; a raw U+009B is a
+    CSI to some terminals. Such characters only occur inside strings, where the
+    escape means the same character, so the data round-trips unchanged.
+    """
+    return "".join(
+        f"\\u{ord(ch):04x}"
+        if ch in _BIDI_CONTROLS or (ord(ch) >= 0x7F and unicodedata.category(ch) == "Cc")
+        else ch
+        for ch in text
+    )

@@ -61,3 +61,21 @@ class ModelUnavailableError(AssistantError):
     """The bundled embedding model (or its ONNX export) cannot be loaded."""
 
     exit_code = 8
+
+
+class VectorsCorruptError(IndexCorruptError):
+    """The FAISS file is truncated, corrupt or disagrees with the manifest."""
+
+    exit_code = 9
+
+
+class DatabaseCorruptError(IndexCorruptError):
+    """The SQLite passage database is corrupt or disagrees with the manifest."""
+
+    exit_code = 10
+
+
+class SourcesChangedError(AssistantError):
+    """Source files changed, vanished or appeared since the index was written."""
+
+    exit_code = 11

@@ -22,7 +22,13 @@ import numpy as np
 
 from . import chunks as chunking
 from . import embeddings, keywords
-from .errors import IndexLockedError, IndexNotFoundError, UsageError
+from .errors import (
+    AssistantError,
+    IndexLockedError,
+    IndexNotFoundError,
+    SourceNotFoundError,
+    UsageError,
+)
 from .sources import (
     SkippedFile,
     SourceDocument,
@@ -48,6 +54,26 @@ from .store import (
 
 # stage name, done, total
 ProgressCallback = Callable[[str, int, int], None]
+
+# Larger files are reported and skipped: a news corpus has no 32 MB article, and
+# reading one whole would make memory grow with the input. JSON Lines corpora
+# (one record per line) may be bigger.
+MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_JSONL_BYTES = 512 * 1024 * 1024
+
+
+def fault_point(name: str) -> None:
+    """Crash-test hook: with ``ASSISTANT_FAULT_POINT=name`` the writer stops here.
+
+    It writes ``$ASSISTANT_FAULT_MARKER`` (so a test knows where it is) and waits to
+    be killed. Unset, this is one dictionary lookup.
+    """
+    if os.environ.get("ASSISTANT_FAULT_POINT") != name:
+        return
+    marker = os.environ.get("ASSISTANT_FAULT_MARKER")
+    if marker:
+        Path(marker).write_text(name)
+    time.sleep(600)
 
 
 @dataclass
@@ -107,16 +133,26 @@ def build_index(
     """Index everything under ``paths`` into ``index_dir``, replacing what was there."""
     if not paths:
         raise UsageError("give at least one file or directory to index")
-    roots = [{"given": p, "path": str(Path(p).resolve())} for p in paths]
-    files = list(find_source_files(paths))  # raises SourceNotFoundError first, before locking
+    present = [p for p in paths if Path(p).exists() or Path(p).is_symlink()]
+    if not present:
+        missing = ", ".join(paths)
+        raise SourceNotFoundError(f"no such file or directory: {missing}")
+    roots = [{"given": p, "path": str(Path(p).resolve())} for p in present]
+    files = list(find_source_files(present))
     with write_lock(index_dir):
-        return _write_generation(index_dir, roots, files, previous=None, progress=progress)
+        _remove_leftovers(index_dir)
+        report = _write_generation(index_dir, roots, files, previous=None, progress=progress)
+    report.skipped[:0] = [
+        SkippedFile(p, f"{p}: no such file or directory") for p in paths if p not in present
+    ]
+    return report
 
 
 def update_index(index_dir: Path, progress: ProgressCallback | None = None) -> BuildReport:
     """Bring the index up to date with its source paths: embed only what changed."""
     read_manifest(index_dir)  # no index: say so without creating the directory
     with write_lock(index_dir):
+        _remove_leftovers(index_dir)
         manifest = read_manifest(index_dir)
         files: list[SourceFile] = []
         for root in manifest.roots:
@@ -159,9 +195,14 @@ def _write_generation(
         seen_sources.add(file.source)
         try:
             stat = file.path.stat()
+            problem = _unacceptable(file, stat)
+            if problem:
+                report.skipped.append(SkippedFile(file.source, f"{file.source}: {problem}"))
+                continue
             digest = file_sha256(file.path)
         except OSError as error:
-            report.skipped.append(SkippedFile(file.source, error.strerror or str(error)))
+            reason = f"{file.source}: {error.strerror or error}"
+            report.skipped.append(SkippedFile(file.source, reason))
             continue
         entry = FileEntry(
             sha256=digest, size=stat.st_size, mtime_ns=stat.st_mtime_ns, path=str(file.path)
@@ -178,6 +219,9 @@ def _write_generation(
                 loaded = load_documents(file)
             except UnreadableSource as error:
                 report.skipped.append(SkippedFile(file.source, str(error)))
+                continue
+            if not any(document.text.strip() for document in loaded):
+                report.skipped.append(SkippedFile(file.source, f"{file.source}: no text"))
                 continue
             file_passages = 0
             for document in loaded:
@@ -210,10 +254,13 @@ def _write_generation(
     encoder = None
     if to_embed:
         encoder = embeddings.shared_document_encoder()
-        fresh = encoder.encode(
-            [p.chunk.text for p in to_embed],
-            progress=(lambda done, total: progress("embedding", done, total)) if progress else None,
-        )
+
+        def embedding_progress(done: int, total: int) -> None:
+            if progress:
+                progress("embedding", done, total)
+            fault_point("embedding")
+
+        fresh = encoder.encode([p.chunk.text for p in to_embed], progress=embedding_progress)
         for passage, vector in zip(to_embed, fresh, strict=True):
             passage.vector = vector
     for row, passage in enumerate(citable):
@@ -236,8 +283,13 @@ def _write_generation(
     _write_database(partial / DB_NAME, list(unique_docs.values()), pending)
     _write_vectors(partial / VECTORS_NAME, vectors)
     fsync_dir(partial)
+    artifacts = {
+        name: {"size": (partial / name).stat().st_size, "sha256": file_sha256(partial / name)}
+        for name in (DB_NAME, VECTORS_NAME)
+    }
     os.replace(partial, index_dir / generation)
     fsync_dir(index_dir)
+    fault_point("generation-renamed")
 
     now = datetime.now(UTC).isoformat(timespec="seconds")
     manifest = Manifest(
@@ -253,8 +305,10 @@ def _write_generation(
         passages=len(pending),
         vectors=len(citable),
         model_fingerprint=embeddings.model_fingerprint(),
+        artifacts=artifacts,
     )
     write_manifest(index_dir, manifest)
+    fault_point("manifest-written")
     _remove_old_generations(index_dir, keep=generation)
     if progress:
         progress("writing", 1, 1)
@@ -369,6 +423,7 @@ def _write_database(
                 for key in keywords.deletion_keys(name, keywords.variant_depth(name))
             ),
         )
+        fault_point("database-commit")
         db.commit()
     finally:
         db.close()
@@ -382,15 +437,57 @@ def _write_vectors(path: Path, vectors: np.ndarray) -> None:
     index = faiss.IndexFlatIP(embeddings.DIMENSION)
     if len(vectors):
         index.add(vectors)
-    faiss.write_index(index, str(path))
-    with open(path, "rb") as handle:
+    with open(path, "wb") as handle:
+        written = 0
+
+        def write(chunk: bytes) -> int:
+            nonlocal written
+            handle.write(chunk)
+            written += len(chunk)
+            if written > 1024:  # part of the file is on disk
+                fault_point("vectors-write")
+            return len(chunk)
+
+        faiss.write_index(index, faiss.PyCallbackIOWriter(write))
+        handle.flush()
         os.fsync(handle.fileno())
 
 
 def _remove_old_generations(index_dir: Path, keep: str) -> None:
+    """Readers that opened an older generation keep their open files (POSIX semantics)."""
     for entry in index_dir.iterdir():
         if entry.is_dir() and entry.name.startswith("gen-") and entry.name != keep:
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def _remove_leftovers(index_dir: Path) -> None:
+    """What a killed writer left behind: half-written generations and manifests, and
+    generations the manifest no longer (or not yet) points at. Runs under the lock."""
+    if not index_dir.is_dir():
+        return
+    try:
+        current = read_manifest(index_dir).generation
+    except AssistantError:
+        current = None  # no readable manifest: only unfinished files are safe to remove
+    for entry in index_dir.iterdir():
+        orphan = current is not None and entry.name.startswith("gen-") and entry.name != current
+        if entry.name.endswith(".partial") or orphan:
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
+def _unacceptable(file: SourceFile, stat: os.stat_result) -> str | None:
+    """Why a file is not read at all (before hashing it), or None."""
+    import stat as stat_module
+
+    if not stat_module.S_ISREG(stat.st_mode):
+        return "not a regular file"
+    limit = MAX_JSONL_BYTES if file.path.suffix.lower() == ".jsonl" else MAX_FILE_BYTES
+    if stat.st_size > limit:
+        return f"{stat.st_size / 1e6:.0f} MB is over the {limit // (1024 * 1024)} MiB limit"
+    return None
 
 
 def index_exists(index_dir: Path) -> bool:

@@ -19,6 +19,9 @@ from . import metadata
 from .errors import SourceNotFoundError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl")
+# Prose has paragraphs; a million characters without a line break is minified data,
+# a dump or an attack on the splitter, and is reported rather than indexed.
+MAX_LINE_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,11 @@ def load_documents(file: SourceFile) -> list[SourceDocument]:
     if suffix == ".jsonl":
         return list(_load_jsonl(data, file.source))
     text = decode(data, file.source)
+    longest = max((len(line) for line in text.splitlines()), default=0)
+    if longest > MAX_LINE_CHARS and suffix not in (".html", ".htm"):
+        raise UnreadableSource(
+            f"{file.source}: a {longest:,}-character line (over {MAX_LINE_CHARS:,}); not prose"
+        )
     if suffix in (".html", ".htm"):
         document = _load_html(text, file.source)
     else:

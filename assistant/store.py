@@ -26,9 +26,11 @@ import numpy as np
 
 from . import keywords
 from .errors import (
+    DatabaseCorruptError,
     IndexCorruptError,
     IndexIncompatibleError,
     IndexNotFoundError,
+    VectorsCorruptError,
 )
 from .types import Document, Passage, Span
 
@@ -90,6 +92,8 @@ class Manifest:
     passages: int = 0
     vectors: int = 0
     model_fingerprint: str = ""
+    # The generation's files: {"passages.sqlite": {"size": int, "sha256": str}, ...}
+    artifacts: dict[str, dict] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         data = self.__dict__.copy()
@@ -189,24 +193,27 @@ class StoredIndex:
         vectors_path = generation / VECTORS_NAME
         if not db_path.is_file() or not vectors_path.is_file():
             raise FileNotFoundError(generation)
+        check_compatible(self.manifest, self.path)
+        # Sizes are cheap to compare and catch truncation; `index verify` checks hashes.
+        check_artifact_size(self.manifest, db_path, DatabaseCorruptError)
+        check_artifact_size(self.manifest, vectors_path, VectorsCorruptError)
         try:
             self.db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
             self.db.execute("SELECT count(*) FROM passages").fetchone()
         except sqlite3.DatabaseError as error:
-            raise IndexCorruptError(
-                f"the passage database of {self.path} is unreadable ({error})",
-                hint="rebuild it with: assistant index build PATH",
+            raise DatabaseCorruptError(
+                f"the passage database of {self.path} is unreadable ({error})", hint=REBUILD
             ) from None
         self.vectors = load_vectors(vectors_path, mmap=mmap)
         if (
             self.vectors.d != self.manifest.dimension
             or self.vectors.ntotal != self.manifest.vectors
         ):
-            raise IndexCorruptError(
+            raise VectorsCorruptError(
                 f"the vector file of {self.path} does not match its manifest "
                 f"({self.vectors.ntotal} vectors of {self.vectors.d} dimensions, "
                 f"expected {self.manifest.vectors} of {self.manifest.dimension})",
-                hint="rebuild it with: assistant index build PATH",
+                hint=REBUILD,
             )
 
     def close(self) -> None:
@@ -326,6 +333,41 @@ class StoredIndex:
         return self.manifest.vectors
 
 
+REBUILD = "rebuild it with: assistant index build PATH"
+
+
+def check_compatible(manifest: Manifest, index_dir: Path) -> None:
+    """The index must have been embedded by the model this program queries with."""
+    from . import embeddings
+
+    if manifest.model != embeddings.MODEL_NAME or manifest.dimension != embeddings.DIMENSION:
+        raise IndexIncompatibleError(
+            f"index at {index_dir} was built with {manifest.model} ({manifest.dimension}"
+            f" dimensions); this program uses {embeddings.MODEL_NAME}"
+            f" ({embeddings.DIMENSION} dimensions)",
+            hint=REBUILD,
+        )
+    if manifest.model_fingerprint and manifest.model_fingerprint != embeddings.model_fingerprint():
+        raise IndexIncompatibleError(
+            f"index at {index_dir} was built with other weights of {manifest.model}"
+            f" ({manifest.model_fingerprint}, installed: {embeddings.model_fingerprint()})",
+            hint=REBUILD,
+        )
+
+
+def check_artifact_size(manifest: Manifest, path: Path, error: type[IndexCorruptError]) -> None:
+    expected = manifest.artifacts.get(path.name, {}).get("size")
+    if expected is None:
+        return  # written before sizes were recorded
+    actual = path.stat().st_size
+    if actual != expected:
+        raise error(
+            f"{path.name} of {path.parent.parent} is {actual} bytes, the manifest says"
+            f" {expected}: it was truncated or overwritten",
+            hint=REBUILD,
+        )
+
+
 def body_match(forms: tuple[str, ...]) -> str:
     quoted = " OR ".join('"' + form.replace('"', '""') + '"' for form in forms)
     return f"body:({quoted})"
@@ -338,7 +380,6 @@ def load_vectors(path: Path, *, mmap: bool = False):
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
         return faiss.read_index(str(path), flags)
     except RuntimeError:
-        raise IndexCorruptError(
-            f"the vector file {path} is truncated or corrupt",
-            hint="rebuild it with: assistant index build PATH",
+        raise VectorsCorruptError(
+            f"the vector file {path} is truncated or corrupt", hint=REBUILD
         ) from None

@@ -64,7 +64,8 @@ def test_markdown_export_quotes_every_citation(seeds_index):
         assert (
             f"[{c.n}] {c.document.title} — {c.document.outlet}" in markdown
             and f"{c.passage.source} ¶{c.passage.paragraph}"
-            f" (characters {c.passage.start}–{c.passage.end})" in markdown
+            f" (characters {c.passage.start}–{c.passage.end})"
+            in markdown
         )
     assert "## 2. Who won the 2022 FIFA World Cup final?" in markdown
     assert "**Not in the sources.**" in markdown

@@ -119,6 +119,7 @@ def test_unreadable_files_are_skipped_and_the_rest_indexed(tmp_path):
     (corpus / "bad.txt").write_bytes(b"caf\xe9")
     (corpus / "empty.txt").write_text("")
     report = build_index([str(corpus)], tmp_path / "idx")
-    assert [s.source for s in report.skipped] == [str(corpus / "bad.txt")]
-    assert report.documents == 2
+    assert [s.source for s in report.skipped] == [str(corpus / n) for n in ("bad.txt", "empty.txt")]
+    assert report.skipped[1].reason.endswith("empty.txt: no text")
+    assert report.documents == 1
     assert report.passages == 1

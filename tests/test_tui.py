@@ -267,7 +267,8 @@ def hostile_index(tmp_path_factory) -> Path:
     (docs / "markup.txt").write_text(
         "Border talks\n\n"
         "[bold]Azerbaijan[/bold] said the [link=https://x]border[/link] was closed"
-        " \x1b[31mred\x1b[0m and \x1b]8;;https://evil.example\x07a link\x1b]8;;\x07.\n\n"
+        " \x1b[31mred\x1b[0m and \x1b]8;;https://evil.example\x07a link\x1b]8;;\x07"
+        " \rback\b\b \u202ereversed\u202c \u009b31m.\n\n"
         "Another paragraph about the weather in Baku, which was mild all week.\n"
     )
     from assistant.indexer import build_index
@@ -292,6 +293,8 @@ async def test_source_text_is_shown_literally(user_env, hostile_index):
         painted = "".join(strip.text for strip in strips)
         assert "[bold]Azerbaijan[/bold]" in painted
         assert "evil.example" in painted
+        for raw in ("\x1b", "\r", "\b", "\x07", "\u202e", "\u009b"):
+            assert raw not in painted, repr(raw)
         assert all(not (seg.style and seg.style.link) for strip in strips for seg in strip)
 
 

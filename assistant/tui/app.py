@@ -38,8 +38,7 @@ class AssistantApp(App):
             index = Index(self.index_path)
             status = index.status()
         except AssistantError as error:
-            hint = f"\nFix: {error.hint}" if getattr(error, "hint", None) else ""
-            self.push_screen(BrokenIndexScreen(f"{error}{hint}"))
+            self.push_screen(BrokenIndexScreen(str(error)))  # the message ends with the fix
             return
         changes = len(status.stale) + len(status.missing) + len(status.new)
         if changes:

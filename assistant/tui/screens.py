@@ -48,8 +48,7 @@ STAGE_NAMES = {"reading": "Reading files", "embedding": "Embedding", "writing": 
 
 def _describe(error: BaseException) -> str:
     if isinstance(error, AssistantError):
-        text = str(error)
-        return f"{text} ({error.hint})" if getattr(error, "hint", None) else text
+        return str(error)  # includes the fix
     return f"unexpected {type(error).__name__}: {error}"
 
 

@@ -1,0 +1,190 @@
+"""``index verify``: check an index against its manifest and its sources, deeply.
+
+Opening an index checks what is cheap (schema, model, file sizes, vector count);
+this reads everything: hashes of both generation files, SQLite's integrity check,
+the vector file, and every source file. Each problem is a typed error with its own
+exit code and the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import (
+    AssistantError,
+    DatabaseCorruptError,
+    IndexCorruptError,
+    SourcesChangedError,
+    VectorsCorruptError,
+)
+from .sources import file_sha256
+from .store import (
+    DB_NAME,
+    REBUILD,
+    VECTORS_NAME,
+    Manifest,
+    check_compatible,
+    load_vectors,
+    read_manifest,
+)
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class VerifyReport:
+    index: str
+    checks: list[Check] = field(default_factory=list)
+    problems: list[AssistantError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def exit_code(self) -> int:
+        return self.problems[0].exit_code if self.problems else 0
+
+    def passed(self, name: str, detail: str) -> None:
+        self.checks.append(Check(name, True, detail))
+
+    def failed(self, name: str, error: AssistantError) -> None:
+        self.checks.append(Check(name, False, str(error)))
+        self.problems.append(error)
+
+    def to_json(self) -> dict:
+        return {
+            "index": self.index,
+            "ok": self.ok,
+            "exit_code": self.exit_code,
+            "checks": [check.__dict__ for check in self.checks],
+        }
+
+
+def verify_index(index_dir: str | Path) -> VerifyReport:
+    index_dir = Path(index_dir)
+    report = VerifyReport(index=str(index_dir))
+    try:
+        manifest = read_manifest(index_dir)
+    except AssistantError as error:
+        report.failed("manifest", error)
+        return report
+    report.passed(
+        "manifest",
+        f"schema {manifest.schema_version}, {manifest.documents} documents,"
+        f" {manifest.passages} passages, generation {manifest.generation}",
+    )
+    try:
+        check_compatible(manifest, index_dir)
+        report.passed("model", f"{manifest.model}, {manifest.dimension} dimensions")
+    except AssistantError as error:
+        report.failed("model", error)
+
+    generation = index_dir / manifest.generation
+    if not generation.is_dir():
+        report.failed(
+            "files",
+            IndexCorruptError(f"the generation {generation.name} is missing", hint=REBUILD),
+        )
+    else:
+        _verify_database(report, manifest, generation / DB_NAME)
+        _verify_vectors(report, manifest, generation / VECTORS_NAME)
+    _verify_sources(report, manifest)
+    leftovers = sorted(p.name for p in index_dir.glob("*.partial"))
+    if leftovers:
+        report.passed(
+            "leftovers",
+            f"{len(leftovers)} unfinished write(s) from an interrupted build"
+            " (harmless; the next build or update removes them)",
+        )
+    return report
+
+
+def _hash_matches(manifest: Manifest, path: Path) -> str | None:
+    """None when the file matches the manifest, else what is wrong."""
+    expected = manifest.artifacts.get(path.name)
+    if not path.is_file():
+        return f"{path.name} is missing"
+    if not expected:
+        return None  # an index written before hashes were recorded
+    size = path.stat().st_size
+    if size != expected["size"]:
+        return f"{path.name} is {size} bytes, the manifest says {expected['size']}"
+    if file_sha256(path) != expected["sha256"]:
+        return f"{path.name} does not match its SHA-256 in the manifest"
+    return None
+
+
+def _verify_database(report: VerifyReport, manifest: Manifest, path: Path) -> None:
+    problem = _hash_matches(manifest, path)
+    if problem is None:
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                result = db.execute("PRAGMA integrity_check").fetchone()[0]
+                passages, vectors = db.execute(
+                    "SELECT count(*), count(vector_row) FROM passages"
+                ).fetchone()
+            finally:
+                db.close()
+            if result != "ok":
+                problem = f"SQLite integrity check: {result}"
+            elif (passages, vectors) != (manifest.passages, manifest.vectors):
+                problem = (
+                    f"{passages} passages ({vectors} with vectors), the manifest says"
+                    f" {manifest.passages} ({manifest.vectors})"
+                )
+        except sqlite3.DatabaseError as error:
+            problem = f"unreadable ({error})"
+    if problem:
+        report.failed(
+            "database", DatabaseCorruptError(f"the passage database: {problem}", hint=REBUILD)
+        )
+    else:
+        report.passed("database", f"{path.name}: integrity ok, {manifest.passages} passages")
+
+
+def _verify_vectors(report: VerifyReport, manifest: Manifest, path: Path) -> None:
+    problem = _hash_matches(manifest, path)
+    if problem is None:
+        try:
+            vectors = load_vectors(path)
+            if (vectors.ntotal, vectors.d) != (manifest.vectors, manifest.dimension):
+                problem = (
+                    f"{vectors.ntotal} vectors of {vectors.d} dimensions, the manifest says"
+                    f" {manifest.vectors} of {manifest.dimension}"
+                )
+        except AssistantError as error:
+            problem = str(error)
+    if problem:
+        report.failed("vectors", VectorsCorruptError(f"the vector file: {problem}", hint=REBUILD))
+    else:
+        report.passed("vectors", f"{path.name}: {manifest.vectors} vectors")
+
+
+def _verify_sources(report: VerifyReport, manifest: Manifest) -> None:
+    from .api import compare_with_disk
+
+    stale, missing, new = compare_with_disk(manifest, by_hash=True)
+    if not (stale or missing or new):
+        report.passed("sources", f"{len(manifest.files)} files unchanged since the build")
+        return
+    parts = []
+    for label, names in (("changed", stale), ("missing", missing), ("new", new)):
+        if names:
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            parts.append(f"{len(names)} {label} ({shown})")
+    report.failed(
+        "sources",
+        SourcesChangedError(
+            "sources changed since the build: " + "; ".join(parts),
+            hint="run: assistant index update",
+        ),
+    )

@@ -1,0 +1,516 @@
+"""Hard to break: killed writers, concurrent readers, damaged files, hostile input.
+
+Crash tests run the real CLI in a subprocess that stops at a named point inside the
+writer (``ASSISTANT_FAULT_POINT``) and SIGKILL it there: during embedding, half-way
+through writing the FAISS file, before the SQLite commit, after the new generation is
+renamed into place and after the manifest swap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from assistant import Index, verify_index
+from assistant.cli import main
+from assistant.errors import IndexNotFoundError
+from assistant.indexer import build_index, update_index
+
+from .conftest import ROOT, SEEDS
+
+QUESTION = "What did Azerbaijan say about the 132-km border?"
+NEW_WORD = "Zanzibarian"
+FAULT_POINTS = [
+    "embedding",
+    "vectors-write",
+    "database-commit",
+    "generation-renamed",
+    "manifest-written",
+]
+
+
+def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=180,
+        env={**os.environ, **env},
+    )
+
+
+def start_until_fault(args: list[str], point: str, marker: Path) -> subprocess.Popen:
+    """Start the CLI and return once it has stopped at ``point`` (still alive)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "ASSISTANT_FAULT_POINT": point, "ASSISTANT_FAULT_MARKER": str(marker)},
+    )
+    deadline = time.monotonic() + 180
+    while not marker.exists():
+        if process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"the writer ended before {point}: {out.decode()} {err.decode()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the writer never reached {point}")
+        time.sleep(0.05)
+    return process
+
+
+def kill(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    process.stdout.close()
+    process.stderr.close()
+
+
+def generation_dirs(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-"))
+
+
+@pytest.fixture
+def corpus(tmp_path) -> tuple[Path, Path]:
+    """A copy of the seeds, indexed; then one article gains a paragraph."""
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    index_dir = tmp_path / "index"
+    build_index([str(docs)], index_dir)
+    changed = next(docs.glob("003_*.txt"))
+    changed.write_text(
+        changed.read_text() + f"\n\nThe {NEW_WORD} delegation arrived late to the talks.\n"
+    )
+    return docs, index_dir
+
+
+def assert_answers(index_dir: Path) -> Index:
+    index = Index(index_dir)
+    answer = index.ask(QUESTION)
+    assert not answer.abstained and answer.citations
+    for citation in answer.citations:  # offsets still reproduce the quoted text
+        text = index.store.document_text(citation.passage.doc_id)
+        assert text[citation.passage.start : citation.passage.end] == citation.passage.text
+    return index
+
+
+def finds_new_word(index: Index) -> bool:
+    return any(NEW_WORD in hit.passage.text for hit in index.search(NEW_WORD, k=3))
+
+
+# -- crash safety ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("point", FAULT_POINTS)
+def test_update_killed_at_any_point_leaves_a_usable_index(corpus, tmp_path, point):
+    _docs, index_dir = corpus
+    before = json.loads((index_dir / "manifest.json").read_text())["generation"]
+
+    writer = start_until_fault(
+        ["index", "update", "--index", str(index_dir)], point, tmp_path / "marker"
+    )
+    # While the writer is stopped mid-way, readers still get complete answers.
+    assert_answers(index_dir).close()
+    kill(writer)
+
+    after = json.loads((index_dir / "manifest.json").read_text())["generation"]
+    swapped = point == "manifest-written"
+    assert (after != before) is swapped
+    index = assert_answers(index_dir)
+    assert finds_new_word(index) is swapped
+    index.close()
+    checks = {c.name: c.ok for c in verify_index(index_dir).checks}
+    assert checks["manifest"] and checks["model"] and checks["database"] and checks["vectors"]
+    assert checks["sources"] is swapped  # the changed file is still pending
+
+    # The next update finishes the job and clears what the killed writer left.
+    report = update_index(index_dir)
+    if not swapped:
+        assert report.files_embedded == [str(next(_docs.glob("003_*.txt")))]
+    assert verify_index(index_dir).ok
+    assert len(generation_dirs(index_dir)) == 1
+    assert not list(index_dir.glob("*.partial"))
+    with Index(index_dir) as index:
+        assert finds_new_word(index)
+
+
+@pytest.mark.parametrize("point", ["embedding", "database-commit"])
+def test_first_build_killed_leaves_no_index_and_the_next_build_works(tmp_path, point):
+    index_dir = tmp_path / "index"
+    writer = start_until_fault(
+        ["index", "build", str(SEEDS), "--index", str(index_dir)], point, tmp_path / "marker"
+    )
+    kill(writer)
+    with pytest.raises(IndexNotFoundError):
+        Index(index_dir)
+    result = cli("ask", QUESTION, "--index", str(index_dir))
+    assert result.returncode == 4 and result.stderr.startswith("error: no index at ")
+
+    build_index([str(SEEDS)], index_dir)
+    assert verify_index(index_dir).ok
+    assert not list(index_dir.glob("*.partial"))
+    assert_answers(index_dir).close()
+
+
+# -- concurrency -------------------------------------------------------------------------
+
+
+def test_a_second_writer_gets_a_clear_message(corpus, tmp_path):
+    _docs, index_dir = corpus
+    writer = start_until_fault(
+        ["index", "update", "--index", str(index_dir)], "embedding", tmp_path / "marker"
+    )
+    try:
+        for args in (["index", "update"], ["index", "build", str(SEEDS)]):
+            result = cli(*args, "--index", str(index_dir))
+            assert result.returncode == 7
+            assert result.stderr.startswith("error: ") and "another process" in result.stderr
+            assert len(result.stderr.splitlines()) == 1
+    finally:
+        kill(writer)
+    assert verify_index(index_dir).checks[0].ok
+
+
+def test_readers_see_one_consistent_version_during_updates(corpus):
+    docs, index_dir = corpus
+    index = Index(index_dir)
+    errors: list[BaseException] = []
+    answers = 0
+    stop = threading.Event()
+
+    def reader() -> None:
+        nonlocal answers
+        while not stop.is_set():
+            try:
+                answer = index.ask(QUESTION)
+                store = index.store
+                assert answer.citations
+                for citation in answer.citations:
+                    passage = citation.passage
+                    # Quote, passage and document all come from the same generation.
+                    assert passage.start <= citation.quote.start < citation.quote.end
+                    assert citation.quote.end <= passage.end
+                    assert passage.text[
+                        citation.quote.start - passage.start : citation.quote.end - passage.start
+                    ] == (citation.quote_text)
+                del store
+                answers += 1
+            except BaseException as error:  # collected, reported below
+                errors.append(error)
+                return
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    changed = next(docs.glob("001_*.txt"))
+    original = changed.read_text()
+    for round_number in range(3):
+        changed.write_text(original + f"\n\nRound {round_number} of {NEW_WORD} talks ended.\n")
+        update_index(index_dir)
+    time.sleep(0.2)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert answers > 3
+    # A long-lived reader follows the writer to the newest version.
+    hits = index.search(f"Round 2 of {NEW_WORD} talks", k=1)
+    assert "Round 2" in hits[0].passage.text
+    index.close()
+
+
+# -- integrity ---------------------------------------------------------------------------
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def damaged_copy(seeds_index_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
+    copy = tmp_path / "idx"
+    shutil.copytree(seeds_index_dir, copy)
+    generation = copy / json.loads((copy / "manifest.json").read_text())["generation"]
+    return copy, generation
+
+
+def flip_middle(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes(b ^ 0xFF for b in data[middle : middle + 64])
+    path.write_bytes(bytes(data))
+
+
+def edit_manifest(index_dir: Path, **changes) -> None:
+    path = index_dir / "manifest.json"
+    data = json.loads(path.read_text())
+    data.update(changes)
+    path.write_text(json.dumps(data))
+
+
+def test_verify_passes_a_healthy_index(seeds_index_dir):
+    result = run("index", "verify", "--index", str(seeds_index_dir))
+    assert result.exit_code == 0, result.output
+    names = [line.split()[1] for line in result.output.splitlines()]
+    assert names == ["manifest", "model", "database", "vectors", "sources"]
+    assert all(line.startswith("ok  ") for line in result.output.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("damage", "code", "message"),
+    [
+        ("truncated-vectors", 9, "the vector file: vectors.faiss is"),
+        ("flipped-vectors", 9, "the vector file: vectors.faiss does not match its SHA-256"),
+        ("flipped-database", 10, "the passage database: passages.sqlite does not match"),
+        ("garbage-database", 10, "the passage database: passages.sqlite is"),
+        ("other-model", 6, "was built with intfloat/e5-small-v2"),
+        ("other-dimension", 6, "(768 dimensions)"),
+        ("other-weights", 6, "was built with other weights"),
+        ("missing-generation", 5, "is missing"),
+        ("manifest", 5, "the manifest of"),
+    ],
+)
+def test_verify_names_each_fault_with_its_code_and_fix(
+    seeds_index_dir, tmp_path, damage, code, message
+):
+    index_dir, generation = damaged_copy(seeds_index_dir, tmp_path)
+    vectors, database = generation / "vectors.faiss", generation / "passages.sqlite"
+    if damage == "truncated-vectors":
+        vectors.write_bytes(vectors.read_bytes()[:1000])
+    elif damage == "flipped-vectors":
+        flip_middle(vectors)
+    elif damage == "flipped-database":
+        flip_middle(database)
+    elif damage == "garbage-database":
+        database.write_bytes(b"garbage" * 10)
+    elif damage == "other-model":
+        edit_manifest(index_dir, model="intfloat/e5-small-v2")
+    elif damage == "other-dimension":
+        edit_manifest(index_dir, dimension=768)
+    elif damage == "other-weights":
+        edit_manifest(index_dir, model_fingerprint="minilm-l6-v2-1")
+    elif damage == "missing-generation":
+        shutil.rmtree(generation)
+    else:
+        (index_dir / "manifest.json").write_text("{ torn")
+
+    result = run("index", "verify", "--index", str(index_dir))
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    fix = "(run: assistant index update)" if code == 11 else "(rebuild it with: assistant"
+    assert fix in result.stderr
+
+    # Every other command says the same kind of thing instead of a traceback. Damage
+    # that keeps a file's size is only visible to hashing (verify), so `ask` may work.
+    asked = run("ask", QUESTION, "--index", str(index_dir))
+    if damage.startswith("flipped"):
+        assert asked.exit_code in (0, code)
+    else:
+        assert asked.exit_code == code, asked.output
+    assert "Traceback" not in asked.output
+    if asked.exit_code:
+        assert asked.stderr.startswith("error: ") and len(asked.stderr.splitlines()) == 1
+
+
+def test_verify_reports_changed_sources_and_ask_warns(tmp_path):
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    build_index([str(docs)], tmp_path / "idx")
+    cited = next(docs.glob("004_*.txt"))
+    cited.write_text(cited.read_text().replace("132", "133"))
+    (docs / "extra.txt").write_text("A new file.\n\nWith a paragraph of its own text.\n")
+
+    result = run("index", "verify", "--index", str(tmp_path / "idx"))
+    assert result.exit_code == 11
+    assert "FAIL  sources" in result.output
+    assert f"1 changed ({cited})" in result.output and "1 new" in result.output
+
+    asked = run("ask", QUESTION, "--index", str(tmp_path / "idx"), "--json")
+    assert asked.exit_code == 0
+    warnings = json.loads(asked.stdout)["warnings"]
+    assert warnings == [
+        f"{cited} changed since it was indexed; its quotes show the indexed text"
+        " (run: assistant index update)"
+    ]
+
+
+# -- bad input ---------------------------------------------------------------------------
+
+
+def hostile_folder(root: Path) -> dict[str, str]:
+    """Every kind of bad file next to one good one; returns name -> expected reason."""
+    root.mkdir()
+    (root / "good.txt").write_text(
+        "Border talks resume\n\nNegotiators met in Baku to discuss the border crossing.\n"
+    )
+    (root / "binary.txt").write_bytes(b"\x7fELF\x00\x00\x01" + bytes(range(256)) * 8)
+    (root / "latin1.txt").write_bytes("Caf\xe9 society".encode("latin-1"))
+    (root / "empty.txt").write_bytes(b"")
+    (root / "blank.md").write_text("   \n\n\t\n")
+    with open(root / "huge.txt", "wb") as handle:  # 100 MB of prose-like text
+        line = b"The border commission met again and talked about the river. " * 16 + b"\n"
+        for _ in range(100 * 1024 * 1024 // len(line) + 1):
+            handle.write(line)
+    (root / "one-line.txt").write_bytes(b"word " * (2 * 1024 * 1024))  # a 10 MB single line
+    os.symlink(root, root / "loop")  # a directory symlink back to itself
+    os.symlink(root / "nowhere.txt", root / "dangling.txt")
+    os.mkfifo(root / "pipe.txt")
+    expected = {
+        "binary.txt": "looks like a binary file",
+        "latin1.txt": "not valid UTF-8 (at byte 3)",
+        "empty.txt": "no text",
+        "blank.md": "no text",
+        "huge.txt": "over the 32 MiB limit",
+        "one-line.txt": "10,485,760-character line (over 1,000,000); not prose",
+        "dangling.txt": "No such file or directory",
+        "pipe.txt": "not a regular file",
+    }
+    if os.geteuid() != 0:  # root reads anything, so this case needs a normal user
+        (root / "locked.txt").write_text("secret")
+        (root / "locked.txt").chmod(0)
+        expected["locked.txt"] = "Permission denied"
+    return expected
+
+
+def test_bad_files_are_reported_one_by_one_and_the_rest_builds(tmp_path):
+    folder = tmp_path / "hostile"
+    expected = hostile_folder(folder)
+    report = build_index([str(folder), str(tmp_path / "missing")], tmp_path / "idx")
+    reasons = {Path(s.source).name: s.reason for s in report.skipped}
+    assert reasons.pop("missing") == f"{tmp_path / 'missing'}: no such file or directory"
+    assert set(reasons) == set(expected)
+    for name, reason in expected.items():
+        assert reason in reasons[name], (name, reasons[name])
+    assert report.documents == 1 and report.passages == 1
+    with Index(tmp_path / "idx") as index:
+        assert index.search("border crossing", k=1)[0].passage.source.endswith("good.txt")
+
+
+def test_memory_stays_bounded_on_huge_files(tmp_path):
+    """Peak memory of a build with the 100 MB file and the 10 MB line beside one good
+    file, against the same build of the good file alone."""
+    hostile = tmp_path / "hostile"
+    hostile_folder(hostile)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    shutil.copy(hostile / "good.txt", plain / "good.txt")
+    snippet = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from assistant.indexer import build_index\n"
+        "build_index([sys.argv[1]], Path(sys.argv[2]))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    peaks = {}
+    for name, folder in (("plain", plain), ("hostile", hostile)):
+        done = subprocess.run(
+            [sys.executable, "-c", snippet, str(folder), str(tmp_path / f"idx-{name}")],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        peaks[name] = int(done.stdout.split()[-1]) / 1024  # MiB
+    assert peaks["hostile"] - peaks["plain"] < 120, peaks
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "x" * 100_000,
+        "What did Azerbaijan say\x00\x1b[2J\x07 about the 132-km border?",
+        "ماذا قالت أذربيجان عن الحدود؟",  # Arabic
+        "آذربایجان درباره مرز ۱۳۲ کیلومتری چه گفت؟",  # Persian
+        "Что сказал Азербайджан о границе?",  # Russian
+        "Azərbaycan 132 km-lik sərhəd barədə nə dedi?",  # Azerbaijani Latin
+    ],
+)
+def test_unusual_questions_get_an_answer_or_a_clear_refusal(seeds_index_dir, question):
+    started = time.perf_counter()
+    result = run("ask", question, "--index", str(seeds_index_dir), "--json")
+    assert result.exit_code == 0, result.output
+    assert time.perf_counter() - started < 10
+    data = json.loads(result.stdout)
+    if data["abstained"]:
+        assert data["answer"].startswith("The sources do not answer this: ")
+    else:
+        assert data["citations"] and "[1]" in data["answer"]
+    assert len(data["question"]) <= 2000
+
+
+def test_control_characters_are_cleaned_from_questions(seeds_index_dir):
+    data = json.loads(
+        run(
+            "ask", "What did Azerbaijan say\x1b[2J about\x07 the 132-km border?",
+            "--index", str(seeds_index_dir), "--json",
+        ).stdout
+    )  # fmt: skip
+    assert data["question"] == "What did Azerbaijan say [2J about the 132-km border?"
+    assert not data["abstained"]
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x1b\x07"])
+def test_empty_questions_are_a_usage_error(seeds_index_dir, question):
+    result = run("ask", question, "--index", str(seeds_index_dir))
+    assert result.exit_code == 2
+    assert result.stderr == "error: the question is empty\n"
+
+
+# -- terminal safety ---------------------------------------------------------------------
+
+HOSTILE_TEXT = (
+    "Border statement\n\n"
+    "Azerbaijan said the border \x1b[2J\x1b[31mwas closed\x1b[0m"
+    " \x1b]8;;https://evil.example\x07click here\x1b]8;;\x07"
+    " \x1b]0;pwned title\x07 and \rOVERWRITE\b\b and \u202egnirts desrever\u202c"
+    " and \u009b31m C1 and [bold red]markup[/bold red] [link=https://x]link[/link].\n\n"
+    "A second paragraph about the weather in Baku, mild all week long.\n"
+)
+RAW_CONTROLS = ("\x1b", "\r", "\b", "\x07", "\u202e", "\u009b")
+
+
+@pytest.fixture(scope="module")
+def terminal_attack_index(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("terminal")
+    (folder / "docs").mkdir()
+    (folder / "docs" / "attack.txt").write_text(HOSTILE_TEXT)
+    build_index([str(folder / "docs")], folder / "index")
+    return folder / "index"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ask", "what did Azerbaijan say about the border?"],
+        ["ask", "what did Azerbaijan say about the border?", "--json"],
+        ["search", "Azerbaijan border closed"],
+        ["search", "Azerbaijan border closed", "--json"],
+        ["index", "status"],
+    ],
+)
+def test_cli_output_is_inert(terminal_attack_index, args):
+    result = cli(*args, "--index", str(terminal_attack_index))
+    assert result.returncode == 0, result.stderr
+    for raw in RAW_CONTROLS:
+        assert raw not in result.stdout and raw not in result.stderr, repr(raw)
+    if "--json" in args:
+        data = json.loads(result.stdout)
+        first = (data.get("citations") or data.get("results"))[0]
+        assert "\x1b]8;;https://evil.example\x07" in first["text"]  # data kept exactly
+    elif args[0] != "index":
+        shown = " ".join(result.stdout.split())  # the CLI wraps long passages
+        assert "\\x1b[31mwas closed" in shown  # shown, visibly, as text
+        assert "[bold red]markup[/bold red]" in shown
