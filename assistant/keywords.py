@@ -49,9 +49,14 @@ STOP_WORDS = frozenset(
 
 
 def fold(text: str) -> str:
-    """Lowercase, compatibility-normalised, without diacritics."""
+    """Lowercase, compatibility-normalised, without diacritics, digits of any script
+    as ASCII digits ("۱۳۲" and "१३२" are 132)."""
     text = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
+    return "".join(
+        str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch
+        for ch in text
+        if not unicodedata.combining(ch)
+    )
 
 
 def tokens(text: str) -> list[str]:

@@ -23,6 +23,12 @@ def test_fold_removes_diacritics():
     assert keywords.normalize("Əliyev Ağdam Café") == "əliyev agdam cafe"
 
 
+def test_digits_of_any_script_are_numbers():
+    # Persian, Arabic-Indic and Devanagari digits meet the ASCII ones in the index.
+    assert keywords.tokens("۱۳۲ km") == keywords.tokens("١٣٢-km") == ["132", "kilometer"]
+    assert keywords.tokens("१३२") == ["132"]
+
+
 @pytest.mark.parametrize(
     ("a", "b", "distance"),
     [("heydari", "hedari", 1), ("heidari", "heydari", 1), ("karabakh", "karabkah", 1),
