@@ -1,11 +1,14 @@
 """Embeddings: the bundled all-MiniLM-L6-v2, two ways.
 
-* :class:`DocumentEncoder` runs sentence-transformers (torch) for index builds.
-* :class:`QueryEncoder` runs the same weights exported once to ONNX, with the model's
-  own ``tokenizer.json``, so answering a question never imports torch.
+* :class:`OnnxEncoder` runs the weights exported once to ONNX, with the model's own
+  ``tokenizer.json``: questions and index builds use it, without torch. On this
+  project's 2-core machines it embeds news paragraphs about 2.4x faster than
+  ``SentenceTransformer.encode`` (bench/build.py).
+* :class:`DocumentEncoder` runs sentence-transformers (torch); it makes the ONNX
+  export (once per installed model, cached) and is the reference it is tested against.
 
-Both produce L2-normalised mean-pooled vectors; the ONNX export is checked against
-sentence-transformers in the tests (cosine >= 0.9999).
+Both produce L2-normalised mean-pooled vectors; the tests check cosine >= 0.9999
+between them on every seeds paragraph.
 """
 
 from __future__ import annotations
@@ -171,8 +174,8 @@ def ensure_onnx_model(encoder: DocumentEncoder | None = None) -> Path:
     return path
 
 
-class QueryEncoder:
-    """ONNX Runtime + tokenizers: the torch-free path used to embed questions."""
+class OnnxEncoder:
+    """ONNX Runtime + tokenizers: the torch-free path used to embed questions and passages."""
 
     def __init__(self, threads: int | None = None) -> None:
         import onnxruntime
@@ -192,6 +195,20 @@ class QueryEncoder:
             ) from None
         self.tokenizer = _tokenizer()
 
+    def encode_many(
+        self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None
+    ) -> np.ndarray:
+        """Many passages: batches of similar length, so little work goes into padding."""
+        vectors = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        lengths = [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
+        order = sorted(range(len(texts)), key=lengths.__getitem__)
+        for offset in range(0, len(order), batch_size):
+            rows = order[offset : offset + batch_size]
+            vectors[rows] = self.encode([texts[row] for row in rows])
+            if progress:
+                progress(min(offset + batch_size, len(texts)), len(texts))
+        return vectors
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
@@ -209,3 +226,9 @@ class QueryEncoder:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def shared_onnx_encoder() -> OnnxEncoder:
+    """One ONNX session per process, shared by queries and builds (it is thread-safe)."""
+    return OnnxEncoder()

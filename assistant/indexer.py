@@ -251,22 +251,20 @@ def _write_generation(
     citable = [p for p in pending if not p.chunk.is_boilerplate]
     to_embed = [p for p in citable if p.vector is None]
     vectors = np.zeros((len(citable), embeddings.DIMENSION), dtype=np.float32)
-    encoder = None
     if to_embed:
-        encoder = embeddings.shared_document_encoder()
+        # Exported with torch the first time on this machine, then torch-free.
+        encoder = embeddings.shared_onnx_encoder()
 
         def embedding_progress(done: int, total: int) -> None:
             if progress:
                 progress("embedding", done, total)
             fault_point("embedding")
 
-        fresh = encoder.encode([p.chunk.text for p in to_embed], progress=embedding_progress)
+        fresh = encoder.encode_many([p.chunk.text for p in to_embed], progress=embedding_progress)
         for passage, vector in zip(to_embed, fresh, strict=True):
             passage.vector = vector
     for row, passage in enumerate(citable):
         vectors[row] = passage.vector
-    # Queries are embedded with the ONNX export; make it now while the model is loaded.
-    embeddings.ensure_onnx_model(encoder)
 
     report.documents = len(unique_docs)
     report.passages = len(pending)

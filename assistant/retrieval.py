@@ -38,9 +38,9 @@ class Retriever:
         # Loading ONNX Runtime costs a few hundred ms: only when a query needs it.
         with self._encoder_lock:
             if self._encoder is None:
-                from .embeddings import QueryEncoder
+                from .embeddings import shared_onnx_encoder
 
-                self._encoder = QueryEncoder()
+                self._encoder = shared_onnx_encoder()
             return self._encoder
 
     def embed(self, texts: list[str]) -> np.ndarray:

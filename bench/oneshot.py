@@ -1,0 +1,98 @@
+"""One-shot latency and memory: `assistant ask` against the naive script, side by side.
+
+Runs each command N times, alternating, in this one process run; reports medians of
+wall time and peak RSS (from wait4), and the ratio. Also times `assistant --help` and
+`assistant index status`.
+
+    .venv/bin/python bench/oneshot.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from _common import QUESTION, SEEDS, median, table, time_child, write_json
+
+ASSISTANT = [sys.executable, "-m", "assistant.cli"]
+
+
+def prepare(folder: Path) -> Path:
+    """The seeds index for `assistant`, and a flat FAISS index of paragraphs for the
+    naive script (made with the same model, outside the timed runs)."""
+    import faiss
+    from sentence_transformers import SentenceTransformer
+
+    from assistant.embeddings import model_dir
+    from assistant.indexer import build_index
+
+    index_dir = folder / "index"
+    build_index([str(SEEDS)], index_dir)
+    paragraphs = [
+        block.strip()
+        for path in sorted(SEEDS.glob("*.txt"))
+        for block in path.read_text().split("\n\n")
+        if block.strip()
+    ]
+    model = SentenceTransformer(str(model_dir()), device="cpu")
+    vectors = model.encode(paragraphs, normalize_embeddings=True)
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+    faiss.write_index(flat, str(folder / "naive.faiss"))
+    (folder / "naive.json").write_text(json.dumps(paragraphs))
+    return index_dir
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        index_dir = prepare(folder)
+        commands = {
+            "naive script (sentence-transformers + FAISS)": [
+                sys.executable, str(Path(__file__).parent / "naive_baseline.py"),
+                str(folder), QUESTION,
+            ],
+            "assistant ask": [*ASSISTANT, "ask", QUESTION, "--index", str(index_dir)],
+            "assistant --help": [*ASSISTANT, "--help"],
+            "assistant index status": [*ASSISTANT, "index", "status", "--index", str(index_dir)],
+        }  # fmt: skip
+        for command in commands.values():  # warm the page cache and the ONNX export
+            time_child(command)
+        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        for _ in range(args.runs):
+            for name, command in commands.items():
+                samples[name].append(time_child(command))
+
+    results = {}
+    for name, runs in samples.items():
+        results[name] = {
+            "wall_s_median": median(w for w, _ in runs),
+            "peak_rss_mib_median": median(r for _, r in runs),
+            "wall_s_runs": [round(w, 4) for w, _ in runs],
+        }
+    naive = results["naive script (sentence-transformers + FAISS)"]["wall_s_median"]
+    rows = []
+    for name, result in results.items():
+        result["speedup_vs_naive"] = naive / result["wall_s_median"]
+        rows.append(
+            [name, result["wall_s_median"], result["peak_rss_mib_median"],
+             f"{result['speedup_vs_naive']:.1f}x"]
+        )  # fmt: skip
+    print(f"One-shot commands, median of {args.runs} runs each (alternating):\n")
+    print(table(["command", "wall s", "peak RSS MiB", "vs naive"], rows))
+    ask = results["assistant ask"]
+    print(
+        f"\nassistant ask: {ask['speedup_vs_naive']:.1f}x faster than the naive script"
+        f" (target >= 6x), {ask['peak_rss_mib_median']:.0f} MiB peak (target <= 250)"
+    )
+    print(f"written: {write_json('oneshot', {'runs': args.runs, 'results': results})}")
+
+
+if __name__ == "__main__":
+    main()
