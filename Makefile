@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 QUESTION ?= What did Azerbaijan say about the 132-km border?
 
-.PHONY: demo chat test lint format index clean install terminal-tools
+.PHONY: demo chat test lint format index clean install terminal-tools bench
 
 install: $(STAMP)
 
@@ -48,12 +48,19 @@ test: $(STAMP) terminal-tools
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check assistant tests scripts
-	$(BIN)/ruff format --check assistant tests scripts
+	$(BIN)/ruff check assistant tests scripts bench
+	$(BIN)/ruff format --check assistant tests scripts bench
 
 format: $(STAMP)
-	$(BIN)/ruff format assistant tests scripts
-	$(BIN)/ruff check --fix assistant tests scripts
+	$(BIN)/ruff format assistant tests scripts bench
+	$(BIN)/ruff check --fix assistant tests scripts bench
+
+# Speed and quality figures (see BENCHMARKS.md); minutes, not part of the tests.
+bench: $(STAMP)
+	$(BIN)/python bench/oneshot.py
+	$(BIN)/python bench/build.py
+	$(BIN)/python bench/ui.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf index .pytest_cache .ruff_cache

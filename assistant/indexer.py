@@ -41,6 +41,7 @@ from .sources import (
 from .store import (
     DB_NAME,
     MANIFEST_NAME,
+    RAW_VECTORS_NAME,
     SCHEMA,
     SCHEMA_VERSION,
     VECTORS_NAME,
@@ -48,6 +49,7 @@ from .store import (
     Manifest,
     StoredIndex,
     fsync_dir,
+    make_vector_index,
     read_manifest,
     write_manifest,
 )
@@ -279,11 +281,11 @@ def _write_generation(
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     _write_database(partial / DB_NAME, list(unique_docs.values()), pending)
-    _write_vectors(partial / VECTORS_NAME, vectors)
+    vector_index = _write_vectors(partial, vectors)
     fsync_dir(partial)
     artifacts = {
         name: {"size": (partial / name).stat().st_size, "sha256": file_sha256(partial / name)}
-        for name in (DB_NAME, VECTORS_NAME)
+        for name in (DB_NAME, VECTORS_NAME, RAW_VECTORS_NAME)
     }
     os.replace(partial, index_dir / generation)
     fsync_dir(index_dir)
@@ -304,6 +306,7 @@ def _write_generation(
         vectors=len(citable),
         model_fingerprint=embeddings.model_fingerprint(),
         artifacts=artifacts,
+        vector_index=vector_index,
     )
     write_manifest(index_dir, manifest)
     fault_point("manifest-written")
@@ -352,7 +355,7 @@ def _reuse_file(
             is_boilerplate=bool(boiler),
             sentences=tuple(tuple(s) for s in json.loads(sentences)),
         )
-        vector = previous.vectors.reconstruct(int(vector_row)) if vector_row is not None else None
+        vector = previous.vector(vector_row) if vector_row is not None else None
         passages.append(_PendingPassage(doc_id, source, chunk, vector))
     return docs, passages
 
@@ -429,13 +432,16 @@ def _write_database(
         os.fsync(handle.fileno())
 
 
-def _write_vectors(path: Path, vectors: np.ndarray) -> None:
+def _write_vectors(directory: Path, vectors: np.ndarray) -> str:
+    """vectors.npy (full precision) and vectors.faiss (the search structure)."""
     import faiss
 
-    index = faiss.IndexFlatIP(embeddings.DIMENSION)
-    if len(vectors):
-        index.add(vectors)
-    with open(path, "wb") as handle:
+    with open(directory / RAW_VECTORS_NAME, "wb") as handle:
+        np.save(handle, np.ascontiguousarray(vectors, dtype=np.float32))
+        handle.flush()
+        os.fsync(handle.fileno())
+    index, kind = make_vector_index(vectors)
+    with open(directory / VECTORS_NAME, "wb") as handle:
         written = 0
 
         def write(chunk: bytes) -> int:
@@ -449,6 +455,7 @@ def _write_vectors(path: Path, vectors: np.ndarray) -> None:
         faiss.write_index(index, faiss.PyCallbackIOWriter(write))
         handle.flush()
         os.fsync(handle.fileno())
+    return kind
 
 
 def _remove_old_generations(index_dir: Path, keep: str) -> None:

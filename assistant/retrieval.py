@@ -60,12 +60,23 @@ class Retriever:
         by_row = self.store.passages_for_vector_rows([row for row, _ in dense])
         dense_ranked = [(by_row[row], score) for row, score in dense if row in by_row]
 
-        match = keywords.fts_query([f for t in analysis.terms for f in analysis.forms[t]])
+        match = keywords.fts_query(
+            [f for t in self.keyword_terms(analysis) for f in analysis.forms[t]]
+        )
         keyword = self.store.keyword_search(match, pool) if match else []
         by_id = self.store.passages([pid for pid, _ in keyword])
         keyword_ranked = [(by_id[pid], score) for pid, score in keyword if pid in by_id]
 
         return fuse(dense_ranked, keyword_ranked)[:k]
+
+    def keyword_terms(self, analysis: QueryAnalysis) -> list[str]:
+        """Terms worth a BM25 pass: the very common ones add little and cost the most
+        (scoring every passage that holds them); if all are common, the two rarest."""
+        limit = self.store.common_term_limit
+        rare = [t for t in analysis.terms if analysis.frequency[t] < limit]
+        if rare:
+            return rare
+        return sorted(analysis.terms, key=lambda t: analysis.frequency[t])[:2]
 
 
 def fuse(

@@ -22,10 +22,12 @@ from .errors import (
 from .sources import file_sha256
 from .store import (
     DB_NAME,
+    RAW_VECTORS_NAME,
     REBUILD,
     VECTORS_NAME,
     Manifest,
     check_compatible,
+    load_raw_vectors,
     load_vectors,
     read_manifest,
 )
@@ -152,7 +154,18 @@ def _verify_database(report: VerifyReport, manifest: Manifest, path: Path) -> No
 
 
 def _verify_vectors(report: VerifyReport, manifest: Manifest, path: Path) -> None:
+    raw_path = path.with_name(RAW_VECTORS_NAME)
     problem = _hash_matches(manifest, path)
+    if problem is None and (raw_path.is_file() or RAW_VECTORS_NAME in manifest.artifacts):
+        problem = _hash_matches(manifest, raw_path)
+        if problem is None:
+            try:
+                shape = load_raw_vectors(raw_path).shape
+                if shape != (manifest.vectors, manifest.dimension):
+                    problem = f"{raw_path.name} holds {shape}, the manifest says"
+                    problem += f" ({manifest.vectors}, {manifest.dimension})"
+            except AssistantError as error:
+                problem = str(error)
     if problem is None:
         try:
             vectors = load_vectors(path)
@@ -166,7 +179,9 @@ def _verify_vectors(report: VerifyReport, manifest: Manifest, path: Path) -> Non
     if problem:
         report.failed("vectors", VectorsCorruptError(f"the vector file: {problem}", hint=REBUILD))
     else:
-        report.passed("vectors", f"{path.name}: {manifest.vectors} vectors")
+        report.passed(
+            "vectors", f"{path.name} ({manifest.vector_index}): {manifest.vectors} vectors"
+        )
 
 
 def _verify_sources(report: VerifyReport, manifest: Manifest) -> None:

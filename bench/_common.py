@@ -48,7 +48,10 @@ def table(headers: list[str], rows: list[list]) -> str:
     lines = []
     for number, row in enumerate(cells):
         lines.append(
-            "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+            "  ".join(
+                c.rjust(w) if i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
         )
         if number == 0:
             lines.append("  ".join("-" * w for w in widths))

@@ -5,6 +5,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant import Index, IndexLockedError, IndexNotFoundError
@@ -23,7 +24,12 @@ def test_index_directory_holds_plain_versioned_files(seeds_index_dir):
     for entry in manifest["files"].values():
         assert len(entry["sha256"]) == 64
     generation = seeds_index_dir / manifest["generation"]
-    assert sorted(p.name for p in generation.iterdir()) == ["passages.sqlite", "vectors.faiss"]
+    names = ["passages.sqlite", "vectors.faiss", "vectors.npy"]
+    assert sorted(p.name for p in generation.iterdir()) == names
+    assert sorted(manifest["artifacts"]) == names
+    assert manifest["vector_index"] == "flat"
+    raw = np.load(generation / "vectors.npy")
+    assert raw.shape == (manifest["vectors"], 384) and raw.dtype == np.float32
     db = sqlite3.connect(generation / "passages.sqlite")
     assert db.execute("SELECT count(*) FROM documents").fetchone()[0] == 5
     citable = db.execute("SELECT count(*) FROM passages WHERE is_boilerplate = 0").fetchone()[0]
@@ -123,3 +129,28 @@ def test_unreadable_files_are_skipped_and_the_rest_indexed(tmp_path):
     assert report.skipped[1].reason.endswith("empty.txt: no text")
     assert report.documents == 1
     assert report.passages == 1
+
+
+def test_large_indexes_use_ivf_and_keep_recall(monkeypatch):
+    """Above the exact-search limit the vectors go into IVF with 8-bit codes; the
+    full-precision copy re-ranks candidates, so the top results match exact search."""
+    from assistant import store
+
+    monkeypatch.setattr(store, "EXACT_SEARCH_LIMIT", 1_000)
+    rng = np.random.default_rng(7)
+    centers = rng.standard_normal((40, 384)).astype(np.float32)
+    vectors = centers[rng.integers(0, 40, 20_000)] + 0.35 * rng.standard_normal((20_000, 384))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    index, kind = store.make_vector_index(vectors)
+    assert kind == f"ivf{store.ivf_list_count(20_000)},sq8"
+
+    view = store.StoredIndex.__new__(store.StoredIndex)
+    view.vectors, view.raw_vectors = index, vectors
+    view._ivf = store._ivf_of(index)
+    view._ivf.nprobe = store.probe_count(view._ivf.nlist)
+    queries = vectors[rng.integers(0, 20_000, 50)] + 0.1 * rng.standard_normal((50, 384))
+    found = 0
+    for query in queries.astype(np.float32):
+        exact = set(np.argsort(-(vectors @ query))[:10].tolist())
+        found += len(exact & {row for row, _ in view.dense_search(query, 10)})
+    assert found / 500 >= 0.95

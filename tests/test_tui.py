@@ -342,15 +342,34 @@ async def test_ctrl_c_quits_even_from_the_question_box(user_env, chat_index):
     assert app.return_code == 0 and not app.is_running
 
 
-async def test_missing_index_is_built_from_seeds_with_progress(user_env, tmp_path):
+def record_build_screens(monkeypatch) -> list[tuple]:
+    """(sources, reason) of every BuildScreen made: builds are too quick to catch on screen."""
+    made = []
+    original_init = BuildScreen.__init__
+
+    def recording_init(self, index_path, sources, reason):
+        made.append((sources, reason))
+        original_init(self, index_path, sources, reason)
+
+    monkeypatch.setattr(BuildScreen, "__init__", recording_init)
+    return made
+
+
+async def test_missing_index_is_built_from_seeds_with_progress(user_env, tmp_path, monkeypatch):
+    made = record_build_screens(monkeypatch)
+    progress = []
+    monkeypatch.setattr(
+        BuildScreen,
+        "on_build_screen_progress",
+        lambda self, message: progress.append((message.stage, message.done, message.total)),
+    )
     target = tmp_path / "fresh" / "index"
     app = AssistantApp(target, seeds=SEEDS)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
-        assert isinstance(app.screen, BuildScreen)
-        assert "building it from" in text_of(app.screen.query_one("#build-reason", Static))
         await app.workers.wait_for_complete()
         await pilot.pause()
+        assert made == [([SEEDS], f"There is no index at {target} yet: building it from {SEEDS}.")]
+        assert ("reading", 5, 5) in progress and ("writing", 1, 1) in progress
         assert isinstance(app.screen, ChatScreen)
         assert (target / "manifest.json").is_file()
         exchange = await ask(pilot, QUESTION)
@@ -360,14 +379,7 @@ async def test_missing_index_is_built_from_seeds_with_progress(user_env, tmp_pat
 async def test_stale_index_is_updated_before_chatting(user_env, tmp_path, monkeypatch):
     from assistant.indexer import build_index
 
-    reasons = []
-    original_init = BuildScreen.__init__
-
-    def recording_init(self, index_path, sources, reason):
-        reasons.append((sources, reason))
-        original_init(self, index_path, sources, reason)
-
-    monkeypatch.setattr(BuildScreen, "__init__", recording_init)
+    reasons = record_build_screens(monkeypatch)
 
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)

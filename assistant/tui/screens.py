@@ -7,6 +7,7 @@ report back with messages, and only handlers on the UI thread touch widgets.
 from __future__ import annotations
 
 import contextlib
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -174,6 +175,8 @@ class ChatScreen(Screen):
         self.history = QuestionHistory(index.path)
         self.pending: Exchange | None = None
         self.exchanges = 0
+        # Seconds from Enter to the answer on screen, per question (bench/ui.py reads it).
+        self.latencies: list[float] = []
 
     def compose(self) -> ComposeResult:
         yield IndexFacts(id="facts")
@@ -224,6 +227,7 @@ class ChatScreen(Screen):
         standalone = self.conversation.standalone(question)
         self.exchanges += 1
         exchange = Exchange(self.exchanges, question, standalone)
+        exchange.asked_at = time.perf_counter()
         conversation = self.query_one("#conversation", VerticalScroll)
         conversation.query("#welcome").remove()
         conversation.mount(exchange)
@@ -250,6 +254,9 @@ class ChatScreen(Screen):
         if box.value.strip() == exchange.question:
             box.value = ""
         self.query_one("#conversation", VerticalScroll).scroll_end(animate=False)
+        self.call_after_refresh(
+            lambda: self.latencies.append(time.perf_counter() - exchange.asked_at)
+        )
 
     def on_answer_failed(self, message: AnswerFailed) -> None:
         self.pending = None
