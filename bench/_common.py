@@ -26,8 +26,24 @@ def machine() -> dict:
     }
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory since it started (VmHWM).
+
+    Not ``ru_maxrss``: Linux carries that across fork and exec, so a child of a big
+    parent would report the parent's size.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def time_child(command: list[str], **kwargs) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one run of ``command``, measured together."""
+    """Wall seconds and peak RSS (MiB) of one run of ``command``, measured together.
+
+    The peak comes from wait4's rusage, which on Linux includes the memory of the
+    process that forked it: keep the calling process small (see bench/oneshot.py).
+    """
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)
     _, status, usage = os.wait4(process.pid, 0)

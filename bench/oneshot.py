@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -20,7 +21,7 @@ from _common import QUESTION, SEEDS, median, table, time_child, write_json
 ASSISTANT = [sys.executable, "-m", "assistant.cli"]
 
 
-def prepare(folder: Path) -> Path:
+def prepare(folder: Path) -> None:
     """The seeds index for `assistant`, and a flat FAISS index of paragraphs for the
     naive script (made with the same model, outside the timed runs)."""
     import faiss
@@ -43,16 +44,21 @@ def prepare(folder: Path) -> Path:
     flat.add(vectors)
     faiss.write_index(flat, str(folder / "naive.faiss"))
     (folder / "naive.json").write_text(json.dumps(paragraphs))
-    return index_dir
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--prepare", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.prepare:
+        prepare(Path(args.prepare))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        index_dir = prepare(folder)
+        # In a child: this process stays small, so its children's peak RSS is theirs.
+        subprocess.run([sys.executable, __file__, "--prepare", str(folder)], check=True)
+        index_dir = folder / "index"
         commands = {
             "naive script (sentence-transformers + FAISS)": [
                 sys.executable, str(Path(__file__).parent / "naive_baseline.py"),

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import table, write_json
+from _common import peak_rss_mib, table, write_json
 
 DIMENSION = 384
 CLUSTERS = 2000
@@ -174,7 +173,7 @@ def measure(index_dir: Path, count: int, queries: int, seed: int = 2) -> dict:
         hits = index.search(question, k=10)
         latencies.append((time.perf_counter() - started) * 1000)
         assert len(hits) == 10
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = peak_rss_mib()
 
     # Recall of the vector side against exact search over the full-precision vectors.
     store = index.store
@@ -214,6 +213,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument(
+        "--workdir", help="keep the indexes here and reuse them on the next run (default: temp)"
+    )
     parser.add_argument("--measure", nargs=2, metavar=("INDEX", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -223,8 +225,12 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for count in (int(s) for s in args.sizes.split(",")):
-            index_dir = Path(tmp) / f"index-{count}"
-            written = write_index(index_dir, count)
+            index_dir = Path(args.workdir or tmp) / f"index-{count}"
+            if args.workdir and (index_dir / "manifest.json").is_file():
+                written = json.loads((index_dir / "written.json").read_text())
+            else:
+                written = write_index(index_dir, count)
+                (index_dir / "written.json").write_text(json.dumps(written))
             done = subprocess.run(
                 [sys.executable, __file__, "--measure", str(index_dir), str(count),
                  "--queries", str(args.queries)],
@@ -235,8 +241,9 @@ def main() -> None:
                 raise SystemExit(done.stderr)
             results[count] = {**written, **json.loads(done.stdout.strip().splitlines()[-1])}
             print(f"{count:>9,} passages: {results[count]}", flush=True)
-            for item in index_dir.glob("*/*"):
-                item.unlink()
+            if not args.workdir:
+                for item in index_dir.glob("*/*"):
+                    item.unlink()
 
     print("\nWarm Index.search(question, k=10), one process per size:\n")
     rows = [

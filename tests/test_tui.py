@@ -406,3 +406,23 @@ async def test_damaged_index_says_why_instead_of_crashing(user_env, tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, BrokenIndexScreen)
         assert "manifest" in text_of(app.screen.query_one("#build-reason", Static))
+
+
+async def test_a_cited_file_edited_during_the_chat_is_flagged(user_env, tmp_path):
+    from assistant.indexer import build_index
+
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    build_index([str(docs)], tmp_path / "index")
+    app = AssistantApp(tmp_path / "index")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        cited = next(docs.glob("004_*.txt"))
+        cited.write_text(cited.read_text().replace("132", "133"))
+        exchange = await ask(pilot, QUESTION)
+        assert exchange.answer.citations  # still answered, from the indexed text
+        warnings = [n.message for n in app._notifications if n.severity == "warning"]
+        assert warnings == [
+            f"{cited} changed since it was indexed; quotes show the indexed text."
+            " Run: assistant index update"
+        ]

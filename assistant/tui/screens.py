@@ -143,9 +143,10 @@ class BrokenIndexScreen(Screen):
 
 
 class AnswerReady(Message):
-    def __init__(self, exchange: Exchange, answer: Answer) -> None:
+    def __init__(self, exchange: Exchange, answer: Answer, changed: list[str]) -> None:
         super().__init__()
         self.exchange, self.answer = exchange, answer
+        self.changed = changed  # cited files edited since they were indexed
 
 
 class AnswerFailed(Message):
@@ -227,7 +228,6 @@ class ChatScreen(Screen):
         standalone = self.conversation.standalone(question)
         self.exchanges += 1
         exchange = Exchange(self.exchanges, question, standalone)
-        exchange.asked_at = time.perf_counter()
         conversation = self.query_one("#conversation", VerticalScroll)
         conversation.query("#welcome").remove()
         conversation.mount(exchange)
@@ -239,10 +239,11 @@ class ChatScreen(Screen):
     def answer(self, exchange: Exchange) -> None:
         try:
             answer = self.index.ask(exchange.standalone)
+            changed = self.index.changed_sources([c.passage.source for c in answer.citations])
         except Exception as error:  # shown as a notification; the chat goes on
             self.post_message(AnswerFailed(exchange, _describe(error)))
         else:
-            self.post_message(AnswerReady(exchange, answer))
+            self.post_message(AnswerReady(exchange, answer, changed))
 
     def on_answer_ready(self, message: AnswerReady) -> None:
         self.pending = None
@@ -257,6 +258,12 @@ class ChatScreen(Screen):
         self.call_after_refresh(
             lambda: self.latencies.append(time.perf_counter() - exchange.asked_at)
         )
+        for source in message.changed:
+            self.notify(
+                f"{one_line(source)} changed since it was indexed; quotes show the indexed"
+                " text. Run: assistant index update",
+                severity="warning",
+            )
 
     def on_answer_failed(self, message: AnswerFailed) -> None:
         self.pending = None

@@ -7,6 +7,8 @@ turns control characters into visible escapes, so a passage holding ``[bold]``,
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -128,6 +130,7 @@ class Exchange(Vertical):
         self.question = question
         self.standalone = standalone
         self.answer: Answer | None = None
+        self.asked_at = time.perf_counter()
 
     def compose(self) -> ComposeResult:
         yield Static(plain(f"› {one_line(self.question)}"), classes="question")
