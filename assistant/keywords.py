@@ -48,15 +48,26 @@ STOP_WORDS = frozenset(
 )
 
 
+class _DigitTable(dict):
+    """For str.translate: any decimal digit (Persian, Arabic-Indic, Devanagari, ...) to
+    0-9, other characters unchanged; filled in as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        self[code] = value = str(unicodedata.decimal(char)) if char.isdecimal() else char
+        return value
+
+
+_DIGITS = _DigitTable()
+
+
 def fold(text: str) -> str:
     """Lowercase, compatibility-normalised, without diacritics, digits of any script
     as ASCII digits ("۱۳۲" and "१३२" are 132)."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(
-        str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch
-        for ch in text
-        if not unicodedata.combining(ch)
-    )
+    if text.isascii():
+        return text.lower()  # the common case, and NFKD cannot change ASCII
+    text = unicodedata.normalize("NFKD", text.casefold()).translate(_DIGITS)
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
 def tokens(text: str) -> list[str]:

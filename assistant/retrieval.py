@@ -48,8 +48,17 @@ class Retriever:
 
     def analyze(self, query: str) -> QueryAnalysis:
         terms = tuple(keywords.content_terms(query)[:MAX_TERMS])
-        forms = {term: (term, *self.store.name_variants(term)) for term in terms}
-        frequency = {term: self.store.passage_frequency(forms[term]) for term in terms}
+        names = keywords.names_in(query)
+        forms: dict[str, tuple[str, ...]] = {}
+        frequency: dict[str, int] = {}
+        for term in terms:
+            own = self.store.passage_frequency((term,))
+            # Spelling variants are sought for names and for words the corpus barely
+            # knows (a likely misspelling); a common lowercase word's neighbours are
+            # other words, and looking them up would only cost time.
+            variants = self.store.name_variants(term) if term in names or own < 5 else []
+            forms[term] = (term, *variants)
+            frequency[term] = self.store.passage_frequency(forms[term]) if variants else own
         return QueryAnalysis(query, terms, forms, frequency, self.embed([query])[0])
 
     def search(
@@ -70,13 +79,12 @@ class Retriever:
         return fuse(dense_ranked, keyword_ranked)[:k]
 
     def keyword_terms(self, analysis: QueryAnalysis) -> list[str]:
-        """Terms worth a BM25 pass: the very common ones add little and cost the most
-        (scoring every passage that holds them); if all are common, the two rarest."""
+        """Terms worth a BM25 pass. A term in more passages than the store's common-term
+        limit (2,000 passages, or 0.5% of a corpus over 400,000) adds little to BM25 and
+        costs the most (every passage holding it is scored), so it is left to the dense
+        side; with no other term, there is no keyword pass."""
         limit = self.store.common_term_limit
-        rare = [t for t in analysis.terms if analysis.frequency[t] < limit]
-        if rare:
-            return rare
-        return sorted(analysis.terms, key=lambda t: analysis.frequency[t])[:2]
+        return [t for t in analysis.terms if analysis.frequency[t] < limit]
 
 
 def fuse(
@@ -97,7 +105,8 @@ def fuse(
     hits: list[Hit] = []
     seen_texts: set[str] = set()
     for entry in ordered:
-        key = keywords.normalize(entry["passage"].text)
+        # The same paragraph in two files (a syndicated story) is shown once.
+        key = " ".join(entry["passage"].text.casefold().split())
         if key in seen_texts:
             continue
         seen_texts.add(key)

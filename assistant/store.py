@@ -51,7 +51,9 @@ EXACT_SEARCH_LIMIT = 50_000
 REFINE_POOL = 100
 # A keyword in more passages than this says little and costs a lot to score.
 COMMON_TERM_FLOOR = 2_000
-COMMON_TERM_SHARE = 0.02
+COMMON_TERM_SHARE = 0.005
+# Spelling variants searched per term, closest first (Heydari: Hedari, Heidari).
+MAX_VARIANTS = 4
 
 SCHEMA = """
 CREATE TABLE documents (
@@ -369,9 +371,9 @@ class StoredIndex:
                     f"SELECT DISTINCT name FROM name_keys WHERE key IN ({marks})", part
                 )
             )
-        return sorted(
-            name for name in found if name != term and keywords.edit_distance(name, term) <= depth
-        )
+        distances = {name: keywords.edit_distance(name, term) for name in found if name != term}
+        close = sorted((d, name) for name, d in distances.items() if d <= depth)
+        return [name for _, name in close[:MAX_VARIANTS]]
 
     def citable_passage_count(self) -> int:
         return self.manifest.vectors
@@ -428,6 +430,7 @@ def make_vector_index(vectors: np.ndarray):
             index.add(vectors)
         return index, "flat"
     lists = ivf_list_count(count)
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # training and adding use every core
     quantizer = faiss.IndexFlatIP(dimension)
     index = faiss.IndexIVFScalarQuantizer(
         quantizer, dimension, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
@@ -438,6 +441,7 @@ def make_vector_index(vectors: np.ndarray):
     index.train(np.ascontiguousarray(sample))
     for start in range(0, count, 100_000):
         index.add(vectors[start : start + 100_000])
+    faiss.omp_set_num_threads(1)
     return index, f"ivf{lists},sq8"
 
 
@@ -471,6 +475,9 @@ def load_raw_vectors(path: Path) -> np.ndarray:
 def load_vectors(path: Path, *, mmap: bool = False):
     import faiss
 
+    # Queries search one vector at a time: one thread is fastest, and OpenMP workers
+    # spinning on a busy 2-core machine cost more than the search.
+    faiss.omp_set_num_threads(1)
     try:
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
         return faiss.read_index(str(path), flags)

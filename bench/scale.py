@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -235,7 +234,6 @@ def main() -> None:
                 [sys.executable, __file__, "--measure", str(index_dir), str(count),
                  "--queries", str(args.queries)],
                 capture_output=True, text=True, check=False,
-                env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")},
             )  # fmt: skip
             if done.returncode:
                 raise SystemExit(done.stderr)
