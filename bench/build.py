@@ -83,16 +83,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--only", choices=["throughput", "update"], help="run one part")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         corpus = folder / "corpus"
         write_corpus(corpus, args.files)
-        speed = throughput(folder, corpus, args.rounds)
-        update = update_cost(folder, corpus, args.rounds)
+        speed = throughput(folder, corpus, args.rounds) if args.only != "update" else None
+        update = update_cost(folder, corpus, args.rounds) if args.only != "throughput" else None
+    if speed:
+        report_throughput(speed, args.rounds)
+    if update:
+        report_update(update, args.rounds)
+    print(f"written: {write_json('build', {'throughput': speed, 'update': update})}")
+
+
+def report_throughput(speed: dict, rounds: int) -> None:
     print(
         f"Build throughput, {speed['files']} files, {speed['passages_embedded']} passages,"
-        f" model loaded, median of {args.rounds}:\n"
+        f" model loaded, median of {rounds}:\n"
     )
     print(
         table(
@@ -108,7 +117,10 @@ def main() -> None:
         )
     )
     print(f"\nbuild throughput = {speed['build_vs_raw']:.1%} of raw encode (target >= 95%)\n")
-    print(f"Whole commands, median of {args.rounds}:\n")
+
+
+def report_update(update: dict, rounds: int) -> None:
+    print(f"Whole commands, median of {rounds}:\n")
     print(
         table(
             ["command", "wall s"],
@@ -119,7 +131,6 @@ def main() -> None:
         )
     )
     print(f"\nupdate = {update['update_vs_build']:.1%} of the full build (target <= 5%)")
-    print(f"written: {write_json('build', {'throughput': speed, 'update': update})}")
 
 
 if __name__ == "__main__":
