@@ -357,9 +357,8 @@ class _ReusableRows:
 
     def for_source(self, source: str) -> tuple[list[SourceDocument], list[_PendingPassage]]:
         passages = []
-        for doc_id, paragraph, start, end, text, boiler, sentences, vector_row in (
-            self.passages.get(source, [])
-        ):
+        rows = self.passages.get(source, [])
+        for doc_id, paragraph, start, end, text, boiler, sentences, vector_row in rows:
             chunk = chunking.Chunk(
                 paragraph=paragraph,
                 start=start,
