@@ -146,6 +146,31 @@ def test_update_killed_at_any_point_leaves_a_usable_index(corpus, tmp_path, poin
         assert finds_new_word(index)
 
 
+def test_update_killed_at_random_moments_never_breaks_the_index(corpus):
+    """Besides the named points: SIGKILL after random delays, wherever the writer is."""
+    import random
+
+    _docs, index_dir = corpus
+    moments = random.Random(11).sample(range(50, 1500, 10), 6)
+    for delay_ms in sorted(moments):
+        writer = subprocess.Popen(
+            [sys.executable, "-m", "assistant.cli", "index", "update", "--index", str(index_dir)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay_ms / 1000)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+        checks = {c.name: c.ok for c in verify_index(index_dir).checks}
+        assert checks["database"] and checks["vectors"], (delay_ms, checks)
+        assert_answers(index_dir).close()
+    update_index(index_dir)
+    assert verify_index(index_dir).ok
+    with Index(index_dir) as index:
+        assert finds_new_word(index)
+
+
 @pytest.mark.parametrize("point", ["embedding", "database-commit"])
 def test_first_build_killed_leaves_no_index_and_the_next_build_works(tmp_path, point):
     index_dir = tmp_path / "index"
