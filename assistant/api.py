@@ -140,21 +140,11 @@ class Index:
         match the file: front ends warn about them.
         """
         files = self._store.manifest.files
-        changed = []
-        for source in dict.fromkeys(sources):
-            entry = files.get(source)
-            if entry is None:
-                continue
-            try:
-                stat = Path(entry.path).stat()
-            except OSError:
-                changed.append(source)
-                continue
-            if (stat.st_size, stat.st_mtime_ns) != (entry.size, entry.mtime_ns) and (
-                file_sha256(Path(entry.path)) != entry.sha256
-            ):
-                changed.append(source)
-        return changed
+        return [
+            source
+            for source in dict.fromkeys(sources)
+            if source in files and file_state(files[source]) is not None
+        ]
 
     # -- inspecting --------------------------------------------------------------
 
@@ -205,22 +195,32 @@ def _database_errors(index_dir: Path):
         ) from None
 
 
-def compare_with_disk(manifest, by_hash: bool = False) -> tuple[list[str], list[str], list[str]]:
-    """Sources (changed, missing, new) since the index was written.
+def file_state(entry, by_hash: bool = False) -> str | None:
+    """One indexed file on disk now: "missing", "changed" or None (unchanged).
 
-    By default a file whose size and mtime are unchanged is trusted without reading
-    it; ``by_hash`` hashes every file (what ``index verify`` does).
+    A file whose size and mtime are unchanged is trusted without reading it, unless
+    ``by_hash``; one whose size or mtime changed is hashed before calling it changed.
     """
+    path = Path(entry.path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return "missing"
+    touched = (stat.st_size, stat.st_mtime_ns) != (entry.size, entry.mtime_ns)
+    if (touched or by_hash) and file_sha256(path) != entry.sha256:
+        return "changed"
+    return None
+
+
+def compare_with_disk(manifest, by_hash: bool = False) -> tuple[list[str], list[str], list[str]]:
+    """Sources (changed, missing, new) since the index was written; ``by_hash`` is
+    what ``index verify`` uses (see :func:`file_state`)."""
     stale, missing = [], []
     for source, entry in manifest.files.items():
-        path = Path(entry.path)
-        try:
-            stat = path.stat()
-        except OSError:
+        state = file_state(entry, by_hash)
+        if state == "missing":
             missing.append(source)
-            continue
-        changed_on_disk = (stat.st_size, stat.st_mtime_ns) != (entry.size, entry.mtime_ns)
-        if (changed_on_disk or by_hash) and file_sha256(path) != entry.sha256:
+        elif state == "changed":
             stale.append(source)
     known = {entry.path for entry in manifest.files.values()}
     new = []

@@ -7,10 +7,13 @@ document cannot move the cursor, recolour or retitle the terminal, or reorder te
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Bidi embeddings, overrides and isolates reorder what follows them.
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+# What json.dumps leaves raw but a terminal may act on: DEL, C1 controls, bidi controls.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f" + "".join(sorted(_BIDI_CONTROLS)) + "]")
 
 
 def inert(text: str, keep_newlines: bool = True) -> str:
@@ -35,9 +38,4 @@ def escape_json_controls(text: str) -> str:
     CSI to some terminals. Such characters only occur inside strings, where the
     escape means the same character, so the data round-trips unchanged.
     """
-    return "".join(
-        f"\\u{ord(ch):04x}"
-        if ch in _BIDI_CONTROLS or (ord(ch) >= 0x7F and unicodedata.category(ch) == "Cc")
-        else ch
-        for ch in text
-    )
+    return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)

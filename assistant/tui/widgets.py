@@ -207,18 +207,14 @@ class SourceCard(Vertical, can_focus=True):
         self.post_message(self.OpenRequested(self))
 
     def action_copy(self) -> None:
-        if self.citation is None:
-            text = f"“{self.passage.text}” — {self.passage.source} ¶{self.passage.paragraph}"
+        if self.citation is None:  # a nearest passage: no answering sentence to quote
+            label = f"{self.passage.source} ¶{self.passage.paragraph}"
+            text = f"“{self.passage.text}” — {label}"
         else:
+            label = citation_label(self.citation)
             text = citation_clipboard_text(self.citation)
         self.app.copy_to_clipboard(text)
-        self.notify(f"Copied {self.label}: {one_line(citation_label_for(self))[:70]}")
-
-
-def citation_label_for(card: SourceCard) -> str:
-    if card.citation is not None:
-        return citation_label(card.citation)
-    return f"{card.passage.source} ¶{card.passage.paragraph}"
+        self.notify(f"Copied {self.label}: {one_line(label)[:70]}")
 
 
 class SourcesPanel(VerticalScroll):
