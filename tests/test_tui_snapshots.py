@@ -9,14 +9,21 @@ from __future__ import annotations
 import pytest
 
 from assistant.tui.app import AssistantApp
+from assistant.tui.widgets import QuestionInput
 
 from .test_tui import OUT_OF_SCOPE, QUESTION, chat_index, user_env  # noqa: F401
 
 SIZE = (110, 32)
 
 
-async def _ask(pilot, question: str) -> None:
+async def steady_cursor(pilot) -> None:
+    """A blinking cursor would be on or off depending on how busy the machine is."""
     await pilot.pause()
+    pilot.app.screen.query_one(QuestionInput).cursor_blink = False
+
+
+async def _ask(pilot, question: str) -> None:
+    await steady_cursor(pilot)
     await pilot.press(*question, "enter")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
@@ -46,7 +53,7 @@ def test_snapshot_abstained(snap_compare, app):
 
 def test_snapshot_help(snap_compare, app):
     async def open_help(pilot):
-        await pilot.pause()
+        await steady_cursor(pilot)
         await pilot.press("f1")
         await pilot.pause()
 
