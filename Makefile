@@ -1,13 +1,15 @@
 # Two commands do everything on a fresh machine with Python 3.11:
 #   make demo   set up .venv, build index/ from seeds/ if missing or stale, ask a question
 #   make test   set up .venv, run the test suite
+#   make test-llm   also install a real llama.cpp server and run the LLM tests against it
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LLM_STAMP := $(VENV)/.installed-llm
 QUESTION ?= What did Azerbaijan say about the 132-km border?
 
-.PHONY: demo chat test lint format index clean install terminal-tools bench
+.PHONY: demo chat test test-llm lint format index clean install terminal-tools bench
 
 install: $(STAMP)
 
@@ -45,7 +47,16 @@ chat: index
 	$(BIN)/assistant chat --index index
 
 test: $(STAMP) terminal-tools
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not llm"
+
+# llama-cpp-python compiles llama.cpp the first time (about 5 minutes on 2 cores;
+# pip keeps the wheel, so later installs take seconds).
+$(LLM_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,test-llm]"
+	touch $(LLM_STAMP)
+
+test-llm: $(LLM_STAMP)
+	$(BIN)/python -m pytest -q -m llm
 
 lint: $(STAMP)
 	$(BIN)/ruff check assistant tests scripts bench

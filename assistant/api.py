@@ -6,14 +6,19 @@ Nothing here imports click or Textual; heavy libraries load on first use.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import indexer
 from .errors import DatabaseCorruptError, UsageError
 from .sources import file_sha256, find_source_files
 from .store import REBUILD, StoredIndex
 from .types import Answer, Hit, IndexStatus
+
+if TYPE_CHECKING:
+    from .llm import LLMConfig
 
 # Beyond this, a "question" is a document: embed and match its beginning only.
 MAX_QUESTION_CHARS = 2000
@@ -40,6 +45,7 @@ class Index:
         self._store = StoredIndex(self.path)
         self._retriever = None
         self._answerer = None
+        self._generators: dict = {}  # LLMConfig -> GenerativeAnswerer
 
     # -- building ----------------------------------------------------------------
 
@@ -86,6 +92,7 @@ class Index:
             self._store = StoredIndex(self.path)
             encoder = self._retriever.encoder if self._retriever else None
             self._retriever = self._answerer = None
+            self._generators = {}
             if encoder is not None:
                 self._make_engine(encoder)
 
@@ -124,14 +131,48 @@ class Index:
         with _database_errors(self.path):
             return self.retriever.search(query, k)
 
-    def ask(self, question: str, k: int = 3) -> Answer:
-        """Answer with up to ``k`` citations, or abstain."""
+    def ask(
+        self,
+        question: str,
+        k: int = 3,
+        *,
+        llm: LLMConfig | None = None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """Answer with up to ``k`` citations, or abstain.
+
+        With ``llm``, a language model writes the answer from the passages that fit its
+        context window; ``on_text`` receives its text as it streams. The answer is then
+        verified (``answer.llm`` holds the verdicts); when the model fails or nothing it
+        wrote can be verified, the extractive answer comes back with ``answer.notice``.
+        """
         if k < 1:
             raise UsageError("k must be at least 1")
         question = _clean_question(question)
         self._follow_writer()
         with _database_errors(self.path):
-            return self.answerer.answer(question, max_citations=k)
+            if llm is None:
+                return self.answerer.answer(question, max_citations=k)
+            return self._generator(llm).answer(question, max_citations=k, on_text=on_text)
+
+    def condense(self, question: str, turns: list[tuple[str, str]], llm: LLMConfig) -> str:
+        """A follow-up question rewritten by the model to stand on its own.
+
+        ``turns`` are the earlier (question, answer text) pairs, oldest first. Raises
+        :class:`~assistant.llm.LLMError` when the model cannot do it.
+        """
+        return self._generator(llm).condense(_clean_question(question), turns)
+
+    def _generator(self, llm: LLMConfig):
+        from .generative import GenerativeAnswerer
+
+        answerer = self.answerer
+        with self._lock:
+            generator = self._generators.get(llm)
+            if generator is None:
+                generator = GenerativeAnswerer(self._store, self.retriever, answerer, llm)
+                self._generators[llm] = generator
+            return generator
 
     def changed_sources(self, sources) -> list[str]:
         """Which of these indexed sources changed on disk since they were indexed.

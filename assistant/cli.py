@@ -107,10 +107,48 @@ def main(ctx: click.Context) -> None:
         ctx.invoke(chat)
 
 
+def llm_options(command):
+    """--llm and its settings; each may also come from the environment or config file."""
+    options = [
+        click.option(
+            "--llm",
+            "llm_url",
+            metavar="URL",
+            help="Answer with the language model of this OpenAI-compatible server"
+            " (e.g. http://127.0.0.1:8080/v1; default: $ASSISTANT_LLM_URL or the config file).",
+        ),
+        click.option(
+            "--llm-model", metavar="NAME", help="Model name (default: the server's first)."
+        ),
+        click.option(
+            "--context-window", type=int, metavar="TOKENS", help="The model's context window."
+        ),
+        click.option(
+            "--answer-tokens", type=int, metavar="TOKENS", help="Tokens kept for the answer."
+        ),
+        click.option("--no-llm", is_flag=True, help="Answer extractively even if a model is set."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _llm_config(llm_url, llm_model, context_window, answer_tokens, no_llm):
+    if no_llm:
+        return None
+    from .llm import LLMConfig
+
+    return LLMConfig.resolve(
+        url=llm_url, model=llm_model, context_window=context_window, answer_tokens=answer_tokens
+    )
+
+
 @main.command()
 @index_option
-def chat(index_dir: str | None) -> None:
+@llm_options
+def chat(index_dir: str | None, **llm_settings) -> None:
     """Open the terminal chat (builds the index from seeds/ first if it is missing)."""
+    llm = _llm_config(**llm_settings)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         from .errors import UsageError
 
@@ -119,7 +157,7 @@ def chat(index_dir: str | None) -> None:
         )
     from .tui import run_chat
 
-    run_chat(_index_path(index_dir))
+    run_chat(_index_path(index_dir), llm=llm)
 
 
 @main.command()
@@ -127,19 +165,40 @@ def chat(index_dir: str | None) -> None:
 @index_option
 @click.option("-k", "k", default=3, show_default=True, help="Most citations to give.")
 @json_option
-def ask(question: str, index_dir: str | None, k: int, as_json: bool) -> None:
+@llm_options
+def ask(question: str, index_dir: str | None, k: int, as_json: bool, **llm_settings) -> None:
     """Answer QUESTION from the index, citing passages verbatim."""
+    from .display import inert
+
+    llm = _llm_config(**llm_settings)
     index = _open_index(index_dir)
-    answer = index.ask(question, k=k)
+    streamed: list[str] = []
+
+    def show_piece(piece: str) -> None:
+        if not streamed:
+            piece = piece.lstrip()  # models often open with blank lines
+        if piece:
+            streamed.append(piece)
+            click.echo(inert(piece), nl=False)
+
+    on_text = None if as_json or llm is None else show_piece
+    answer = index.ask(question, k=k, llm=llm, on_text=on_text)
     warnings = _changed_warnings(index, [c.passage.source for c in answer.citations])
+    if answer.notice:
+        warnings.insert(0, answer.notice)
     if as_json:
         _emit_json({**answer.to_json(), "warnings": warnings})
         return
-    from .display import inert
-
+    if streamed:
+        click.echo("\n")
     for warning in warnings:
         click.echo(f"warning: {_one_line(warning)}", err=True)
-    click.echo(inert(answer.text))
+    if answer.mode == "llm":
+        _print_verification(answer)
+    else:
+        if streamed:
+            click.echo("Extractive answer:")
+        click.echo(inert(answer.text))
     if answer.abstained:
         if answer.nearest:
             click.echo("\nNearest passages:")
@@ -149,6 +208,31 @@ def ask(question: str, index_dir: str | None, k: int, as_json: bool) -> None:
     click.echo("\nSources:")
     for citation in answer.citations:
         _print_passage(citation.n, citation.passage, citation.document, citation.score)
+    if answer.mode == "llm":
+        _print_tokens(answer.llm)
+
+
+def _print_verification(answer) -> None:
+    """After the streamed text: what the verifier found, sentence by sentence."""
+    report = answer.llm
+    verified = sum(s.verified for s in report.sentences)
+    click.echo(f"Verified {verified} of {len(report.sentences)} sentences against the passages.")
+    for sentence in report.sentences:
+        if not sentence.verified:
+            problems = _one_line("; ".join(sentence.problems))
+            click.echo(f"  unverified: “{_one_line(sentence.text)}” — {problems}")
+    if report.removed:
+        removed = ", ".join(f"[{n}]" for n in report.removed)
+        click.echo(f"  removed citations to passages it was not given: {removed}")
+
+
+def _print_tokens(report) -> None:
+    tokens = report.tokens
+    click.echo(
+        f"\nModel {_one_line(report.model or '?')}: prompt {tokens['prompt']} tokens"
+        f" ({tokens['passages_given']} passages, {tokens['passages_left_out']} left out)"
+        f" + answer {tokens['answer']} of a {tokens['context_window']}-token window"
+    )
 
 
 def _print_passage(n: int, passage, document, score: float | None = None) -> None:

@@ -80,6 +80,54 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class CheckedSentence:
+    """One sentence of a generated answer and the verifier's verdict on it."""
+
+    text: str  # as shown: citations to passages not given are taken out
+    citations: tuple[int, ...]  # valid citation numbers
+    verified: bool
+    problems: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "text": self.text,
+            "citations": list(self.citations),
+            "verified": self.verified,
+            "problems": list(self.problems),
+        }
+
+
+@dataclass(frozen=True)
+class LLMReport:
+    """What the language model was given and said, and what the verifier made of it."""
+
+    url: str
+    model: str | None
+    raw: str = ""  # the model's answer exactly as streamed
+    sentences: tuple[CheckedSentence, ...] = ()
+    removed: tuple[int, ...] = ()  # citations to passages it was not given
+    tokens: dict | None = None
+    given: tuple[dict, ...] = ()  # n, source, paragraph of each passage in the prompt
+    finish_reason: str | None = None
+    error: str | None = None  # why the model gave no answer
+    fallback: str | None = None  # why the extractive answer is shown instead
+
+    def to_json(self) -> dict:
+        return {
+            "url": self.url,
+            "model": self.model,
+            "raw": self.raw,
+            "sentences": [s.to_json() for s in self.sentences],
+            "removed_citations": list(self.removed),
+            "tokens": self.tokens,
+            "passages_given": list(self.given),
+            "finish_reason": self.finish_reason,
+            "error": self.error,
+            "fallback": self.fallback,
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -87,6 +135,9 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     nearest: tuple[Hit, ...] = ()  # offered when abstaining
     reason: str | None = None
+    mode: str = "extractive"  # or "llm": a generated answer that passed verification
+    llm: LLMReport | None = None  # present whenever a model was configured
+    notice: str | None = None  # what a reader must know first (the model failed, ...)
 
     def to_json(self) -> dict:
         return {
@@ -96,6 +147,9 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "nearest": [hit_to_json(h, rank) for rank, h in enumerate(self.nearest, 1)],
             "reason": self.reason,
+            "mode": self.mode,
+            "notice": self.notice,
+            "llm": self.llm.to_json() if self.llm else None,
         }
 
 

@@ -18,7 +18,16 @@ DEV_QUESTIONS = SHARED / "questions" / "seeds-dev.jsonl"
 def isolated_dirs(tmp_path_factory):
     """Keep tests away from the user's cache, data and default index."""
     base = tmp_path_factory.mktemp("assistant-env")
-    previous = {k: os.environ.get(k) for k in ("ASSISTANT_CACHE_DIR", "ASSISTANT_USER_DIR")}
+    from assistant.llm import ENVIRONMENT
+
+    # A developer's own model settings must not leak into the tests.
+    names = ["ASSISTANT_CACHE_DIR", "ASSISTANT_USER_DIR", "ASSISTANT_CONFIG", "ASSISTANT_PROMPTS"]
+    names += list(ENVIRONMENT.values())
+    previous = {k: os.environ.get(k) for k in names}
+    for name in ENVIRONMENT.values():
+        os.environ.pop(name, None)
+    os.environ.pop("ASSISTANT_PROMPTS", None)
+    os.environ["ASSISTANT_CONFIG"] = str(base / "no-config.toml")
     # The ONNX export is derived from the installed model, so sharing it between
     # test sessions is safe and saves a few seconds; ASSISTANT_TEST_CACHE overrides.
     os.environ["ASSISTANT_CACHE_DIR"] = os.environ.get(

@@ -242,7 +242,7 @@ async def test_errors_notify_and_keep_the_question(user_env, chat_index, monkeyp
         await pilot.pause()
         real_ask = app.index.ask
 
-        def broken(question, k=3):
+        def broken(question, k=3, **_):
             raise ModelUnavailableError("the query model cannot be loaded")
 
         monkeypatch.setattr(app.index, "ask", broken)
@@ -426,3 +426,96 @@ async def test_a_cited_file_edited_during_the_chat_is_flagged(user_env, tmp_path
             f"{cited} changed since it was indexed; quotes show the indexed text."
             " Run: assistant index update"
         ]
+
+
+# -- with a language model (a scripted OpenAI-compatible server) --------------------------
+
+LLM_REPLY = (
+    "Azerbaijan's ministry said Armenian forces occupied Azerbaijani territory for almost"
+    " 30 years, including a “132-kilometers stretch of the border with Iran” [1]."
+    " Iran was never consulted [12]."
+)
+
+
+@pytest.fixture
+def scripted():
+    from .llm_servers import ScriptedServer
+
+    server = ScriptedServer()
+    yield server
+    server.close()
+
+
+def _llm(url: str):
+    from assistant.llm import LLMConfig
+
+    return LLMConfig.resolve(url=url, timeout=5)
+
+
+async def test_model_answer_streams_then_shows_verdicts(user_env, chat_index, scripted):
+    scripted.reply, scripted.piece_delay = LLM_REPLY, 0.05
+    app = AssistantApp(chat_index, llm=_llm(scripted.url))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        box = app.screen.query_one(QuestionInput)
+        box.value = QUESTION
+        await pilot.press("enter")
+        partial = ""
+        for _ in range(100):  # while the server is still sending
+            await pilot.pause(0.05)
+            streaming = app.screen.query(".streaming")
+            if streaming and len(text_of(streaming.first())) > 20:
+                partial = text_of(streaming.first())
+                break
+        assert partial and LLM_REPLY.startswith(partial) and len(partial) < len(LLM_REPLY)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        exchange = list(app.screen.query(Exchange))[-1]
+        assert not exchange.query(".streaming")
+        answer = text_of(exchange.query_one(".generated", Static))
+        assert answer.startswith("Azerbaijan's ministry said Armenian forces")
+        assert answer.endswith("Iran was never consulted. (unverified)")  # [12] was not given
+        verdicts = text_of(exchange.query_one(".verification", Static))
+        assert verdicts.startswith(
+            "✓ 1 of 2 sentences verified against the passages · removed [12] (not given)"
+        )
+        (card,) = cards(app)
+        assert card.citation.n == 1
+        assert card.citation.quote_text == "132-kilometers stretch of the border with Iran"
+        await pilot.press("escape", "1")
+        assert app.focused is card
+
+
+async def test_model_failure_notifies_and_the_chat_goes_on(user_env, chat_index):
+    from .llm_servers import free_port
+
+    app = AssistantApp(chat_index, llm=_llm(f"http://127.0.0.1:{free_port()}"))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        exchange = await ask(pilot, QUESTION)
+        (notice,) = [n.message for n in app._notifications]
+        assert notice.startswith("cannot reach the LLM server at http://127.0.0.1:")
+        assert notice.endswith("; showing the extractive answer instead")
+        assert text_of(exchange.query_one(".notice", Static)) == f"⚠ {notice}"
+        assert exchange.answer.mode == "extractive" and len(cards(app)) == 2
+        second = await ask(pilot, "Who is Kioumars Heydari?")
+        assert second.answer is not None and not second.has_class("failed")
+
+
+async def test_follow_up_is_condensed_by_the_model(user_env, chat_index, scripted):
+    scripted.reply = LLM_REPLY
+    scripted.complete_reply = "What did Iran say about the 132-km border section?"
+    app = AssistantApp(chat_index, llm=_llm(scripted.url))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await ask(pilot, QUESTION)
+        follow_up = await ask(pilot, "and Iran?")
+        assert follow_up.standalone == "What did Iran say about the 132-km border section?"
+        shown = text_of(follow_up.query_one(".standalone", Static))
+        assert shown == "searched as: What did Iran say about the 132-km border section?"
+        condense, answer = scripted.requests[-2:]
+        assert "Last question: and Iran?" in condense["messages"][0]["content"]
+        assert (
+            "Question: What did Iran say about the 132-km border section?"
+            in (answer["messages"][1]["content"])
+        )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def run_chat(index_path: str | Path | None = None) -> None:
+def run_chat(index_path: str | Path | None = None, llm=None) -> None:
+    """Run the chat; ``llm`` (an :class:`~assistant.llm.LLMConfig`) makes a model answer."""
     from .app import AssistantApp
 
-    AssistantApp(index_path).run()
+    AssistantApp(index_path, llm=llm).run()

@@ -21,8 +21,11 @@ class AssistantApp(App):
         Binding("f1", "help", "Help", show=False),
     ]
 
-    def __init__(self, index_path: str | Path | None = None, seeds: Path | None = None) -> None:
+    def __init__(
+        self, index_path: str | Path | None = None, seeds: Path | None = None, llm=None
+    ) -> None:
         super().__init__()
+        self.llm = llm  # an LLMConfig: a language model writes the answers
         self.index_path = Path(index_path) if index_path is not None else default_index_dir()
         self.seeds = seeds or seeds_dir()
         self.index = None
@@ -50,7 +53,7 @@ class AssistantApp(App):
             self.push_screen(BuildScreen(self.index_path, None, reason))
             return
         self.index = index
-        self.push_screen(ChatScreen(index))
+        self.push_screen(ChatScreen(index, self.llm))
 
     def open_chat(self) -> None:
         """Called once the index is prepared: replace the build screen by the chat."""
@@ -61,7 +64,7 @@ class AssistantApp(App):
         except AssistantError as error:
             self.switch_screen(BrokenIndexScreen(str(error)))
             return
-        self.switch_screen(ChatScreen(self.index))
+        self.switch_screen(ChatScreen(self.index, self.llm))
 
     def action_help(self) -> None:
         from .screens import HelpScreen

@@ -149,6 +149,22 @@ class AnswerReady(Message):
         self.changed = changed  # cited files edited since they were indexed
 
 
+class AnswerChunk(Message):
+    """A piece of a model's answer as it streams in."""
+
+    def __init__(self, exchange: Exchange, text: str) -> None:
+        super().__init__()
+        self.exchange, self.text = exchange, text
+
+
+class Condensed(Message):
+    """The model's standalone rewrite of a follow-up (or the rule-based one, and why)."""
+
+    def __init__(self, exchange: Exchange, standalone: str, problem: str | None) -> None:
+        super().__init__()
+        self.exchange, self.standalone, self.problem = exchange, standalone, problem
+
+
 class AnswerFailed(Message):
     def __init__(self, exchange: Exchange, text: str) -> None:
         super().__init__()
@@ -169,9 +185,10 @@ class ChatScreen(Screen):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, index) -> None:
+    def __init__(self, index, llm=None) -> None:
         super().__init__()
         self.index = index
+        self.llm = llm  # an LLMConfig, or None for extractive answers
         self.conversation = Conversation()
         self.history = QuestionHistory(index.path)
         self.pending: Exchange | None = None
@@ -225,7 +242,10 @@ class ChatScreen(Screen):
         box = self.query_one(QuestionInput)
         box.forget_position()
         self.history.add(question)
+        # Without a model, follow-ups are rewritten by rule at once; with one, the
+        # worker asks the model and falls back to the rule.
         standalone = self.conversation.standalone(question)
+        turns = [(t.standalone, t.answer.text if t.answer else "") for t in self.conversation.turns]
         self.exchanges += 1
         exchange = Exchange(self.exchanges, question, standalone)
         conversation = self.query_one("#conversation", VerticalScroll)
@@ -233,22 +253,56 @@ class ChatScreen(Screen):
         conversation.mount(exchange)
         conversation.scroll_end(animate=False)
         self.pending = exchange
-        self.answer(exchange)
+        self.answer(exchange, turns)
 
     @work(thread=True, exclusive=True, group="answer")
-    def answer(self, exchange: Exchange) -> None:
+    def answer(self, exchange: Exchange, turns: list[tuple[str, str]]) -> None:
         try:
-            answer = self.index.ask(exchange.standalone)
+            standalone = exchange.standalone
+            if self.llm is not None and turns:
+                standalone = self._condense(exchange, turns)
+
+            def streamed(piece: str) -> None:
+                self.post_message(AnswerChunk(exchange, piece))
+
+            answer = self.index.ask(standalone, llm=self.llm, on_text=streamed)
             changed = self.index.changed_sources([c.passage.source for c in answer.citations])
         except Exception as error:  # shown as a notification; the chat goes on
             self.post_message(AnswerFailed(exchange, _describe(error)))
         else:
             self.post_message(AnswerReady(exchange, answer, changed))
 
+    def _condense(self, exchange: Exchange, turns: list[tuple[str, str]]) -> str:
+        """Runs in the worker: the model's standalone question, else the rule's."""
+        from ..llm import LLMError
+
+        try:
+            standalone = self.index.condense(exchange.question, turns, self.llm)
+            problem = None
+        except LLMError as error:
+            standalone, problem = exchange.standalone, str(error)
+        self.post_message(Condensed(exchange, standalone, problem))
+        return standalone
+
+    def on_answer_chunk(self, message: AnswerChunk) -> None:
+        message.exchange.append_streamed(message.text)
+        self.query_one("#conversation", VerticalScroll).scroll_end(animate=False)
+
+    def on_condensed(self, message: Condensed) -> None:
+        message.exchange.show_standalone(message.standalone)
+        if message.problem:
+            self.notify(
+                f"Could not rewrite the follow-up with the model ({one_line(message.problem)});"
+                " searched with the rule-based rewrite.",
+                severity="warning",
+            )
+
     def on_answer_ready(self, message: AnswerReady) -> None:
         self.pending = None
         exchange, answer = message.exchange, message.answer
         self.conversation.add(exchange.question, exchange.standalone, answer)
+        if answer.notice:
+            self.notify(one_line(answer.notice), title="Language model", severity="warning")
         exchange.show_answer(answer)
         self.query_one(SourcesPanel).show_answer(answer, self.index.store.document)
         box = self.query_one(QuestionInput)

@@ -7,6 +7,7 @@ turns control characters into visible escapes, so a passage holding ``[bold]``,
 
 from __future__ import annotations
 
+import re
 import time
 
 from rich.text import Text
@@ -23,6 +24,7 @@ from ..types import Answer, Citation, Document, IndexStatus, Passage, Span
 
 MARKER_STYLE = "bold #5fafff"
 QUOTE_STYLE = "bold #1c1c1c on #ffd75f"
+UNVERIFIED_STYLE = "dim italic"
 
 
 def plain(text: str, style: str = "") -> Text:
@@ -122,7 +124,7 @@ class QuestionInput(Input):
 
 
 class Exchange(Vertical):
-    """One question and its answer (or a spinner while it is being answered)."""
+    """One question and its answer (or a spinner, then the model's text as it streams)."""
 
     def __init__(self, number: int, question: str, standalone: str) -> None:
         super().__init__(classes="exchange")
@@ -130,17 +132,45 @@ class Exchange(Vertical):
         self.question = question
         self.standalone = standalone
         self.answer: Answer | None = None
+        self.streamed = ""
         self.asked_at = time.perf_counter()
 
     def compose(self) -> ComposeResult:
         yield Static(plain(f"› {one_line(self.question)}"), classes="question")
-        if self.standalone != self.question:
-            yield Static(plain(f"searched as: {one_line(self.standalone)}"), classes="standalone")
+        yield Static(self._standalone_text(), classes="standalone")
         yield LoadingIndicator()
+
+    def _standalone_text(self) -> Text:
+        if self.standalone == self.question:
+            return Text()
+        return plain(f"searched as: {one_line(self.standalone)}")
+
+    def on_mount(self) -> None:
+        self.query_one(".standalone", Static).display = self.standalone != self.question
+
+    def show_standalone(self, standalone: str) -> None:
+        self.standalone = standalone
+        line = self.query_one(".standalone", Static)
+        line.update(self._standalone_text())
+        line.display = standalone != self.question
+
+    def append_streamed(self, piece: str) -> None:
+        """The model's words as they arrive; replaced by the checked answer at the end."""
+        if not self.streamed:
+            piece = piece.lstrip()
+            if not piece:
+                return
+            self.query(LoadingIndicator).remove()
+            self.mount(Static(classes="answer streaming"))
+        self.streamed += piece
+        self.query_one(".streaming", Static).update(plain(self.streamed))
 
     def show_answer(self, answer: Answer) -> None:
         self.answer = answer
         self.query(LoadingIndicator).remove()
+        self.query(".streaming").remove()
+        if answer.notice:
+            self.mount(Static(plain(f"⚠ {one_line(answer.notice)}"), classes="notice"))
         if answer.abstained:
             self.add_class("abstained")
             body = Text("Not in the sources. ", style="bold")
@@ -149,6 +179,10 @@ class Exchange(Vertical):
             if answer.nearest:
                 body.append("\nThe nearest passages are on the right; none of them answers it.")
             self.mount(Static(body, classes="answer"))
+            return
+        if answer.mode == "llm" and answer.llm is not None:
+            self.mount(Static(generated_text(answer), classes="answer generated"))
+            self.mount(Static(verification_line(answer), classes="verification"))
             return
         body = Text()
         for citation in answer.citations:
@@ -161,7 +195,51 @@ class Exchange(Vertical):
     def show_error(self, message: str) -> None:
         self.add_class("failed")
         self.query(LoadingIndicator).remove()
+        self.query(".streaming").remove()
         self.mount(Static(plain(f"Could not answer: {one_line(message)}"), classes="answer"))
+
+
+_MARKER = re.compile(r"\[\d+(?:,\s*\d+)*\]")
+
+
+def generated_text(answer: Answer) -> Text:
+    """The model's sentences; citation markers coloured, unverified sentences marked."""
+    body = Text()
+    for sentence in answer.llm.sentences:
+        if body:
+            body.append(" ")
+        style = "" if sentence.verified else UNVERIFIED_STYLE
+        position = 0
+        for match in _MARKER.finditer(sentence.text):
+            body.append_text(plain(sentence.text[position : match.start()], style))
+            body.append(match.group(), style=MARKER_STYLE)
+            position = match.end()
+        body.append_text(plain(sentence.text[position:], style))
+        if not sentence.verified:
+            body.append(" (unverified)", style="bold #d7875f")
+    return body
+
+
+def verification_line(answer: Answer) -> Text:
+    report = answer.llm
+    verified = sum(s.verified for s in report.sentences)
+    parts = [f"✓ {verified} of {len(report.sentences)} sentences verified against the passages"]
+    if report.removed:
+        parts.append("removed " + ", ".join(f"[{n}]" for n in report.removed) + " (not given)")
+    reasons = [
+        problem
+        for sentence in report.sentences
+        if not sentence.verified
+        for problem in sentence.problems
+        if not problem.endswith("(removed)")  # already said by "removed [n]"
+    ]
+    if reasons:
+        parts.append(one_line(reasons[0]))
+    if report.model:
+        parts.append(f"model {one_line(report.model.rsplit('/', 1)[-1])}")
+    if report.tokens:
+        parts.append(f"{report.tokens['prompt']}+{report.tokens['answer']} tokens")
+    return plain(" · ".join(parts))
 
 
 class SourceCard(Vertical, can_focus=True):
@@ -244,5 +322,11 @@ class SourcesPanel(VerticalScroll):
         return list(self.query(SourceCard))
 
     def card(self, n: int) -> SourceCard | None:
+        """Citation [n] (a model may cite [1] and [3] only), else the n-th card."""
         cards = self.cards
+        for card in cards:
+            if card.citation is not None and card.citation.n == n:
+                return card
+        if any(card.citation is not None for card in cards):
+            return None
         return cards[n - 1] if 0 < n <= len(cards) else None
