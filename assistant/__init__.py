@@ -45,6 +45,7 @@ __all__ = [
     "IndexStatus",
     "ModelUnavailableError",
     "Passage",
+    "SearchFilter",
     "SourceNotFoundError",
     "SourcesChangedError",
     "Span",
@@ -63,6 +64,7 @@ _LAZY = {
     "Hit": "types",
     "IndexStatus": "types",
     "Passage": "types",
+    "SearchFilter": "filters",
     "Span": "types",
     "VerifyReport": "verify",
     "verify_index": "verify",
@@ -70,6 +72,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from .api import Index
+    from .filters import SearchFilter
     from .indexer import BuildReport
     from .types import Answer, Citation, Document, Hit, IndexStatus, Passage, Span
     from .verify import VerifyReport, verify_index

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import keywords
+from . import keywords, speakers
+from .filters import SearchFilter
 from .retrieval import QueryAnalysis, Retriever
 from .store import StoredIndex
 from .types import Answer, Citation, Hit, Passage, Span
@@ -48,7 +49,7 @@ _AMOUNT_LIKE = re.compile(r"\d")
 EVIDENCE_THRESHOLD = 0.95
 # A further citation must be about as good as the first.
 CITATION_MARGIN = 0.6
-CANDIDATE_POOL = 8
+CANDIDATE_POOL = 12
 
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")
 _POSSESSIVE = re.compile(r"\b(\w+)['’]s\s+((?:[\w-]+\s*){1,3})")
@@ -60,6 +61,7 @@ class Evidence:
     coverage: float  # idf-weighted share of the question's terms found in the passage
     present: frozenset[str]
     answer_type_match: bool = False
+    spoken: bool = False  # the speaker a "what did X say" question asks about speaks here
 
     @property
     def strength(self) -> float:
@@ -86,6 +88,41 @@ def _as_written(question: str, term: str) -> str:
         if term in keywords.tokens(word):
             return re.sub(r"['’]s$", "", word.strip("?!.,;:\"'“”‘’()[]"))
     return term
+
+
+def _speaks(said: list[speakers.Statement], wanted: speakers.SpeakerQuery) -> bool:
+    return any(wanted.matches(s.speaker, s.side) for s in said)
+
+
+def _names_speaker(term: str, wanted: speakers.SpeakerQuery) -> bool:
+    """Whether a question term names the speaker asked about ("azerbaijan", "heydari")."""
+    if wanted.side and speakers.country_in(term) == wanted.side:
+        return True
+    return any(speakers.same_surname(term, name) for name in wanted.surnames)
+
+
+def _overlaps(a: Span, b) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def _statement_at(said: list[speakers.Statement], span: Span) -> speakers.Statement | None:
+    """The statement the quoted sentence holds (the one overlapping it most)."""
+    best, best_overlap = None, 0
+    for statement in said:
+        overlap = min(span.end, statement.end) - max(span.start, statement.start)
+        if overlap > best_overlap:
+            best, best_overlap = statement, overlap
+    return best
+
+
+def _answer_line(citation: Citation) -> str:
+    """The quote, and who says it when the source says so."""
+    if citation.speaker:
+        side = (
+            f" ({citation.side})" if citation.side and citation.side not in citation.speaker else ""
+        )
+        return f"{citation.quote_text} — {citation.speaker}{side} [{citation.n}]"
+    return f"{citation.quote_text} [{citation.n}]"
 
 
 def subject_terms(question: str) -> list[str]:
@@ -123,10 +160,13 @@ class ExtractiveAnswerer:
         *,
         analysis: QueryAnalysis | None = None,
         hits: list[Hit] | None = None,
+        search_filter: SearchFilter | None = None,
     ) -> Answer:
         analysis = analysis or self.retriever.analyze(question)
         if hits is None:
-            hits = self.retriever.search(question, CANDIDATE_POOL, analysis=analysis)
+            hits = self.retriever.search(
+                question, CANDIDATE_POOL, analysis=analysis, search_filter=search_filter
+            )
         nearest = tuple(hits[:3])
 
         never_mentioned = [t for t in subject_terms(question) if analysis.frequency.get(t, 0) == 0]
@@ -134,13 +174,20 @@ class ExtractiveAnswerer:
             listed = ", ".join(f"“{_as_written(question, t)}”" for t in never_mentioned)
             return self._abstain(question, nearest, f"the sources never mention {listed}")
 
+        wanted = speakers.parse_question(question)
+        if wanted is not None:
+            hits = self._with_statement_passages(hits, wanted, analysis, search_filter)
+        statements = self.store.statements([hit.passage.passage_id for hit in hits])
+
         ids = [hit.passage.passage_id for hit in hits]
         # One FTS5 query per term for all candidates, not one per (term, passage).
         holders = {
             t: self.store.passages_containing(ids, analysis.forms[t]) for t in analysis.terms
         }
         weights = self._idf(analysis)
-        evidence = [self._evidence(hit, analysis, holders, weights) for hit in hits]
+        evidence = [
+            self._evidence(hit, analysis, holders, weights, statements, wanted) for hit in hits
+        ]
         if not evidence or max(e.strength for e in evidence) < EVIDENCE_THRESHOLD:
             return self._abstain(question, nearest, "no passage covers enough of the question")
 
@@ -151,10 +198,13 @@ class ExtractiveAnswerer:
             e
             for e in evidence
             if e.strength >= CITATION_FLOOR and e.rank_score >= best - CITATION_MARGIN
-        ][:max_citations]
+        ]
+        # "What did X say": passages where X (or X's side) speaks come first.
+        chosen.sort(key=lambda e: not e.spoken)
+        chosen = chosen[:max_citations]
 
-        citations = self._cite(chosen, analysis, weights)
-        lines = [f"{c.quote_text} [{c.n}]" for c in citations]
+        citations = self._cite(chosen, analysis, weights, statements, wanted)
+        lines = [_answer_line(c) for c in citations]
         return Answer(
             question=question, text="\n".join(lines), abstained=False, citations=citations
         )
@@ -171,8 +221,17 @@ class ExtractiveAnswerer:
         analysis: QueryAnalysis,
         holders: dict[str, set[int]],
         weights: dict[str, float],
+        statements: dict[int, list[speakers.Statement]],
+        wanted: speakers.SpeakerQuery | None,
     ) -> Evidence:
         present = frozenset(t for t in analysis.terms if hit.passage.passage_id in holders[t])
+        if wanted is not None and _speaks(statements.get(hit.passage.passage_id, []), wanted):
+            # The speaker asked about speaks here, though maybe as "the ministry": their
+            # name or country counts as present.
+            present |= {t for t in analysis.terms if _names_speaker(t, wanted)}
+            spoken = True
+        else:
+            spoken = False
         total = sum(weights.values())
         covered = sum(weights[t] for t in present)
         return Evidence(
@@ -180,14 +239,48 @@ class ExtractiveAnswerer:
             covered / total if total else 0.0,
             present,
             answer_type_match=_holds_answer_type(analysis.text, hit.passage.text),
+            spoken=spoken,
         )
+
+    def _with_statement_passages(
+        self,
+        hits: list[Hit],
+        wanted: speakers.SpeakerQuery,
+        analysis: QueryAnalysis,
+        search_filter: SearchFilter | None,
+    ) -> list[Hit]:
+        """The candidates plus the passages where the asked-about speaker speaks and
+        that share a topic word with the question (the evidence weighs them as any)."""
+        have = {hit.passage.passage_id for hit in hits}
+        quoting = [pid for pid in self.store.passages_quoting(wanted) if pid not in have]
+        if search_filter is not None and quoting:
+            quoting = self.store.allowed_passages(quoting, self.store.restriction(search_filter))
+        if not quoting:
+            return hits
+        topic = [t for t in analysis.terms if not _names_speaker(t, wanted)]
+        on_topic: set[int] = set()
+        for term in topic:
+            on_topic |= self.store.passages_containing(quoting, analysis.forms[term])
+        scores = self.store.dense_scores(analysis.vector, sorted(on_topic))
+        added = self.store.passages(sorted(scores))
+        extra = [
+            Hit(passage=added[pid], score=0.0, dense_score=scores[pid][1])
+            for pid in sorted(scores)
+            if pid in added
+        ]
+        return hits + extra
 
     def _idf(self, analysis: QueryAnalysis) -> dict[str, float]:
         n = max(self.store.citable_passage_count(), 1)
         return {t: math.log((n + 1) / (analysis.frequency.get(t, 0) + 0.5)) for t in analysis.terms}
 
     def _cite(
-        self, chosen: list[Evidence], analysis: QueryAnalysis, weights: dict[str, float]
+        self,
+        chosen: list[Evidence],
+        analysis: QueryAnalysis,
+        weights: dict[str, float],
+        statements: dict[int, list[speakers.Statement]],
+        wanted: speakers.SpeakerQuery | None,
     ) -> tuple[Citation, ...]:
         sentences: list[tuple[int, Span]] = []
         for index, item in enumerate(chosen):
@@ -212,6 +305,12 @@ class ExtractiveAnswerer:
         for n, item in enumerate(chosen, 1):
             _, span, text = best[n - 1]
             passage = item.hit.passage
+            said = statements.get(passage.passage_id, [])
+            if item.spoken:
+                # Quote the sentence holding the asked-about speaker's words.
+                theirs = [s for s in said if wanted.matches(s.speaker, s.side)]
+                span, text = self._sentence_with(passage, theirs, span, text, weights)
+            statement = _statement_at(said, span)
             citations.append(
                 Citation(
                     n=n,
@@ -220,9 +319,33 @@ class ExtractiveAnswerer:
                     score=item.hit.score,
                     quote=span,
                     quote_text=text,
+                    speaker=statement.speaker if statement else None,
+                    side=statement.side if statement else None,
                 )
             )
         return tuple(citations)
+
+    def _sentence_with(
+        self,
+        passage: Passage,
+        said: list[speakers.Statement],
+        span: Span,
+        text: str,
+        weights: dict[str, float],
+    ) -> tuple[Span, str]:
+        """Among the sentences holding the speaker's words, the one sharing most of the
+        question's words; the chosen sentence if it is one of them."""
+        sentences = passage.sentences or (Span(passage.start, passage.end),)
+        holding = [s for s in sentences if any(_overlaps(s, st) for st in said)]
+        if not holding or any(s == span for s in holding):
+            return span, text
+
+        def overlap(sentence: Span) -> float:
+            present = set(keywords.tokens(self._sentence_text(passage, sentence)))
+            return sum(w for t, w in weights.items() if t in present)
+
+        chosen = max(holding, key=overlap)
+        return chosen, self._sentence_text(passage, chosen)
 
     @staticmethod
     def _sentence_text(passage: Passage, span: Span) -> str:

@@ -18,6 +18,7 @@ from .store import REBUILD, StoredIndex
 from .types import Answer, Hit, IndexStatus
 
 if TYPE_CHECKING:
+    from .filters import SearchFilter
     from .llm import LLMConfig
 
 # Beyond this, a "question" is a document: embed and match its beginning only.
@@ -123,13 +124,17 @@ class Index:
         """Load the query encoder now, so the first question answers at full speed."""
         self.search("warm up", k=1)
 
-    def search(self, query: str, k: int = 10) -> list[Hit]:
+    def search(
+        self, query: str, k: int = 10, *, search_filter: SearchFilter | None = None
+    ) -> list[Hit]:
+        """The ``k`` best passages; ``search_filter`` restricts the search itself (by
+        date or source), so it never empties a result that has matches."""
         if k < 1:
             raise UsageError("k must be at least 1")
         query = _clean_question(query)
         self._follow_writer()
         with _database_errors(self.path):
-            return self.retriever.search(query, k)
+            return self.retriever.search(query, k, search_filter=search_filter)
 
     def ask(
         self,
@@ -138,6 +143,7 @@ class Index:
         *,
         llm: LLMConfig | None = None,
         on_text: Callable[[str], None] | None = None,
+        search_filter: SearchFilter | None = None,
     ) -> Answer:
         """Answer with up to ``k`` citations, or abstain.
 
@@ -152,8 +158,10 @@ class Index:
         self._follow_writer()
         with _database_errors(self.path):
             if llm is None:
-                return self.answerer.answer(question, max_citations=k)
-            return self._generator(llm).answer(question, max_citations=k, on_text=on_text)
+                return self.answerer.answer(question, max_citations=k, search_filter=search_filter)
+            return self._generator(llm).answer(
+                question, max_citations=k, on_text=on_text, search_filter=search_filter
+            )
 
     def condense(self, question: str, turns: list[tuple[str, str]], llm: LLMConfig) -> str:
         """A follow-up question rewritten by the model to stand on its own.

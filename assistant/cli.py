@@ -133,6 +133,44 @@ def llm_options(command):
     return command
 
 
+def filter_options(command):
+    """--since, --until and --source: restrict the search itself."""
+    options = [
+        click.option(
+            "--since",
+            metavar="DATE",
+            help="Only documents published on or after DATE (YYYY[-MM[-DD]]).",
+        ),
+        click.option("--until", metavar="DATE", help="Only documents published up to DATE."),
+        click.option(
+            "--source",
+            "sources",
+            multiple=True,
+            metavar="NAME",
+            help="Only this outlet, file, folder or glob (repeat for several).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _search_filter(since, until, sources):
+    from .filters import SearchFilter
+
+    return SearchFilter.parse(since, until, sources)
+
+
+def _filter_json(search_filter) -> dict | None:
+    if search_filter is None:
+        return None
+    return {
+        "since": search_filter.since,
+        "until": search_filter.until,
+        "sources": list(search_filter.sources),
+    }
+
+
 def _llm_config(llm_url, llm_model, context_window, answer_tokens, no_llm):
     if no_llm:
         return None
@@ -146,9 +184,11 @@ def _llm_config(llm_url, llm_model, context_window, answer_tokens, no_llm):
 @main.command()
 @index_option
 @llm_options
-def chat(index_dir: str | None, **llm_settings) -> None:
+@filter_options
+def chat(index_dir: str | None, since, until, sources, **llm_settings) -> None:
     """Open the terminal chat (builds the index from seeds/ first if it is missing)."""
     llm = _llm_config(**llm_settings)
+    search_filter = _search_filter(since, until, sources)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         from .errors import UsageError
 
@@ -157,7 +197,7 @@ def chat(index_dir: str | None, **llm_settings) -> None:
         )
     from .tui import run_chat
 
-    run_chat(_index_path(index_dir), llm=llm)
+    run_chat(_index_path(index_dir), llm=llm, search_filter=search_filter)
 
 
 @main.command()
@@ -166,11 +206,22 @@ def chat(index_dir: str | None, **llm_settings) -> None:
 @click.option("-k", "k", default=3, show_default=True, help="Most citations to give.")
 @json_option
 @llm_options
-def ask(question: str, index_dir: str | None, k: int, as_json: bool, **llm_settings) -> None:
+@filter_options
+def ask(
+    question: str,
+    index_dir: str | None,
+    k: int,
+    as_json: bool,
+    since,
+    until,
+    sources,
+    **llm_settings,
+) -> None:
     """Answer QUESTION from the index, citing passages verbatim."""
     from .display import inert
 
     llm = _llm_config(**llm_settings)
+    search_filter = _search_filter(since, until, sources)
     index = _open_index(index_dir)
     streamed: list[str] = []
 
@@ -182,12 +233,14 @@ def ask(question: str, index_dir: str | None, k: int, as_json: bool, **llm_setti
             click.echo(inert(piece), nl=False)
 
     on_text = None if as_json or llm is None else show_piece
-    answer = index.ask(question, k=k, llm=llm, on_text=on_text)
+    answer = index.ask(question, k=k, llm=llm, on_text=on_text, search_filter=search_filter)
     warnings = _changed_warnings(index, [c.passage.source for c in answer.citations])
     if answer.notice:
         warnings.insert(0, answer.notice)
     if as_json:
-        _emit_json({**answer.to_json(), "warnings": warnings})
+        data = {**answer.to_json(), "warnings": warnings}
+        data["filter"] = _filter_json(search_filter)
+        _emit_json(data)
         return
     if streamed:
         click.echo("\n")
@@ -207,7 +260,9 @@ def ask(question: str, index_dir: str | None, k: int, as_json: bool, **llm_setti
         return
     click.echo("\nSources:")
     for citation in answer.citations:
-        _print_passage(citation.n, citation.passage, citation.document, citation.score)
+        _print_passage(
+            citation.n, citation.passage, citation.document, citation.score, _said_by(citation)
+        )
     if answer.mode == "llm":
         _print_tokens(answer.llm)
 
@@ -235,7 +290,16 @@ def _print_tokens(report) -> None:
     )
 
 
-def _print_passage(n: int, passage, document, score: float | None = None) -> None:
+def _said_by(citation) -> str | None:
+    if not citation.speaker:
+        return None
+    side = citation.side
+    return citation.speaker + (f" (for {side})" if side and side not in citation.speaker else "")
+
+
+def _print_passage(
+    n: int, passage, document, score: float | None = None, said_by: str | None = None
+) -> None:
     from .display import inert
 
     facts = [document.outlet, document.published]
@@ -246,6 +310,8 @@ def _print_passage(n: int, passage, document, score: float | None = None) -> Non
     if score is not None:
         where += f", score {score:.4f}"
     click.echo(f"    {inert(where, keep_newlines=False)}")
+    if said_by:
+        click.echo(f"    said by {_one_line(said_by)}")
     body = textwrap.fill(
         inert(passage.text, keep_newlines=False),
         width=100,
@@ -260,29 +326,56 @@ def _print_passage(n: int, passage, document, score: float | None = None) -> Non
 @index_option
 @click.option("-k", "k", default=5, show_default=True, help="How many passages.")
 @json_option
-def search(query: str, index_dir: str | None, k: int, as_json: bool) -> None:
-    """Find the passages that best match QUERY (dense + keyword, fused)."""
+@filter_options
+def search(query: str, index_dir: str | None, k: int, as_json: bool, since, until, sources) -> None:
+    """Find the passages that best match QUERY (dense + keyword, combined)."""
     from .types import hit_to_json
 
+    search_filter = _search_filter(since, until, sources)
     index = _open_index(index_dir)
-    hits = index.search(query, k=k)
+    hits = index.search(query, k=k, search_filter=search_filter)
     if as_json:
-        _emit_json({"query": query, "results": [hit_to_json(h, r) for r, h in enumerate(hits, 1)]})
+        results = [hit_to_json(h, r) for r, h in enumerate(hits, 1)]
+        _emit_json({"query": query, "results": results, "filter": _filter_json(search_filter)})
         return
     if not hits:
-        click.echo("No passages found.")
+        within = f" {_one_line(search_filter.describe())}" if search_filter else ""
+        click.echo(f"No passages found{within}.")
         return
     for rank, hit in enumerate(hits, 1):
         _print_passage(rank, hit.passage, index.store.document(hit.passage.doc_id), hit.score)
 
 
 @main.command(name="eval")
-@click.argument("questions", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("questions", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @index_option
 @click.option("-k", "k", default=3, show_default=True, help="Citations per answer.")
+@click.option(
+    "--beir",
+    "beir_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Score retrieval on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/) instead.",
+)
+@click.option("--split", default="test", show_default=True, help="BEIR split: qrels/SPLIT.tsv.")
 @json_option
-def eval_command(questions: Path, index_dir: str | None, k: int, as_json: bool) -> None:
-    """Score answers on QUESTIONS.jsonl: hit@1, hit@3, MRR, abstention accuracy."""
+def eval_command(
+    questions: Path | None,
+    index_dir: str | None,
+    k: int,
+    beir_dir: Path | None,
+    split: str,
+    as_json: bool,
+) -> None:
+    """Score answers on QUESTIONS.jsonl (hit@1, hit@3, MRR, abstention accuracy), or
+    retrieval on a BEIR collection with --beir (nDCG@10, recall@100, MRR@10)."""
+    if beir_dir is not None:
+        _eval_beir(beir_dir, split, index_dir, as_json)
+        return
+    if questions is None:
+        from .errors import UsageError
+
+        raise UsageError("give a QUESTIONS.jsonl file, or --beir DIR")
     from .evaluate import evaluate, load_questions
 
     items = load_questions(questions)
@@ -305,6 +398,27 @@ def eval_command(questions: Path, index_dir: str | None, k: int, as_json: bool) 
     click.echo(f"hit@3                {m['hit@3']:.3f}")
     click.echo(f"MRR                  {m['mrr']:.3f}")
     click.echo(f"abstention accuracy  {m['abstention_accuracy']:.3f}")
+
+
+def _eval_beir(beir_dir: Path, split: str, index_dir: str | None, as_json: bool) -> None:
+    from .beir import METHODS, evaluate_beir, load_beir, open_corpus_index
+
+    data = load_beir(beir_dir, split)
+    index = open_corpus_index(data, Path(index_dir) if index_dir else None, _progress_printer())
+    report = evaluate_beir(index, data)
+    if as_json:
+        _emit_json(report.to_json())
+        return
+    click.echo(
+        f"{report.collection} {report.split}: {report.queries} queries,"
+        f" {report.documents} documents, {report.passages} passages"
+        f" ({report.seconds:.1f} s; a document's best passage stands for it)"
+    )
+    click.echo("")
+    click.echo(f"{'method':10} {'nDCG@10':>8} {'R@100':>8} {'MRR@10':>8}")
+    for method in METHODS:
+        s = report.scores[method]
+        click.echo(f"{method:10} {s['ndcg@10']:8.4f} {s['recall@100']:8.4f} {s['mrr@10']:8.4f}")
 
 
 @main.group()

@@ -16,6 +16,7 @@ from datetime import date
 from . import budget
 from .answer import CANDIDATE_POOL, ExtractiveAnswerer
 from .citecheck import CheckedAnswer, best_quote_span, check_answer
+from .filters import SearchFilter
 from .keywords import content_terms, tokens
 from .llm import ChatClient, LLMConfig, LLMError
 from .prompts import load_prompt
@@ -49,10 +50,16 @@ class GenerativeAnswerer:
     # -- answering -------------------------------------------------------------------
 
     def answer(
-        self, question: str, max_citations: int = 3, on_text: TextCallback | None = None
+        self,
+        question: str,
+        max_citations: int = 3,
+        on_text: TextCallback | None = None,
+        search_filter: SearchFilter | None = None,
     ) -> Answer:
         analysis = self.retriever.analyze(question)
-        hits = self.retriever.search(question, CANDIDATE_POOL, analysis=analysis)
+        hits = self.retriever.search(
+            question, CANDIDATE_POOL, analysis=analysis, search_filter=search_filter
+        )
         fallback = self.extractive.answer(question, max_citations, analysis=analysis, hits=hits)
         if fallback.abstained:
             # The engine's evidence says the sources do not answer; a model would guess.

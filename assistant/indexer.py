@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import chunks as chunking
-from . import embeddings, keywords
+from . import embeddings, keywords, speakers
 from .errors import (
     AssistantError,
     IndexLockedError,
@@ -44,6 +44,7 @@ from .store import (
     RAW_VECTORS_NAME,
     SCHEMA,
     SCHEMA_VERSION,
+    SENTENCE_VECTORS_NAME,
     VECTORS_NAME,
     FileEntry,
     Manifest,
@@ -105,6 +106,7 @@ class _PendingPassage:
     source: str
     chunk: chunking.Chunk
     vector: np.ndarray | None = None  # reused from the old index
+    sentence_vectors: np.ndarray | None = None  # likewise, one row per sentence
 
 
 @contextmanager
@@ -254,22 +256,15 @@ def _write_generation(
     pending = [p for p in pending if unique_docs[p.doc_id].source == p.source]
 
     citable = [p for p in pending if not p.chunk.is_boilerplate]
-    to_embed = [p for p in citable if p.vector is None]
+    to_embed = [p for p in citable if p.vector is None or p.sentence_vectors is None]
     vectors = np.zeros((len(citable), embeddings.DIMENSION), dtype=np.float32)
     if to_embed:
-        # Exported with torch the first time on this machine, then torch-free.
-        encoder = embeddings.shared_onnx_encoder()
-
-        def embedding_progress(done: int, total: int) -> None:
-            if progress:
-                progress("embedding", done, total)
-            fault_point("embedding")
-
-        fresh = encoder.encode_many([p.chunk.text for p in to_embed], progress=embedding_progress)
-        for passage, vector in zip(to_embed, fresh, strict=True):
-            passage.vector = vector
+        _embed(to_embed, unique_docs, progress)
     for row, passage in enumerate(citable):
         vectors[row] = passage.vector
+    sentence_vectors = np.concatenate(
+        [p.sentence_vectors for p in citable] or [np.zeros((0, embeddings.DIMENSION))]
+    ).astype(np.float16)
 
     report.documents = len(unique_docs)
     report.passages = len(pending)
@@ -285,10 +280,11 @@ def _write_generation(
     partial.mkdir(parents=True)
     _write_database(partial / DB_NAME, list(unique_docs.values()), pending)
     vector_index = _write_vectors(partial, vectors)
+    _write_array(partial / SENTENCE_VECTORS_NAME, sentence_vectors)
     fsync_dir(partial)
     artifacts = {
         name: {"size": (partial / name).stat().st_size, "sha256": file_sha256(partial / name)}
-        for name in (DB_NAME, VECTORS_NAME, RAW_VECTORS_NAME)
+        for name in (DB_NAME, VECTORS_NAME, RAW_VECTORS_NAME, SENTENCE_VECTORS_NAME)
     }
     os.replace(partial, index_dir / generation)
     fsync_dir(index_dir)
@@ -318,6 +314,55 @@ def _write_generation(
         progress("writing", 1, 1)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def embedding_text(title: str | None, passage_text: str) -> str:
+    """What a passage's vector is made from: the document title, then the passage.
+
+    A paragraph often leaves its subject to the headline ("The ministry said ...");
+    with the title in front, the vector knows what it is about (SciFact train split:
+    nDCG@10 of dense retrieval 0.651 without, 0.664 with).
+    """
+    title = " ".join((title or "").split())
+    return f"{title} {passage_text}" if title else passage_text
+
+
+def _embed(
+    passages: list[_PendingPassage],
+    documents: dict[str, SourceDocument],
+    progress: ProgressCallback | None,
+) -> None:
+    """Passage vectors (title-prefixed) and sentence vectors, in one encoder pass."""
+    # Exported with torch the first time on this machine, then torch-free.
+    encoder = embeddings.shared_onnx_encoder()
+    texts: list[str] = []
+    for passage in passages:
+        texts.append(embedding_text(documents[passage.doc_id].title, passage.chunk.text))
+        texts.extend(_sentence_texts(passage.chunk))
+
+    def embedding_progress(done: int, total: int) -> None:
+        if progress:
+            progress("embedding", done, total)
+        fault_point("embedding")
+
+    fresh = encoder.encode_many(texts, progress=embedding_progress)
+    row = 0
+    for passage in passages:
+        count = len(passage.chunk.sentences)
+        passage.vector = fresh[row]
+        passage.sentence_vectors = fresh[row + 1 : row + 1 + count]
+        row += 1 + count
+
+
+def _sentence_texts(chunk: chunking.Chunk) -> list[str]:
+    return [chunk.text[start - chunk.start : end - chunk.start] for start, end in chunk.sentences]
+
+
+def _write_array(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as handle:
+        np.save(handle, np.ascontiguousarray(array))
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 class _ReusableRows:
@@ -351,14 +396,15 @@ class _ReusableRows:
         self.passages: dict[str, list[tuple]] = {}
         for row in previous.db.execute(
             "SELECT source, doc_id, paragraph, start, end, text, is_boilerplate, sentences,"
-            " vector_row FROM passages ORDER BY id"
+            " vector_row, sentence_row FROM passages ORDER BY id"
         ):
             self.passages.setdefault(row[0], []).append(row[1:])
 
     def for_source(self, source: str) -> tuple[list[SourceDocument], list[_PendingPassage]]:
         passages = []
         rows = self.passages.get(source, [])
-        for doc_id, paragraph, start, end, text, boiler, sentences, vector_row in rows:
+        sentence_vectors = self.previous.sentence_vectors
+        for doc_id, paragraph, start, end, text, boiler, sentences, vector_row, first in rows:
             chunk = chunking.Chunk(
                 paragraph=paragraph,
                 start=start,
@@ -368,7 +414,11 @@ class _ReusableRows:
                 sentences=tuple(tuple(s) for s in json.loads(sentences)),
             )
             vector = self.previous.vector(vector_row) if vector_row is not None else None
-            passages.append(_PendingPassage(doc_id, source, chunk, vector))
+            reused = None
+            if vector is not None and first is not None and sentence_vectors is not None:
+                count = len(chunk.sentences)
+                reused = np.asarray(sentence_vectors[first : first + count], dtype=np.float32)
+            passages.append(_PendingPassage(doc_id, source, chunk, vector, reused))
         return self.documents.get(source, []), passages
 
 
@@ -397,14 +447,18 @@ def _write_database(
                     document.text,
                 ),
             )
-        vector_row = 0
+        vector_row = sentence_row = 0
+        citable_text: dict[str, list[str]] = {}
         for passage_id, passage in enumerate(passages):
             chunk = passage.chunk
-            row_for_vector = None
+            row_for_vector = first_sentence = None
             if not chunk.is_boilerplate:
                 names |= keywords.names_in(chunk.text)
                 row_for_vector = vector_row
                 vector_row += 1
+                first_sentence = sentence_row
+                sentence_row += len(chunk.sentences)
+                citable_text.setdefault(passage.doc_id, []).append(chunk.text)
                 db.execute(
                     "INSERT INTO passages_fts(rowid, body, title) VALUES (?, ?, ?)",
                     (
@@ -414,7 +468,7 @@ def _write_database(
                     ),
                 )
             db.execute(
-                "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     passage_id,
                     passage.doc_id,
@@ -426,8 +480,20 @@ def _write_database(
                     int(chunk.is_boilerplate),
                     json.dumps([list(s) for s in chunk.sentences]),
                     row_for_vector,
+                    first_sentence,
                 ),
             )
+        _write_statements(db, documents, passages)
+        for rowid, doc_id in db.execute("SELECT rowid, doc_id FROM documents").fetchall():
+            if doc_id in citable_text:
+                db.execute(
+                    "INSERT INTO documents_fts(rowid, body, title) VALUES (?, ?, ?)",
+                    (
+                        rowid,
+                        keywords.normalize("\n".join(citable_text[doc_id])),
+                        keywords.normalize(titles.get(doc_id, "")),
+                    ),
+                )
         db.executemany(
             "INSERT OR IGNORE INTO name_keys VALUES (?, ?)",
             (
@@ -442,6 +508,42 @@ def _write_database(
         db.close()
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
+
+
+def _write_statements(
+    db: sqlite3.Connection, documents: list[SourceDocument], passages: list[_PendingPassage]
+) -> None:
+    """Who says what in each citable passage (see :mod:`assistant.speakers`).
+
+    Sides of people are learnt from the whole corpus first, so a speaker introduced in
+    one article ("Iranian Foreign Minister Hossein Amir-Abdollahian") is known in another.
+    """
+    by_document: dict[str, list[tuple[int, _PendingPassage]]] = {}
+    for passage_id, passage in enumerate(passages):
+        if not passage.chunk.is_boilerplate:
+            by_document.setdefault(passage.doc_id, []).append((passage_id, passage))
+    book = speakers.SideBook()
+    texts = {document.doc_id: document.text for document in documents}
+    for items in by_document.values():
+        for _, passage in items:
+            book.learn(passage.chunk.text)
+    rows = []
+    for doc_id, items in by_document.items():
+        spans = [(p.chunk.start, p.chunk.end) for _, p in items]
+        for statement in speakers.extract(texts[doc_id], spans, book):
+            for passage_id, passage in items:
+                if passage.chunk.start <= statement.start < passage.chunk.end:
+                    rows.append(
+                        (
+                            passage_id,
+                            statement.start,
+                            statement.end,
+                            statement.speaker,
+                            statement.side,
+                        )
+                    )
+                    break
+    db.executemany("INSERT INTO statements VALUES (?, ?, ?, ?, ?)", rows)
 
 
 def _write_vectors(directory: Path, vectors: np.ndarray) -> str:

@@ -36,13 +36,17 @@ from .errors import (
     IndexNotFoundError,
     VectorsCorruptError,
 )
+from .speakers import Statement
 from .types import Document, Passage, Span
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: title-prefixed passage vectors, sentence vectors, documents_fts
 MANIFEST_NAME = "manifest.json"
 DB_NAME = "passages.sqlite"
 VECTORS_NAME = "vectors.faiss"
 RAW_VECTORS_NAME = "vectors.npy"
+# One vector per sentence of each citable passage (float16), in passage order: the
+# dense score of a passage also counts its best sentence.
+SENTENCE_VECTORS_NAME = "sentences.npy"
 
 # Up to this many vectors, search is exact; above it, IVF with 8-bit codes keeps
 # memory at a quarter and a query scans a few thousand codes instead of everything.
@@ -72,13 +76,29 @@ CREATE TABLE passages (
     text TEXT NOT NULL,
     is_boilerplate INTEGER NOT NULL,
     sentences TEXT NOT NULL,
-    vector_row INTEGER UNIQUE
+    vector_row INTEGER UNIQUE,
+    sentence_row INTEGER  -- the first of its sentences' rows in sentences.npy
 );
 CREATE INDEX passages_by_doc ON passages(doc_id, start);
 -- Spelling variants of names: every name under its deletion keys (keywords.deletion_keys).
 CREATE TABLE name_keys (key TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (key, name))
     WITHOUT ROWID;
 CREATE VIRTUAL TABLE passages_fts USING fts5(
+    body, title, content='', tokenize='porter unicode61 remove_diacritics 2'
+);
+-- Quotations and reported statements (speakers.py): what was said, by whom, for which side.
+CREATE TABLE statements (
+    passage_id INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    speaker TEXT NOT NULL,
+    side TEXT
+);
+CREATE INDEX statements_by_passage ON statements(passage_id);
+CREATE INDEX statements_by_side ON statements(side);
+-- Whole documents (their citable text), rowid = documents.rowid: BM25 of the document
+-- a passage belongs to is part of the passage's keyword score.
+CREATE VIRTUAL TABLE documents_fts USING fts5(
     body, title, content='', tokenize='porter unicode61 remove_diacritics 2'
 );
 """
@@ -217,6 +237,9 @@ class StoredIndex:
         raw_path = generation / RAW_VECTORS_NAME
         if raw_path.is_file():
             check_artifact_size(self.manifest, raw_path, VectorsCorruptError)
+        sentences_path = generation / SENTENCE_VECTORS_NAME
+        if sentences_path.is_file():
+            check_artifact_size(self.manifest, sentences_path, VectorsCorruptError)
         try:
             self.db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
             self.db.execute("SELECT count(*) FROM passages").fetchone()
@@ -226,6 +249,9 @@ class StoredIndex:
             ) from None
         self.vectors = load_vectors(vectors_path, mmap=mmap)
         self.raw_vectors = load_raw_vectors(raw_path) if raw_path.is_file() else None
+        self.sentence_vectors = (
+            load_raw_vectors(sentences_path) if sentences_path.is_file() else None
+        )
         self._ivf = _ivf_of(self.vectors)
         if self._ivf is not None:
             self._ivf.nprobe = probe_count(self._ivf.nlist)
@@ -301,16 +327,34 @@ class StoredIndex:
             raise IndexCorruptError(f"document {doc_id!r} is missing from {self.path}")
         return row[0]
 
-    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(vector row, cosine) pairs, best first."""
+    def restriction(self, search_filter) -> Restriction:
+        """The passages a :class:`~assistant.filters.SearchFilter` allows."""
+        where, values = search_filter.where("d")
+        rows = self.db.execute(
+            "SELECT p.vector_row FROM passages AS p JOIN documents AS d ON d.doc_id = p.doc_id"
+            f" WHERE p.vector_row IS NOT NULL AND {where}",
+            values,
+        ).fetchall()
+        return Restriction(where, values, np.array([r[0] for r in rows], dtype=np.int64))
+
+    def dense_search(
+        self, query: np.ndarray, k: int, restriction: Restriction | None = None
+    ) -> list[tuple[int, float]]:
+        """(vector row, cosine) pairs, best first; only allowed rows when restricted."""
         if self.vectors.ntotal == 0 or k <= 0:
             return []
+        params = None
+        if restriction is not None:
+            if not len(restriction.vector_rows):
+                return []
+            # The selector must outlive the search: faiss keeps only a pointer to it.
+            _selector, params = restriction.search_parameters(self._ivf)
         query = query.reshape(1, -1).astype(np.float32)
         if self._ivf is None or self.raw_vectors is None:
-            scores, rows = self.vectors.search(query, k)
+            scores, rows = self.vectors.search(query, k, params=params)
             return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
         # Approximate candidates, then exact cosine on the full-precision vectors.
-        _, rows = self.vectors.search(query, max(k, REFINE_POOL))
+        _, rows = self.vectors.search(query, max(k, REFINE_POOL), params=params)
         candidates = np.sort(rows[0][rows[0] >= 0])  # ascending: kinder to the page cache
         exact = self.raw_vectors[candidates] @ query[0]
         best = np.argsort(-exact, kind="stable")[:k]
@@ -322,14 +366,126 @@ class StoredIndex:
             return np.array(self.raw_vectors[row], dtype=np.float32)
         return self.vectors.reconstruct(int(row))
 
-    def keyword_search(self, match: str, k: int) -> list[tuple[int, float]]:
-        """(passage id, BM25) pairs, best first; BM25 is positive, higher is better."""
+    def keyword_search(
+        self, match: str, k: int, restriction: Restriction | None = None
+    ) -> list[tuple[int, float]]:
+        """(passage id, BM25) pairs, best first; BM25 is positive, higher is better.
+
+        The title column weighs as much as the body (tuned on SciFact's train split).
+        """
+        where, values = "", []
+        if restriction is not None:
+            where = (
+                " AND rowid IN (SELECT p.id FROM passages AS p JOIN documents AS d"
+                f" ON d.doc_id = p.doc_id WHERE {restriction.where})"
+            )
+            values = restriction.values
         rows = self.db.execute(
-            "SELECT rowid, -bm25(passages_fts, 1.0, 0.25) AS score FROM passages_fts"
-            " WHERE passages_fts MATCH ? ORDER BY score DESC LIMIT ?",
-            (match, k),
+            "SELECT rowid, -bm25(passages_fts, 1.0, 1.0) AS score FROM passages_fts"
+            f" WHERE passages_fts MATCH ?{where} ORDER BY score DESC LIMIT ?",
+            (match, *values, k),
         ).fetchall()
         return [(int(r), float(s)) for r, s in rows]
+
+    def document_bm25(self, match: str, doc_ids: list[str]) -> dict[str, float]:
+        """BM25 of each of these documents as a whole (those matching at all)."""
+        if not doc_ids:
+            return {}
+        marks = ",".join("?" * len(doc_ids))
+        rows = self.db.execute(
+            "SELECT d.doc_id, -bm25(documents_fts, 1.0, 1.0) FROM documents_fts"
+            " JOIN documents AS d ON d.rowid = documents_fts.rowid"
+            f" WHERE documents_fts MATCH ? AND documents_fts.rowid IN"
+            f" (SELECT rowid FROM documents WHERE doc_id IN ({marks}))",
+            (match, *doc_ids),
+        ).fetchall()
+        return {doc_id: float(score) for doc_id, score in rows}
+
+    def allowed_passages(self, passage_ids: list[int], restriction: Restriction) -> list[int]:
+        """Those of the passages whose documents a restriction allows."""
+        if not passage_ids:
+            return []
+        marks = ",".join("?" * len(passage_ids))
+        rows = self.db.execute(
+            "SELECT p.id FROM passages AS p JOIN documents AS d ON d.doc_id = p.doc_id"
+            f" WHERE p.id IN ({marks}) AND {restriction.where}",
+            (*passage_ids, *restriction.values),
+        ).fetchall()
+        allowed = {row[0] for row in rows}
+        return [pid for pid in passage_ids if pid in allowed]
+
+    def statements(self, passage_ids: list[int]) -> dict[int, list[Statement]]:
+        """The statements in each of these passages, in reading order."""
+        if not passage_ids:
+            return {}
+        marks = ",".join("?" * len(passage_ids))
+        found: dict[int, list[Statement]] = {}
+        for passage_id, start, end, speaker, side in self.db.execute(
+            f"SELECT passage_id, start, end, speaker, side FROM statements"
+            f" WHERE passage_id IN ({marks}) ORDER BY passage_id, start",
+            passage_ids,
+        ):
+            found.setdefault(passage_id, []).append(Statement(start, end, speaker, side))
+        return found
+
+    def passages_quoting(self, wanted, limit: int = 200) -> list[int]:
+        """Passages with a statement by the speaker a question asks about
+        (a :class:`~assistant.speakers.SpeakerQuery`)."""
+        if wanted.surnames:
+            likes = " OR ".join("speaker LIKE ?" for _ in wanted.surnames)
+            rows = self.db.execute(
+                f"SELECT passage_id, speaker, side FROM statements WHERE {likes}",
+                [f"%{name[:3]}%" for name in wanted.surnames],
+            )
+        elif wanted.side is not None:
+            rows = self.db.execute(
+                "SELECT passage_id, speaker, side FROM statements WHERE side = ?", (wanted.side,)
+            )
+        else:
+            rows = self.db.execute("SELECT passage_id, speaker, side FROM statements")
+        found: dict[int, None] = {}
+        for passage_id, speaker, side in rows:
+            if wanted.matches(speaker, side):
+                found.setdefault(passage_id, None)
+                if len(found) >= limit:
+                    break
+        return list(found)
+
+    def dense_scores(self, query: np.ndarray, ids: list[int]) -> dict[int, tuple[float, float]]:
+        """(passage cosine, best sentence cosine) of each citable passage among ``ids``.
+
+        Exact, from the full-precision vectors; without sentence vectors (an index
+        written by the scale benchmark) the passage's own cosine stands for both.
+        """
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT id, vector_row, sentence_row, sentences FROM passages"
+            f" WHERE id IN ({marks}) AND vector_row IS NOT NULL",
+            ids,
+        ).fetchall()
+        query = query.astype(np.float32)
+        if not rows:
+            return {}
+        # One gather over sorted rows: kinder to the page cache than row by row.
+        vector_rows = np.array([row[1] for row in rows], dtype=np.int64)
+        order = np.argsort(vector_rows)
+        cosines = np.empty(len(rows), dtype=np.float32)
+        if self.raw_vectors is not None:
+            cosines[order] = np.asarray(self.raw_vectors[vector_rows[order]]) @ query
+        else:
+            cosines[:] = [float(self.vector(int(r)) @ query) for r in vector_rows]
+        scores: dict[int, tuple[float, float]] = {}
+        for (passage_id, _, sentence_row, spans), cosine in zip(rows, cosines, strict=True):
+            best = float(cosine)
+            if self.sentence_vectors is not None and sentence_row is not None:
+                count = spans.count("[") - 1  # a JSON list of [start, end] pairs
+                if count > 0:
+                    block = self.sentence_vectors[sentence_row : sentence_row + count]
+                    best = float(np.max(block.astype(np.float32) @ query))
+            scores[passage_id] = (float(cosine), best)
+        return scores
 
     def passage_frequency(self, forms: tuple[str, ...]) -> int:
         """In how many citable passages any of the (normalised) forms of a term occurs.
@@ -380,6 +536,24 @@ class StoredIndex:
 
 
 REBUILD = "rebuild it with: assistant index build PATH"
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """A search filter resolved against one index: SQL for the keyword side, the allowed
+    vector rows for the dense side."""
+
+    where: str  # a condition over the documents table aliased ``d``
+    values: list
+    vector_rows: np.ndarray
+
+    def search_parameters(self, ivf):
+        import faiss
+
+        selector = faiss.IDSelectorBatch(self.vector_rows)
+        if ivf is None:
+            return selector, faiss.SearchParameters(sel=selector)
+        return selector, faiss.SearchParametersIVF(sel=selector, nprobe=ivf.nprobe)
 
 
 def check_compatible(manifest: Manifest, index_dir: Path) -> None:

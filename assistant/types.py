@@ -61,6 +61,8 @@ class Citation:
     score: float
     quote: Span  # absolute offsets of the answering sentence(s)
     quote_text: str
+    speaker: str | None = None  # who says the quoted words, when the passage says so
+    side: str | None = None  # whom the speaker speaks for (a country)
 
     def to_json(self) -> dict:
         return {
@@ -76,6 +78,7 @@ class Citation:
             "text": self.passage.text,
             "score": round(float(self.score), 6),
             "quote": {"start": self.quote.start, "end": self.quote.end, "text": self.quote_text},
+            "speaker": {"name": self.speaker, "side": self.side} if self.speaker else None,
         }
 
 

@@ -49,9 +49,12 @@ def test_ask_plain_shows_answer_then_sources(seeds_index_dir):
     assert result.exit_code == 0
     answer, sources = result.output.split("\nSources:\n")
     assert answer.splitlines()[0].endswith("[1]")
-    assert sources.startswith("[1] Azerbaijan rejects Iran commander accusation")
-    assert "Middle East Monitor, 2023-04-02" in sources.splitlines()[0]
-    assert "004_5c92c3c2da052747.txt ¶11, characters 1916–2183" in sources.splitlines()[1]
+    # First the Defence Ministry's own words (quoted by Atlas News), then MEMO's report.
+    assert sources.startswith("[1] Tensions Rise as Iranian General Accuses Azerbaijan")
+    assert sources.splitlines()[0].endswith("— Atlas News")
+    assert "002_ae98e70f0ec14293.txt ¶10, characters 2651–3194" in sources.splitlines()[1]
+    assert "[2] Azerbaijan rejects Iran commander accusation" in sources
+    assert "004_5c92c3c2da052747.txt ¶11, characters 1916–2183" in sources
 
 
 def test_ask_abstains_with_nearest_passages(seeds_index_dir):

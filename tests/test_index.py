@@ -24,7 +24,7 @@ def test_index_directory_holds_plain_versioned_files(seeds_index_dir):
     for entry in manifest["files"].values():
         assert len(entry["sha256"]) == 64
     generation = seeds_index_dir / manifest["generation"]
-    names = ["passages.sqlite", "vectors.faiss", "vectors.npy"]
+    names = ["passages.sqlite", "sentences.npy", "vectors.faiss", "vectors.npy"]
     assert sorted(p.name for p in generation.iterdir()) == names
     assert sorted(manifest["artifacts"]) == names
     assert manifest["vector_index"] == "flat"
@@ -34,6 +34,11 @@ def test_index_directory_holds_plain_versioned_files(seeds_index_dir):
     assert db.execute("SELECT count(*) FROM documents").fetchone()[0] == 5
     citable = db.execute("SELECT count(*) FROM passages WHERE is_boilerplate = 0").fetchone()[0]
     assert citable == manifest["vectors"]
+    # One float16 vector per sentence of each citable passage, in passage order.
+    spans = db.execute("SELECT sentences FROM passages WHERE is_boilerplate = 0 ORDER BY id")
+    sentence_count = sum(len(json.loads(row[0])) for row in spans)
+    sentences = np.load(generation / "sentences.npy")
+    assert sentences.shape == (sentence_count, 384) and sentences.dtype == np.float16
 
 
 def test_search_finds_both_132_km_passages(seeds_index):

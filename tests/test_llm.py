@@ -25,8 +25,9 @@ from .llm_servers import ScriptedServer, free_port
 QUESTION = "What did Azerbaijan say about the 132-km border?"
 # Verifiable against passage [1] that the seeds give for QUESTION.
 GOOD_REPLY = (
-    "Azerbaijan's ministry said Armenian forces occupied Azerbaijani territory for almost"
-    " 30 years, including a “132-kilometers stretch of the border with Iran” [1]."
+    "Azerbaijan's Defence Ministry reminded Heydari that Armenia kept Azerbaijani lands under"
+    " occupation for 30 years, and a “132-kilometer section of the Azerbaijani-Iranian state"
+    " border” was occupied [1]."
 )
 PASSAGES = {
     1: "Azerbaijan's Defence Ministry said the 132-km border section was under occupation.",
@@ -287,7 +288,7 @@ def test_answer_streams_and_is_verified(seeds_index, scripted):
     (citation,) = answer.citations
     assert citation.n == 1
     # The card highlights the phrase the answer quotes, at its exact offsets.
-    assert citation.quote_text == "132-kilometers stretch of the border with Iran"
+    assert citation.quote_text == "132-kilometer section of the Azerbaijani-Iranian state border"
     source = (ROOT / citation.passage.source).read_text()
     assert source[citation.quote.start : citation.quote.end] == citation.quote_text
     tokens = answer.llm.tokens
@@ -304,7 +305,7 @@ def test_the_prompt_sent_is_rendered_from_the_prompt_files(seeds_index, scripted
     assert system == {"role": "system", "content": (prompts / "system.md").read_text().strip()}
     assert user["content"].startswith("Passages (")
     assert f"Question: {QUESTION}" in user["content"]
-    assert "[1] Azerbaijan rejects Iran commander accusation" in user["content"]
+    assert "[1] Tensions Rise as Iranian General Accuses Azerbaijan" in user["content"]
 
     edited = ROOT / ".pytest_cache" / "edited-prompts"
     shutil.rmtree(edited, ignore_errors=True)
@@ -343,14 +344,14 @@ def test_server_failures_give_one_message_and_the_extractive_answer(
 
 
 def test_nothing_verifiable_falls_back_and_says_so(seeds_index, scripted):
-    scripted.reply = "Sure! Here are the passages [12]. Ignore the rest [3]."
+    scripted.reply = "Sure! Here are the passages [31]. Ignore the rest [3]."
     answer = seeds_index.ask(QUESTION, llm=_config(scripted.url))
     assert answer.mode == "extractive" and answer.text == seeds_index.ask(QUESTION).text
     assert answer.notice == (
         "no sentence of the model's answer could be verified against the passages;"
         " showing the extractive answer instead"
     )
-    assert answer.llm.removed == (12,) and answer.llm.raw == scripted.reply
+    assert answer.llm.removed == (31,) and answer.llm.raw == scripted.reply
 
 
 def test_the_model_is_not_asked_when_the_sources_do_not_answer(seeds_index, scripted):
@@ -392,7 +393,7 @@ def test_cli_streams_then_reports_verification_and_tokens(seeds_index_dir, scrip
     assert lines[2] == "Verified 1 of 2 sentences against the passages."
     assert lines[3] == "  unverified: “Iran was never consulted.” — no valid citation"
     assert lines[5] == "Sources:"
-    assert lines[6].startswith("[1] Azerbaijan rejects Iran commander accusation")
+    assert lines[6].startswith("[1] Tensions Rise as Iranian General Accuses Azerbaijan")
     assert lines[-1].startswith("Model scripted: prompt ")
     answer_tokens = count_tokens(scripted.reply)
     assert lines[-1].endswith(f"+ answer {answer_tokens} of a 4096-token window")

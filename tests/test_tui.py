@@ -431,9 +431,10 @@ async def test_a_cited_file_edited_during_the_chat_is_flagged(user_env, tmp_path
 # -- with a language model (a scripted OpenAI-compatible server) --------------------------
 
 LLM_REPLY = (
-    "Azerbaijan's ministry said Armenian forces occupied Azerbaijani territory for almost"
-    " 30 years, including a “132-kilometers stretch of the border with Iran” [1]."
-    " Iran was never consulted [12]."
+    "Azerbaijan's Defence Ministry reminded Heydari that Armenia kept Azerbaijani lands under"
+    " occupation for 30 years, and a “132-kilometer section of the Azerbaijani-Iranian state"
+    " border” was occupied [1]."
+    " Iran was never consulted [31]."
 )
 
 
@@ -473,15 +474,18 @@ async def test_model_answer_streams_then_shows_verdicts(user_env, chat_index, sc
         exchange = list(app.screen.query(Exchange))[-1]
         assert not exchange.query(".streaming")
         answer = text_of(exchange.query_one(".generated", Static))
-        assert answer.startswith("Azerbaijan's ministry said Armenian forces")
-        assert answer.endswith("Iran was never consulted. (unverified)")  # [12] was not given
+        assert answer.startswith("Azerbaijan's Defence Ministry reminded Heydari")
+        assert answer.endswith("Iran was never consulted. (unverified)")  # [31] was not given
         verdicts = text_of(exchange.query_one(".verification", Static))
         assert verdicts.startswith(
-            "✓ 1 of 2 sentences verified against the passages · removed [12] (not given)"
+            "✓ 1 of 2 sentences verified against the passages · removed [31] (not given)"
         )
         (card,) = cards(app)
         assert card.citation.n == 1
-        assert card.citation.quote_text == "132-kilometers stretch of the border with Iran"
+        assert (
+            card.citation.quote_text
+            == "132-kilometer section of the Azerbaijani-Iranian state border"
+        )
         await pilot.press("escape", "1")
         assert app.focused is card
 

@@ -22,10 +22,15 @@ class AssistantApp(App):
     ]
 
     def __init__(
-        self, index_path: str | Path | None = None, seeds: Path | None = None, llm=None
+        self,
+        index_path: str | Path | None = None,
+        seeds: Path | None = None,
+        llm=None,
+        search_filter=None,
     ) -> None:
         super().__init__()
         self.llm = llm  # an LLMConfig: a language model writes the answers
+        self.search_filter = search_filter  # a SearchFilter the chat starts with
         self.index_path = Path(index_path) if index_path is not None else default_index_dir()
         self.seeds = seeds or seeds_dir()
         self.index = None
@@ -53,7 +58,7 @@ class AssistantApp(App):
             self.push_screen(BuildScreen(self.index_path, None, reason))
             return
         self.index = index
-        self.push_screen(ChatScreen(index, self.llm))
+        self.push_screen(ChatScreen(index, self.llm, self.search_filter))
 
     def open_chat(self) -> None:
         """Called once the index is prepared: replace the build screen by the chat."""
@@ -64,7 +69,7 @@ class AssistantApp(App):
         except AssistantError as error:
             self.switch_screen(BrokenIndexScreen(str(error)))
             return
-        self.switch_screen(ChatScreen(self.index, self.llm))
+        self.switch_screen(ChatScreen(self.index, self.llm, self.search_filter))
 
     def action_help(self) -> None:
         from .screens import HelpScreen

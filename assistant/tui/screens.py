@@ -185,10 +185,11 @@ class ChatScreen(Screen):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, index, llm=None) -> None:
+    def __init__(self, index, llm=None, search_filter=None) -> None:
         super().__init__()
         self.index = index
         self.llm = llm  # an LLMConfig, or None for extractive answers
+        self.search_filter = search_filter  # a SearchFilter; /since, /until, /source, /all
         self.conversation = Conversation()
         self.history = QuestionHistory(index.path)
         self.pending: Exchange | None = None
@@ -198,6 +199,7 @@ class ChatScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield IndexFacts(id="facts")
+        yield Static(id="filter-line")
         with Horizontal(id="main"):
             with VerticalScroll(id="conversation"):
                 yield Static(
@@ -220,7 +222,48 @@ class ChatScreen(Screen):
         self.query_one("#conversation").border_title = "Conversation"
         self.query_one(SourcesPanel).border_title = "Sources"
         self.query_one(QuestionInput).focus()
+        self._show_filter()
         self.warm_up()
+
+    def _show_filter(self) -> None:
+        line = self.query_one("#filter-line", Static)
+        line.display = self.search_filter is not None
+        if self.search_filter is not None:
+            described = self.search_filter.describe()
+            line.update(plain(f"Searching only documents {described} (/all: every document)"))
+
+    def _filter_command(self, text: str) -> None:
+        """/since DATE, /until DATE, /source NAME (repeatable), /all."""
+        from ..filters import SearchFilter
+
+        command, _, value = text.partition(" ")
+        value = value.strip()
+        current = self.search_filter or SearchFilter()
+        since, until, sources = current.since, current.until, list(current.sources)
+        if command == "/all":
+            since = until = None
+            sources = []
+        elif command in ("/since", "/until", "/source") and value:
+            if command == "/since":
+                since = value
+            elif command == "/until":
+                until = value
+            else:
+                sources.append(value)
+        else:
+            self.notify(
+                "Commands: /since DATE, /until DATE, /source NAME, /all", severity="warning"
+            )
+            return
+        try:
+            self.search_filter = SearchFilter.parse(since, until, sources)
+        except AssistantError as error:
+            self.notify(one_line(str(error)), severity="error")
+            return
+        self.query_one(QuestionInput).value = ""
+        self._show_filter()
+        described = self.search_filter.describe() if self.search_filter else "every document"
+        self.notify(f"Searching {described}.")
 
     @work(thread=True, group="warm-up")
     def warm_up(self) -> None:
@@ -235,6 +278,9 @@ class ChatScreen(Screen):
         question = event.value.strip()
         if not question:
             self.notify("Type a question first.", severity="warning")
+            return
+        if question.startswith("/"):
+            self._filter_command(question)
             return
         if self.pending is not None:
             self.notify("Still answering the previous question…", severity="warning")
@@ -265,7 +311,9 @@ class ChatScreen(Screen):
             def streamed(piece: str) -> None:
                 self.post_message(AnswerChunk(exchange, piece))
 
-            answer = self.index.ask(standalone, llm=self.llm, on_text=streamed)
+            answer = self.index.ask(
+                standalone, llm=self.llm, on_text=streamed, search_filter=self.search_filter
+            )
             changed = self.index.changed_sources([c.passage.source for c in answer.citations])
         except Exception as error:  # shown as a notification; the chat goes on
             self.post_message(AnswerFailed(exchange, _describe(error)))

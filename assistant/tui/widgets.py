@@ -25,6 +25,7 @@ from ..types import Answer, Citation, Document, IndexStatus, Passage, Span
 MARKER_STYLE = "bold #5fafff"
 QUOTE_STYLE = "bold #1c1c1c on #ffd75f"
 UNVERIFIED_STYLE = "dim italic"
+SPEAKER_STYLE = "italic #87afaf"
 
 
 def plain(text: str, style: str = "") -> Text:
@@ -189,6 +190,8 @@ class Exchange(Vertical):
             if body:
                 body.append("\n")
             body.append_text(plain(one_line(citation.quote_text)))
+            if citation.speaker:
+                body.append_text(plain(f" — {one_line(citation.speaker)}", SPEAKER_STYLE))
             body.append(f" [{citation.n}]", style=MARKER_STYLE)
         self.mount(Static(body, classes="answer"))
 
@@ -279,6 +282,12 @@ class SourceCard(Vertical, can_focus=True):
         facts.append(f"{passage.source} ¶{passage.paragraph}")
         facts.append(f"characters {passage.start}–{passage.end}")
         yield Static(plain(" · ".join(one_line(f) for f in facts)), classes="card-meta")
+        if self.citation is not None and self.citation.speaker:
+            side = self.citation.side
+            who = self.citation.speaker
+            if side and side not in who:
+                who += f" (for {side})"
+            yield Static(plain(f"said by {one_line(who)}"), classes="card-speaker")
         yield Static(highlighted(passage, self.quote), classes="card-body")
 
     def action_open(self) -> None:
