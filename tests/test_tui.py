@@ -523,3 +523,35 @@ async def test_follow_up_is_condensed_by_the_model(user_env, chat_index, scripte
             "Question: What did Iran say about the 132-km border section?"
             in (answer["messages"][1]["content"])
         )
+
+
+async def test_filter_commands_restrict_the_chat_search(user_env, chat_index):
+    from assistant.filters import SearchFilter
+
+    app = AssistantApp(chat_index, search_filter=SearchFilter.parse(sources=["Atlas News"]))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        line = app.screen.query_one("#filter-line", Static)
+        assert line.display and text_of(line).startswith("Searching only documents from Atlas")
+        exchange = await ask(pilot, QUESTION)
+        assert {c.document.outlet for c in exchange.answer.citations} == {"Atlas News"}
+
+        box = app.screen.query_one(QuestionInput)
+        box.value = "/all"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not line.display and box.value == ""
+        assert app._notifications and list(app._notifications)[-1].message == (
+            "Searching every document."
+        )
+        box.value = "/since 2023"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert text_of(line).startswith("Searching only documents since 2023-01-01")
+        since = await ask(pilot, QUESTION)
+        assert {c.document.published for c in since.answer.citations} == {"2023-04-02"}
+        box.value = "/until someday"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert list(app._notifications)[-1].message.startswith("dates are YYYY")
+        assert text_of(line).startswith("Searching only documents since 2023-01-01")
