@@ -83,7 +83,8 @@ class Retriever:
         search_filter: SearchFilter | None = None,
     ) -> list[Hit]:
         analysis = analysis or self.analyze(query)
-        return hybrid_ranking(self.candidates(analysis, pool, search_filter))[:k]
+        candidates = self.candidates(analysis, pool, search_filter)
+        return ranked(candidates, hybrid_scores(candidates), limit=k)
 
     def candidates(
         self,
@@ -127,7 +128,7 @@ class Retriever:
                 doc_id = found[pid].doc_id
                 document_bm25[doc_id] = document_bm25.get(doc_id, 0.0) + score
 
-        scores = store.dense_scores(analysis.vector, list(found))
+        scores = store.dense_scores(analysis.vector, list(found), dict(dense))
         dense_rank = {p.passage_id: rank for rank, p in enumerate(dense_found, 1)}
         keyword_rank = {pid: rank for rank, pid in enumerate(passage_bm25, 1)}
         return [
@@ -209,14 +210,18 @@ def hybrid_ranking(candidates: list[Candidate]) -> list[Hit]:
     return ranked(candidates, hybrid_scores(candidates))
 
 
-def ranked(candidates: list[Candidate], scores: list[float]) -> list[Hit]:
-    """Hits best first; passages with the same text count once."""
+def ranked(
+    candidates: list[Candidate], scores: list[float], limit: int | None = None
+) -> list[Hit]:
+    """Hits best first (the first ``limit``); passages with the same text count once."""
     order = sorted(
         range(len(candidates)), key=lambda i: (-scores[i], candidates[i].passage.passage_id)
     )
     hits: list[Hit] = []
     seen_texts: set[str] = set()
     for i in order:
+        if limit is not None and len(hits) == limit:
+            break
         candidate = candidates[i]
         # The same paragraph in two files (a syndicated story) is shown once.
         key = " ".join(candidate.passage.text.casefold().split())

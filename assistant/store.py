@@ -252,6 +252,14 @@ class StoredIndex:
         self.sentence_vectors = (
             load_raw_vectors(sentences_path) if sentences_path.is_file() else None
         )
+        self._raw_rows = (
+            RowReader(raw_path, self.raw_vectors) if self.raw_vectors is not None else None
+        )
+        self._sentence_rows = (
+            RowReader(sentences_path, self.sentence_vectors)
+            if self.sentence_vectors is not None
+            else None
+        )
         self._ivf = _ivf_of(self.vectors)
         if self._ivf is not None:
             self._ivf.nprobe = probe_count(self._ivf.nlist)
@@ -271,6 +279,9 @@ class StoredIndex:
 
     def close(self) -> None:
         self.db.close()
+        for reader in (self._raw_rows, self._sentence_rows):
+            if reader is not None:
+                reader.close()
 
     # -- reading ---------------------------------------------------------------
 
@@ -356,7 +367,7 @@ class StoredIndex:
         # Approximate candidates, then exact cosine on the full-precision vectors.
         _, rows = self.vectors.search(query, max(k, REFINE_POOL), params=params)
         candidates = np.sort(rows[0][rows[0] >= 0])  # ascending: kinder to the page cache
-        exact = self.raw_vectors[candidates] @ query[0]
+        exact = self._raw_rows.rows(candidates) @ query[0]
         best = np.argsort(-exact, kind="stable")[:k]
         return [(int(candidates[i]), float(exact[i])) for i in best]
 
@@ -451,12 +462,16 @@ class StoredIndex:
                     break
         return list(found)
 
-    def dense_scores(self, query: np.ndarray, ids: list[int]) -> dict[int, tuple[float, float]]:
+    def dense_scores(
+        self, query: np.ndarray, ids: list[int], known: dict[int, float] | None = None
+    ) -> dict[int, tuple[float, float]]:
         """(passage cosine, best sentence cosine) of each citable passage among ``ids``.
 
-        Exact, from the full-precision vectors; without sentence vectors (an index
-        written by the scale benchmark) the passage's own cosine stands for both.
+        Exact, from the full-precision vectors, except for the vector rows in ``known``
+        (cosines the vector search already computed exactly); without sentence vectors
+        (an index written by the scale benchmark) the passage's cosine stands for both.
         """
+        known = known or {}
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
@@ -468,22 +483,26 @@ class StoredIndex:
         query = query.astype(np.float32)
         if not rows:
             return {}
-        # One gather over sorted rows: kinder to the page cache than row by row.
-        vector_rows = np.array([row[1] for row in rows], dtype=np.int64)
+        # One gather over sorted rows (kinder to the page cache than row by row), and
+        # only for rows the vector search has not scored: at a million passages every
+        # row read from the memory-mapped file costs a page.
+        cosines = np.array([known.get(row[1], np.nan) for row in rows], dtype=np.float32)
+        missing = np.flatnonzero(np.isnan(cosines))
+        vector_rows = np.array([rows[i][1] for i in missing], dtype=np.int64)
         order = np.argsort(vector_rows)
-        cosines = np.empty(len(rows), dtype=np.float32)
-        if self.raw_vectors is not None:
-            cosines[order] = np.asarray(self.raw_vectors[vector_rows[order]]) @ query
+        if self._raw_rows is not None and len(missing):
+            cosines[missing[order]] = self._raw_rows.rows(vector_rows[order]) @ query
         else:
-            cosines[:] = [float(self.vector(int(r)) @ query) for r in vector_rows]
+            for i, row in zip(missing, vector_rows, strict=True):
+                cosines[i] = float(self.vector(int(row)) @ query)
         scores: dict[int, tuple[float, float]] = {}
         for (passage_id, _, sentence_row, spans), cosine in zip(rows, cosines, strict=True):
             best = float(cosine)
-            if self.sentence_vectors is not None and sentence_row is not None:
+            if self._sentence_rows is not None and sentence_row is not None:
                 count = spans.count("[") - 1  # a JSON list of [start, end] pairs
                 if count > 0:
-                    block = self.sentence_vectors[sentence_row : sentence_row + count]
-                    best = float(np.max(block.astype(np.float32) @ query))
+                    block = self._sentence_rows.block(sentence_row, count)
+                    best = float(np.max(block @ query))
             scores[passage_id] = (float(cosine), best)
         return scores
 
@@ -638,12 +657,52 @@ def _ivf_of(index):
 
 
 def load_raw_vectors(path: Path) -> np.ndarray:
+    """A ``.npy`` file memory-mapped (for updates and checks; queries use RowReader)."""
     try:
-        return np.load(path, mmap_mode="r")
+        array = np.load(path, mmap_mode="r")
     except (ValueError, OSError) as error:
         raise VectorsCorruptError(
             f"the vector file {path} is truncated or corrupt ({error})", hint=REBUILD
         ) from None
+    return array
+
+
+class RowReader:
+    """Reads rows of a memory-mapped ``.npy`` array with ``pread`` instead of touching
+    the mapping.
+
+    Queries read a hundred or so scattered rows; through the mapping, each read also
+    maps the 64 KiB around it (fault-around), so a long-running reader of a
+    million-passage index ended up with most of the 1.5 GB file in its resident set.
+    Reads through the file leave the pages in the page cache, shared and reclaimable.
+    """
+
+    def __init__(self, path: Path, array: np.ndarray) -> None:
+        self.array = array
+        self.descriptor = os.open(path, os.O_RDONLY)
+        self.offset = int(getattr(array, "offset", 0))
+        self.row_bytes = array.shape[1] * array.dtype.itemsize
+
+    def rows(self, indices: np.ndarray) -> np.ndarray:
+        """Rows in the order given, as float32."""
+        out = np.empty((len(indices), self.array.shape[1]), dtype=self.array.dtype)
+        for position, row in enumerate(indices):
+            data = os.pread(
+                self.descriptor, self.row_bytes, self.offset + int(row) * self.row_bytes
+            )
+            out[position] = np.frombuffer(data, dtype=self.array.dtype)
+        return out.astype(np.float32, copy=False)
+
+    def block(self, first: int, count: int) -> np.ndarray:
+        """``count`` consecutive rows from ``first``, as float32."""
+        data = os.pread(
+            self.descriptor, self.row_bytes * count, self.offset + first * self.row_bytes
+        )
+        shape = (len(data) // self.row_bytes, self.array.shape[1])
+        return np.frombuffer(data, dtype=self.array.dtype).reshape(shape).astype(np.float32)
+
+    def close(self) -> None:
+        os.close(self.descriptor)
 
 
 def load_vectors(path: Path, *, mmap: bool = False):
