@@ -96,9 +96,11 @@ class Retriever:
 
         The dense side finds ``pool`` passages by vector, the keyword side ``pool`` by
         passage BM25. Then every candidate gets its exact passage cosine, its best
-        sentence cosine, its passage BM25 and its whole document's BM25 (scored for the
-        candidates' documents only: a separate document search would double the cost of
-        the keyword side for no measurable gain on SciFact's train split).
+        sentence cosine, its passage BM25 and its document's BM25: the whole document
+        scored by FTS5 up to WHOLE_DOCUMENT_BM25_LIMIT passages, the sum over its found
+        passages above. Only the candidates' documents are scored: a separate document
+        search would double the cost of the keyword side for no measurable gain on
+        SciFact's train split (0.7292 against 0.7294).
         """
         store = self.store
         allowed = store.restriction(search_filter) if search_filter else None
@@ -210,9 +212,7 @@ def hybrid_ranking(candidates: list[Candidate]) -> list[Hit]:
     return ranked(candidates, hybrid_scores(candidates))
 
 
-def ranked(
-    candidates: list[Candidate], scores: list[float], limit: int | None = None
-) -> list[Hit]:
+def ranked(candidates: list[Candidate], scores: list[float], limit: int | None = None) -> list[Hit]:
     """Hits best first (the first ``limit``); passages with the same text count once."""
     order = sorted(
         range(len(candidates)), key=lambda i: (-scores[i], candidates[i].passage.passage_id)

@@ -367,9 +367,16 @@ class StoredIndex:
         # Approximate candidates, then exact cosine on the full-precision vectors.
         _, rows = self.vectors.search(query, max(k, REFINE_POOL), params=params)
         candidates = np.sort(rows[0][rows[0] >= 0])  # ascending: kinder to the page cache
-        exact = self._raw_rows.rows(candidates) @ query[0]
+        exact = self._vector_rows(candidates) @ query[0]
         best = np.argsort(-exact, kind="stable")[:k]
         return [(int(candidates[i]), float(exact[i])) for i in best]
+
+    def _vector_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Full-precision vectors of these rows: read from the file when it is one."""
+        reader = getattr(self, "_raw_rows", None)
+        if reader is not None:
+            return reader.rows(rows)
+        return np.asarray(self.raw_vectors[rows], dtype=np.float32)
 
     def vector(self, row: int) -> np.ndarray:
         """The stored vector of one passage (full precision when the index keeps it)."""
@@ -490,8 +497,8 @@ class StoredIndex:
         missing = np.flatnonzero(np.isnan(cosines))
         vector_rows = np.array([rows[i][1] for i in missing], dtype=np.int64)
         order = np.argsort(vector_rows)
-        if self._raw_rows is not None and len(missing):
-            cosines[missing[order]] = self._raw_rows.rows(vector_rows[order]) @ query
+        if self.raw_vectors is not None and len(missing):
+            cosines[missing[order]] = self._vector_rows(vector_rows[order]) @ query
         else:
             for i, row in zip(missing, vector_rows, strict=True):
                 cosines[i] = float(self.vector(int(row)) @ query)
