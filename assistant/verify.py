@@ -24,6 +24,7 @@ from .store import (
     DB_NAME,
     RAW_VECTORS_NAME,
     REBUILD,
+    SENTENCE_VECTORS_NAME,
     VECTORS_NAME,
     Manifest,
     check_compatible,
@@ -164,6 +165,19 @@ def _verify_vectors(report: VerifyReport, manifest: Manifest, path: Path) -> Non
                 if shape != (manifest.vectors, manifest.dimension):
                     problem = f"{raw_path.name} holds {shape}, the manifest says"
                     problem += f" ({manifest.vectors}, {manifest.dimension})"
+            except AssistantError as error:
+                problem = str(error)
+    sentences_path = path.with_name(SENTENCE_VECTORS_NAME)
+    if problem is None and (
+        sentences_path.is_file() or SENTENCE_VECTORS_NAME in manifest.artifacts
+    ):
+        problem = _hash_matches(manifest, sentences_path)
+        if problem is None:
+            try:
+                shape = load_raw_vectors(sentences_path).shape
+                if len(shape) != 2 or shape[1] != manifest.dimension:
+                    problem = f"{sentences_path.name} holds {shape}, not rows of"
+                    problem += f" {manifest.dimension}"
             except AssistantError as error:
                 problem = str(error)
     if problem is None:

@@ -297,6 +297,8 @@ def test_verify_passes_a_healthy_index(seeds_index_dir):
     [
         ("truncated-vectors", 9, "the vector file: vectors.faiss is"),
         ("flipped-vectors", 9, "the vector file: vectors.faiss does not match its SHA-256"),
+        ("flipped-sentences", 9, "the vector file: sentences.npy does not match its SHA-256"),
+        ("truncated-sentences", 9, "sentences.npy is"),
         ("flipped-database", 10, "the passage database: passages.sqlite does not match"),
         ("garbage-database", 10, "the passage database: passages.sqlite is"),
         ("other-model", 6, "was built with intfloat/e5-small-v2"),
@@ -315,6 +317,11 @@ def test_verify_names_each_fault_with_its_code_and_fix(
         vectors.write_bytes(vectors.read_bytes()[:1000])
     elif damage == "flipped-vectors":
         flip_middle(vectors)
+    elif damage == "flipped-sentences":
+        flip_middle(generation / "sentences.npy")
+    elif damage == "truncated-sentences":
+        sentences = generation / "sentences.npy"
+        sentences.write_bytes(sentences.read_bytes()[:1000])
     elif damage == "flipped-database":
         flip_middle(database)
     elif damage == "garbage-database":
