@@ -555,3 +555,23 @@ async def test_filter_commands_restrict_the_chat_search(user_env, chat_index):
         await pilot.pause()
         assert list(app._notifications)[-1].message.startswith("dates are YYYY")
         assert text_of(line).startswith("Searching only documents since 2023-01-01")
+
+
+async def test_clearing_the_chat_while_the_model_writes_is_safe(user_env, chat_index, scripted):
+    scripted.reply, scripted.piece_delay = LLM_REPLY, 0.05
+    app = AssistantApp(chat_index, llm=_llm(scripted.url))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        box = app.screen.query_one(QuestionInput)
+        box.value = QUESTION
+        await pilot.press("enter")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.screen.query(".streaming"):
+                break
+        await pilot.press("ctrl+l")  # while pieces are still arriving
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not app.screen.query(Exchange) and not app.screen.conversation.turns
+        second = await ask(pilot, "Who is Kioumars Heydari?")
+        assert second.answer is not None and not second.has_class("failed")

@@ -333,10 +333,14 @@ class ChatScreen(Screen):
         return standalone
 
     def on_answer_chunk(self, message: AnswerChunk) -> None:
+        if not message.exchange.is_attached:
+            return  # the conversation was cleared while the model was writing
         message.exchange.append_streamed(message.text)
         self.query_one("#conversation", VerticalScroll).scroll_end(animate=False)
 
     def on_condensed(self, message: Condensed) -> None:
+        if not message.exchange.is_attached:
+            return
         message.exchange.show_standalone(message.standalone)
         if message.problem:
             self.notify(
@@ -348,6 +352,8 @@ class ChatScreen(Screen):
     def on_answer_ready(self, message: AnswerReady) -> None:
         self.pending = None
         exchange, answer = message.exchange, message.answer
+        if not exchange.is_attached:
+            return  # asked before ctrl+l cleared the conversation
         self.conversation.add(exchange.question, exchange.standalone, answer)
         if answer.notice:
             self.notify(one_line(answer.notice), title="Language model", severity="warning")
@@ -369,7 +375,8 @@ class ChatScreen(Screen):
 
     def on_answer_failed(self, message: AnswerFailed) -> None:
         self.pending = None
-        message.exchange.show_error(message.text)
+        if message.exchange.is_attached:
+            message.exchange.show_error(message.text)
         self.notify(one_line(message.text), title="Could not answer", severity="error")
 
     # citations -----------------------------------------------------------------------
