@@ -289,8 +289,7 @@ class ExtractiveAnswerer:
             )
             sentences.extend((index, span) for span in spans)
         texts = [self._sentence_text(chosen[i].hit.passage, span) for i, span in sentences]
-        vectors = self.retriever.embed(texts) if texts else np.zeros((0, 1))
-        similarity = vectors @ analysis.vector if len(texts) else np.zeros(0)
+        similarity = self._sentence_similarity(chosen, sentences, texts, analysis)
         total = sum(weights.values()) or 1.0
 
         best: dict[int, tuple[float, Span, str]] = {}
@@ -324,6 +323,34 @@ class ExtractiveAnswerer:
                 )
             )
         return tuple(citations)
+
+    def _sentence_similarity(
+        self,
+        chosen: list[Evidence],
+        sentences: list[tuple[int, Span]],
+        texts: list[str],
+        analysis: QueryAnalysis,
+    ) -> np.ndarray:
+        """Cosine of each sentence with the question: from the index's sentence vectors,
+        embedding only sentences of passages stored without them."""
+        stored = self.store.sentence_cosines(
+            analysis.vector, [item.hit.passage.passage_id for item in chosen]
+        )
+        similarity = np.zeros(len(sentences), dtype=np.float32)
+        position: dict[int, int] = {}
+        to_embed: list[int] = []
+        for row, (index, _span) in enumerate(sentences):
+            passage = chosen[index].hit.passage
+            each = stored.get(passage.passage_id)
+            if each is not None and len(each) == len(passage.sentences):
+                similarity[row] = each[position.get(index, 0)]
+                position[index] = position.get(index, 0) + 1
+            else:
+                to_embed.append(row)
+        if to_embed:
+            vectors = self.retriever.embed([texts[row] for row in to_embed])
+            similarity[to_embed] = vectors @ analysis.vector
+        return similarity
 
     def _sentence_with(
         self,

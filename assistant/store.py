@@ -504,14 +504,35 @@ class StoredIndex:
                 cosines[i] = float(self.vector(int(row)) @ query)
         scores: dict[int, tuple[float, float]] = {}
         for (passage_id, _, sentence_row, spans), cosine in zip(rows, cosines, strict=True):
-            best = float(cosine)
-            if self._sentence_rows is not None and sentence_row is not None:
-                count = spans.count("[") - 1  # a JSON list of [start, end] pairs
-                if count > 0:
-                    block = self._sentence_rows.block(sentence_row, count)
-                    best = float(np.max(block @ query))
+            each = self._sentence_cosines(query, sentence_row, spans)
+            best = float(np.max(each)) if each is not None else float(cosine)
             scores[passage_id] = (float(cosine), best)
         return scores
+
+    def sentence_cosines(self, query: np.ndarray, ids: list[int]) -> dict[int, np.ndarray]:
+        """Each sentence's cosine with the query, in sentence order, from the stored
+        sentence vectors (passages without them are left out)."""
+        if self._sentence_rows is None or not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT id, sentence_row, sentences FROM passages WHERE id IN ({marks})", ids
+        ).fetchall()
+        query = query.astype(np.float32)
+        found = {}
+        for passage_id, sentence_row, spans in rows:
+            each = self._sentence_cosines(query, sentence_row, spans)
+            if each is not None:
+                found[passage_id] = each
+        return found
+
+    def _sentence_cosines(self, query, sentence_row, spans: str) -> np.ndarray | None:
+        if self._sentence_rows is None or sentence_row is None:
+            return None
+        count = spans.count("[") - 1  # a JSON list of [start, end] pairs
+        if count <= 0:
+            return None
+        return self._sentence_rows.block(sentence_row, count) @ query
 
     def passage_frequency(self, forms: tuple[str, ...]) -> int:
         """In how many citable passages any of the (normalised) forms of a term occurs.
