@@ -256,7 +256,7 @@ def extract(text: str, spans: list[tuple[int, int]], book: SideBook) -> list[Sta
             if not _plausible(speaker):
                 continue
             side = country_in(speaker)
-            if _BACK_REFERENCES.match(speaker) or speaker.lower() in ("the ministry",):
+            if _BACK_REFERENCES.match(speaker):
                 if latest is None:
                     continue
                 speaker, side = latest
@@ -317,7 +317,7 @@ class SpeakerQuery:
     surnames: tuple[str, ...]  # people named
     offices: tuple[str, ...]  # offices named ("foreign ministry")
 
-    def matches(self, speaker: str, side: str | None, book: SideBook | None = None) -> bool:
+    def matches(self, speaker: str, side: str | None) -> bool:
         if self.surnames:
             spoken = surnames(speaker)
             return any(same_surname(a, b) for a in self.surnames for b in spoken)

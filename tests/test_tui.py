@@ -453,21 +453,26 @@ def _llm(url: str):
     return LLMConfig.resolve(url=url, timeout=5)
 
 
+async def ask_until_streaming(pilot, question: str, shown: int = 1) -> str:
+    """Ask, then wait (without waiting for the worker) until the model's text being
+    streamed shows at least ``shown`` characters; returns what is shown then."""
+    box = pilot.app.screen.query_one(QuestionInput)
+    box.value = question
+    await pilot.press("enter")
+    for _ in range(100):  # while the server is still sending
+        await pilot.pause(0.05)
+        streaming = pilot.app.screen.query(".streaming")
+        if streaming and len(text_of(streaming.first())) >= shown:
+            return text_of(streaming.first())
+    return ""
+
+
 async def test_model_answer_streams_then_shows_verdicts(user_env, chat_index, scripted):
     scripted.reply, scripted.piece_delay = LLM_REPLY, 0.05
     app = AssistantApp(chat_index, llm=_llm(scripted.url))
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
-        box = app.screen.query_one(QuestionInput)
-        box.value = QUESTION
-        await pilot.press("enter")
-        partial = ""
-        for _ in range(100):  # while the server is still sending
-            await pilot.pause(0.05)
-            streaming = app.screen.query(".streaming")
-            if streaming and len(text_of(streaming.first())) > 20:
-                partial = text_of(streaming.first())
-                break
+        partial = await ask_until_streaming(pilot, QUESTION, shown=21)
         assert partial and LLM_REPLY.startswith(partial) and len(partial) < len(LLM_REPLY)
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -562,13 +567,7 @@ async def test_clearing_the_chat_while_the_model_writes_is_safe(user_env, chat_i
     app = AssistantApp(chat_index, llm=_llm(scripted.url))
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
-        box = app.screen.query_one(QuestionInput)
-        box.value = QUESTION
-        await pilot.press("enter")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app.screen.query(".streaming"):
-                break
+        assert await ask_until_streaming(pilot, QUESTION)
         await pilot.press("ctrl+l")  # while pieces are still arriving
         await app.workers.wait_for_complete()
         await pilot.pause()
