@@ -41,6 +41,9 @@ _TAIL_OPENERS = re.compile(
 )
 _TEASER_END = re.compile(r"(?:\.\.\.|…)[\"'”’]?$")
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
+# A teaser is a blurb: a sentence or two cut off. A long paragraph ending in "..." is a
+# text that was cut short (an abstract, an excerpt) and is still worth citing.
+TEASER_MAX_WORDS = 60
 
 
 def is_furniture_line(line: str) -> bool:
@@ -54,8 +57,12 @@ def _is_menu(lines: list[str]) -> bool:
     )
 
 
+def _words(lines: list[str]) -> int:
+    return sum(len(line.split()) for line in lines)
+
+
 def _is_short(lines: list[str]) -> bool:
-    return sum(len(line.split()) for line in lines) < 15
+    return _words(lines) < 15
 
 
 def _is_headline(lines: list[str]) -> bool:
@@ -71,7 +78,7 @@ def mark(paragraphs: list[list[str]]) -> list[bool]:
             flags[index] = True
             in_tail = in_tail or any(_TAIL_OPENERS.match(line.strip()) for line in lines)
             continue
-        if _TEASER_END.search(lines[-1].strip()):
+        if _TEASER_END.search(lines[-1].strip()) and _words(lines) <= TEASER_MAX_WORDS:
             flags[index] = True
             # The headline right above a teaser belongs to the same teaser.
             if index > 0 and _is_headline(paragraphs[index - 1]):

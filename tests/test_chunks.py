@@ -58,6 +58,21 @@ def test_boilerplate_is_flagged_and_real_paragraphs_are_not():
     assert any("research and development intern at the Alma center" in t for t in citable)
 
 
+def test_a_long_paragraph_cut_off_with_an_ellipsis_is_content_not_a_teaser():
+    # A blurb of another story ends in "..."; so does an abstract or excerpt cut short,
+    # and that one must stay citable (SciFact has 38 such abstracts).
+    cut_abstract = (
+        "Mean age (range) was 14.7 (13.4-15.7) years and the short pupils were bullied "
+        "more often than their classmates of average height in every school year. " * 4
+    ).strip() + " Mean height SD scores were: short pupils \u22121.90 (\u22123.53 to \u2026"
+    teaser = "Over the past 24 hours, the Houthis warned of an impending response to..."
+    text = f"Title line\n\nA first real sentence here.\n\n{cut_abstract}\n\n{teaser}\n"
+    doc = SourceDocument(doc_id="cut", source="cut", text=text, detect_metadata=False)
+    flags = {c.text[:20]: c.is_boilerplate for c in split_document(doc, count_tokens)}
+    assert flags[cut_abstract[:20]] is False
+    assert flags[teaser[:20]] is True
+
+
 def test_paragraph_numbers_count_blocks_in_the_file():
     chunks = next(c for d, c in seed_chunks() if d.source.endswith("004_5c92c3c2da052747.txt"))
     by_number = {c.paragraph: c.text for c in chunks}
