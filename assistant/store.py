@@ -559,7 +559,8 @@ class StoredIndex:
         return {row[0] for row in rows}
 
     def name_variants(self, term: str) -> list[str]:
-        """Names in the corpus spelled within a small edit distance of ``term``."""
+        """Names in the corpus spelled within a small edit distance of ``term``, with
+        the same first two letters."""
         depth = keywords.variant_depth(term)
         if depth == 0:
             return []
@@ -574,7 +575,15 @@ class StoredIndex:
                     f"SELECT DISTINCT name FROM name_keys WHERE key IN ({marks})", part
                 )
             )
-        distances = {name: keywords.edit_distance(name, term) for name in found if name != term}
+        # A variant keeps the first two letters: transliterations and typos differ
+        # inside a name (Heydari/Hedari, Kiomers/Kioumars), while words that differ
+        # at the start are other words ("Desmond"/"Diamond", "bullied"/"Allied"),
+        # and each one searched dilutes BM25 (SciFact train nDCG@10 0.7292 -> 0.7312).
+        distances = {
+            name: keywords.edit_distance(name, term)
+            for name in found
+            if name != term and name[:2] == term[:2]
+        }
         close = sorted((d, name) for name, d in distances.items() if d <= depth)
         return [name for _, name in close[:MAX_VARIANTS]]
 

@@ -10,8 +10,10 @@ import sys
 import numpy as np
 import pytest
 
+from assistant import Index
 from assistant.errors import UsageError
 from assistant.filters import SearchFilter
+from assistant.indexer import build_index
 
 from .conftest import ROOT
 
@@ -140,6 +142,20 @@ def test_cli_filters(seeds_index_dir):
 def test_name_variants_find_the_same_passages(seeds_index, asked, written):
     hits = seeds_index.search(f"What did {asked} say?", k=10)
     assert any(written in h.passage.text for h in hits), [h.passage.text[:60] for h in hits]
+
+
+def test_words_that_differ_in_their_first_letters_are_not_variants(tmp_path):
+    # Typos and transliterations differ inside a name; "Desmond" and "Diamond" are two
+    # words, and searching both would put Diamond-Blackfan papers under a DESMOND query.
+    (tmp_path / "a.txt").write_text(
+        "The DESMOND programme was run by Dr Hedari.\n\n"
+        "Diamond Blackfan anaemia was studied by Dr Heydari and Dr Bullard.\n"
+    )
+    build_index([str(tmp_path / "a.txt")], tmp_path / "index")
+    with Index(tmp_path / "index") as index:
+        assert index.store.name_variants("desmond") == []
+        assert index.store.name_variants("hedari") == ["heydari"]
+        assert index.store.name_variants("dullard") == []
 
 
 @pytest.mark.parametrize(
