@@ -15,8 +15,9 @@ from .types import Hit, Passage
 
 # Fusion weights, tuned on SciFact's train split (bench/beir_tune.py; see BENCHMARKS.md):
 # hybrid = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * keyword, each scaled 0..1 over
-# the candidates; dense = passage cosine + SENTENCE_WEIGHT * best sentence cosine;
-# keyword = PASSAGE_KEYWORD_SHARE * passage BM25 + the rest * document BM25.
+# the candidates (dense min-max, BM25 as a share of the best); dense = passage cosine +
+# SENTENCE_WEIGHT * best sentence cosine; keyword = PASSAGE_KEYWORD_SHARE * passage BM25
+# + the rest * document BM25.
 DENSE_WEIGHT = 0.7
 SENTENCE_WEIGHT = 1.0
 PASSAGE_KEYWORD_SHARE = 0.5
@@ -185,11 +186,25 @@ def _scaled(values: list[float | None]) -> list[float]:
     return [0.0 if v is None else (v - low) / span for v in values]
 
 
+def _share_of_best(values: list[float | None]) -> list[float]:
+    """Each BM25 as a share of the best among the candidates (0 where none).
+
+    BM25 has a natural zero, no match, so it is scaled from there: min-max would
+    stretch the small gap between two weak matches (two of five documents that
+    share a rare word) over the whole range. Cosines have no such zero; they keep
+    min-max. (SciFact train nDCG@10: 0.7437 against 0.7424 with min-max.)
+    """
+    best = max((v for v in values if v is not None), default=0.0)
+    if best <= 0:
+        return [0.0] * len(values)
+    return [0.0 if v is None else v / best for v in values]
+
+
 def keyword_scores(
     candidates: list[Candidate], passage_share: float = PASSAGE_KEYWORD_SHARE
 ) -> list[float]:
-    by_passage = _scaled([c.passage_bm25 for c in candidates])
-    by_document = _scaled([c.document_bm25 for c in candidates])
+    by_passage = _share_of_best([c.passage_bm25 for c in candidates])
+    by_document = _share_of_best([c.document_bm25 for c in candidates])
     return [
         passage_share * p + (1 - passage_share) * d
         for p, d in zip(by_passage, by_document, strict=True)
