@@ -35,7 +35,9 @@ class BeirData:
 
 
 def load_beir(directory: str | Path, split: str = "test") -> BeirData:
-    directory = Path(directory)
+    # Absolute, so that the cached index (which records the corpus path it was built
+    # from) is found again from any working directory instead of being rebuilt.
+    directory = Path(directory).expanduser().resolve()
     corpus = directory / "corpus.jsonl"
     qrels_file = directory / "qrels" / f"{split}.tsv"
     for needed in (corpus, directory / "queries.jsonl", qrels_file):
