@@ -73,15 +73,20 @@ def default_index_dir(data: BeirData) -> Path:
 
 
 def open_corpus_index(data: BeirData, index_dir: Path | None = None, progress=None):
-    """The corpus's index: built on first use, updated if corpus.jsonl changed."""
+    """The corpus's index: built on first use, built again if corpus.jsonl changed or
+    was split under older rules."""
     from . import indexer
     from .api import Index
+    from .chunks import CHUNKING_VERSION
 
     target = index_dir or default_index_dir(data)
     if indexer.index_exists(target):
         index = Index(target)
-        if index.changed_sources([str(data.corpus)]) or str(data.corpus) not in (
-            index.store.manifest.files
+        manifest = index.store.manifest
+        if (
+            index.changed_sources([str(data.corpus)])
+            or str(data.corpus) not in manifest.files
+            or manifest.chunking != CHUNKING_VERSION
         ):
             index.close()
             indexer.build_index([str(data.corpus)], target, progress)

@@ -18,6 +18,11 @@ from .textspans import iter_blocks, iter_lines, iter_sentences
 
 # all-MiniLM-L6-v2 reads 256 word pieces, two of which are [CLS] and [SEP].
 MAX_TOKENS = 254
+# Raised whenever splitting or the boilerplate rules change what a file's passages
+# are: the manifest records it, and an update re-reads every file of an index written
+# under an older version instead of keeping its old passages. 2: a long paragraph
+# ending in "..." is no longer taken for a teaser.
+CHUNKING_VERSION = 2
 
 TokenCounter = Callable[[str], int]
 _WORD = re.compile(r"\S+")

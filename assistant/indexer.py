@@ -192,6 +192,8 @@ def _write_generation(
     pending: list[_PendingPassage] = []
     entries: dict[str, FileEntry] = {}
     reusable: _ReusableRows | None = None  # read from the old index on first need
+    # Passages split under other rules are not reused: the file is read again.
+    same_chunking = previous is not None and previous.manifest.chunking == chunking.CHUNKING_VERSION
     for number, file in enumerate(files, 1):
         if progress:
             progress("reading", number, len(files))
@@ -213,7 +215,7 @@ def _write_generation(
             sha256=digest, size=stat.st_size, mtime_ns=stat.st_mtime_ns, path=str(file.path)
         )
         old = old_files.get(file.source)
-        if previous is not None and old is not None and old.sha256 == digest:
+        if old is not None and old.sha256 == digest and same_chunking:
             if reusable is None:
                 reusable = _ReusableRows(previous)
             reused_docs, reused = reusable.for_source(file.source)
@@ -306,6 +308,7 @@ def _write_generation(
         model_fingerprint=embeddings.model_fingerprint(),
         artifacts=artifacts,
         vector_index=vector_index,
+        chunking=chunking.CHUNKING_VERSION,
     )
     write_manifest(index_dir, manifest)
     fault_point("manifest-written")

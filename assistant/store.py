@@ -131,6 +131,7 @@ class Manifest:
     # The generation's files: {"passages.sqlite": {"size": int, "sha256": str}, ...}
     artifacts: dict[str, dict] = field(default_factory=dict)
     vector_index: str = "flat"  # as written by make_vector_index
+    chunking: int = 1  # chunks.CHUNKING_VERSION of its passages (absent before 2)
 
     def to_json(self) -> dict:
         data = self.__dict__.copy()

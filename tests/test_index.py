@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from assistant import Index, IndexLockedError, IndexNotFoundError
+from assistant.chunks import CHUNKING_VERSION
 from assistant.indexer import build_index, update_index, write_lock
 from assistant.store import SCHEMA_VERSION
 
@@ -64,6 +65,23 @@ def corpus(tmp_path):
     target = tmp_path / "corpus"
     shutil.copytree(SEEDS, target)
     return target
+
+
+def test_an_index_split_under_older_rules_is_split_again_on_update(corpus, tmp_path):
+    index_dir = tmp_path / "idx"
+    build_index([str(corpus)], index_dir)
+    manifest_file = index_dir / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    assert manifest["chunking"] == CHUNKING_VERSION
+    # As written before the field existed: its passages may differ from today's.
+    del manifest["chunking"]
+    manifest_file.write_text(json.dumps(manifest))
+
+    report = update_index(index_dir)
+    assert report.files_unchanged == 0
+    assert len(report.files_embedded) == 5
+    assert json.loads(manifest_file.read_text())["chunking"] == CHUNKING_VERSION
+    assert update_index(index_dir).files_embedded == []  # and once is enough
 
 
 def test_update_embeds_only_the_changed_file(corpus, tmp_path):
