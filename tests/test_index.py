@@ -67,6 +67,26 @@ def corpus(tmp_path):
     return target
 
 
+def test_the_paragraph_with_every_word_of_the_question_comes_first(corpus, tmp_path):
+    # Two short paragraphs share two rare words; only one holds all of the question's.
+    # Whole-document BM25 slightly favours the other one's article, and the title in
+    # front of each passage vector dilutes a one-sentence paragraph: neither may
+    # outweigh the paragraph's own match (weights chosen with this in mind).
+    for name, line in (
+        ("003_*.txt", "The Zanzibarian delegation arrived late to the talks."),
+        ("001_*.txt", "Round 2 of Zanzibarian talks ended."),
+    ):
+        path = next(corpus.glob(name))
+        path.write_text(path.read_text() + f"\n\n{line}\n")
+    build_index([str(corpus)], tmp_path / "idx")
+    with Index(tmp_path / "idx") as index:
+        hits = index.search("Round 2 of Zanzibarian talks", k=2)
+    assert [h.passage.text for h in hits] == [
+        "Round 2 of Zanzibarian talks ended.",
+        "The Zanzibarian delegation arrived late to the talks.",
+    ]
+
+
 def test_an_index_split_under_older_rules_is_split_again_on_update(corpus, tmp_path):
     index_dir = tmp_path / "idx"
     build_index([str(corpus)], index_dir)
