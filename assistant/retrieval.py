@@ -100,8 +100,8 @@ class Retriever:
         sentence cosine, its passage BM25 and its document's BM25: the whole document
         scored by FTS5 up to WHOLE_DOCUMENT_BM25_LIMIT passages, the sum over its found
         passages above. Only the candidates' documents are scored: a separate document
-        search would double the cost of the keyword side for no measurable gain on
-        SciFact's train split (0.7292 against 0.7294).
+        search (the 300 best documents as candidates too) would double the cost of the
+        keyword side for 0.0015 nDCG@10 on SciFact's train split.
         """
         store = self.store
         allowed = store.restriction(search_filter) if search_filter else None
