@@ -60,7 +60,9 @@ class GenerativeAnswerer:
         hits = self.retriever.search(
             question, CANDIDATE_POOL, analysis=analysis, search_filter=search_filter
         )
-        fallback = self.extractive.answer(question, max_citations, analysis=analysis, hits=hits)
+        fallback = self.extractive.answer(
+            question, max_citations, analysis=analysis, hits=hits, search_filter=search_filter
+        )
         if fallback.abstained:
             # The engine's evidence says the sources do not answer; a model would guess.
             report = LLMReport(

@@ -16,6 +16,7 @@ import pytest
 from assistant.budget import count_tokens, messages_tokens, prompt_limit
 from assistant.citecheck import addresses_model, check_answer, split_sentences
 from assistant.errors import UsageError
+from assistant.filters import SearchFilter
 from assistant.llm import LLMConfig, normalise_url
 from assistant.prompts import PLACEHOLDERS, load_prompt
 
@@ -341,6 +342,18 @@ def test_server_failures_give_one_message_and_the_extractive_answer(
         "; showing the extractive answer instead"
     )
     assert "\n" not in answer.notice and answer.llm.error in answer.notice
+
+
+def test_a_filter_holds_for_the_answer_behind_the_model(seeds_index):
+    # The extractive answer the model's answer falls back on (here: server down) adds
+    # the passages where the asked-about speaker speaks; the filter must hold for them.
+    question = "What did Heydari say about Zionist elements?"
+    memo = SearchFilter.parse(sources=["Middle East Monitor"])
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    answer = seeds_index.ask(question, llm=_config(url, timeout=1), search_filter=memo)
+    assert answer.mode == "extractive" and not answer.abstained
+    assert {c.document.outlet for c in answer.citations} == {"Middle East Monitor"}
+    assert answer.citations == seeds_index.ask(question, search_filter=memo).citations
 
 
 def test_nothing_verifiable_falls_back_and_says_so(seeds_index, scripted):
