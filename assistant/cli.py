@@ -261,7 +261,7 @@ def ask(
     click.echo("\nSources:")
     for citation in answer.citations:
         _print_passage(
-            citation.n, citation.passage, citation.document, citation.score, _said_by(citation)
+            citation.n, citation.passage, citation.document, citation.score, citation.said_by
         )
     if answer.mode == "llm":
         _print_tokens(answer.llm)
@@ -288,13 +288,6 @@ def _print_tokens(report) -> None:
         f" ({tokens['passages_given']} passages, {tokens['passages_left_out']} left out)"
         f" + answer {tokens['answer']} of a {tokens['context_window']}-token window"
     )
-
-
-def _said_by(citation) -> str | None:
-    if not citation.speaker:
-        return None
-    side = citation.side
-    return citation.speaker + (f" (for {side})" if side and side not in citation.speaker else "")
 
 
 def _print_passage(

@@ -64,6 +64,16 @@ class Citation:
     speaker: str | None = None  # who says the quoted words, when the passage says so
     side: str | None = None  # whom the speaker speaks for (a country)
 
+    @property
+    def said_by(self) -> str | None:
+        """The speaker as front ends show it: "Heydari (for Iran)", or the speaker
+        alone when the name already says the side ("Azerbaijan’s Ministry of Defense")."""
+        if not self.speaker:
+            return None
+        if self.side and self.side not in self.speaker:
+            return f"{self.speaker} (for {self.side})"
+        return self.speaker
+
     def to_json(self) -> dict:
         return {
             "n": self.n,

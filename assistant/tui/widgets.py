@@ -282,12 +282,10 @@ class SourceCard(Vertical, can_focus=True):
         facts.append(f"{passage.source} ¶{passage.paragraph}")
         facts.append(f"characters {passage.start}–{passage.end}")
         yield Static(plain(" · ".join(one_line(f) for f in facts)), classes="card-meta")
-        if self.citation is not None and self.citation.speaker:
-            side = self.citation.side
-            who = self.citation.speaker
-            if side and side not in who:
-                who += f" (for {side})"
-            yield Static(plain(f"said by {one_line(who)}"), classes="card-speaker")
+        if self.citation is not None and self.citation.said_by:
+            yield Static(
+                plain(f"said by {one_line(self.citation.said_by)}"), classes="card-speaker"
+            )
         yield Static(highlighted(passage, self.quote), classes="card-body")
 
     def action_open(self) -> None:
