@@ -553,10 +553,7 @@ def _write_vectors(directory: Path, vectors: np.ndarray) -> str:
     """vectors.npy (full precision) and vectors.faiss (the search structure)."""
     import faiss
 
-    with open(directory / RAW_VECTORS_NAME, "wb") as handle:
-        np.save(handle, np.ascontiguousarray(vectors, dtype=np.float32))
-        handle.flush()
-        os.fsync(handle.fileno())
+    _write_array(directory / RAW_VECTORS_NAME, vectors.astype(np.float32, copy=False))
     index, kind = make_vector_index(vectors)
     with open(directory / VECTORS_NAME, "wb") as handle:
         written = 0

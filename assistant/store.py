@@ -374,9 +374,8 @@ class StoredIndex:
 
     def _vector_rows(self, rows: np.ndarray) -> np.ndarray:
         """Full-precision vectors of these rows: read from the file when it is one."""
-        reader = getattr(self, "_raw_rows", None)
-        if reader is not None:
-            return reader.rows(rows)
+        if self._raw_rows is not None:
+            return self._raw_rows.rows(rows)
         return np.asarray(self.raw_vectors[rows], dtype=np.float32)
 
     def vector(self, row: int) -> np.ndarray:
@@ -697,12 +696,11 @@ def _ivf_of(index):
 def load_raw_vectors(path: Path) -> np.ndarray:
     """A ``.npy`` file memory-mapped (for updates and checks; queries use RowReader)."""
     try:
-        array = np.load(path, mmap_mode="r")
+        return np.load(path, mmap_mode="r")
     except (ValueError, OSError) as error:
         raise VectorsCorruptError(
             f"the vector file {path} is truncated or corrupt ({error})", hint=REBUILD
         ) from None
-    return array
 
 
 class RowReader:

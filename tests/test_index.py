@@ -188,7 +188,7 @@ def test_large_indexes_use_ivf_and_keep_recall(monkeypatch):
     assert kind == f"ivf{store.ivf_list_count(20_000)},sq8"
 
     view = store.StoredIndex.__new__(store.StoredIndex)
-    view.vectors, view.raw_vectors = index, vectors
+    view.vectors, view.raw_vectors, view._raw_rows = index, vectors, None
     view._ivf = store._ivf_of(index)
     view._ivf.nprobe = store.probe_count(view._ivf.nlist)
     queries = vectors[rng.integers(0, 20_000, 50)] + 0.1 * rng.standard_normal((50, 384))
