@@ -254,7 +254,7 @@ class ExtractiveAnswerer:
         have = {hit.passage.passage_id for hit in hits}
         quoting = [pid for pid in self.store.passages_quoting(wanted) if pid not in have]
         if search_filter is not None and quoting:
-            quoting = self.store.allowed_passages(quoting, self.store.restriction(search_filter))
+            quoting = self.store.allowed_passages(quoting, search_filter)
         if not quoting:
             return hits
         topic = [t for t in analysis.terms if not _names_speaker(t, wanted)]

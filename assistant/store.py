@@ -419,15 +419,17 @@ class StoredIndex:
         ).fetchall()
         return {doc_id: float(score) for doc_id, score in rows}
 
-    def allowed_passages(self, passage_ids: list[int], restriction: Restriction) -> list[int]:
-        """Those of the passages whose documents a restriction allows."""
+    def allowed_passages(self, passage_ids: list[int], search_filter) -> list[int]:
+        """Those of the passages whose documents a search filter allows (checked for
+        these passages alone, without listing every allowed vector row)."""
         if not passage_ids:
             return []
+        where, values = search_filter.where("d")
         marks = ",".join("?" * len(passage_ids))
         rows = self.db.execute(
             "SELECT p.id FROM passages AS p JOIN documents AS d ON d.doc_id = p.doc_id"
-            f" WHERE p.id IN ({marks}) AND {restriction.where}",
-            (*passage_ids, *restriction.values),
+            f" WHERE p.id IN ({marks}) AND {where}",
+            (*passage_ids, *values),
         ).fetchall()
         allowed = {row[0] for row in rows}
         return [pid for pid in passage_ids if pid in allowed]
