@@ -2,13 +2,17 @@
 
 Only the head of a document (the lines before the body starts) is searched for the
 headline, byline and date lines; those lines become metadata, not passages. The outlet
-also comes from author bios at the end ("a regular contributor to Iran International")
-and from site slogans some outlets print at the top of every page.
+also comes from author bios at the end ("a regular contributor to <outlet>") and from
+site slogans some outlets print on every page. Slogans and bio patterns are data
+(``assistant/data/metadata.json``), each entry with where it came from.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .textspans import iter_blocks, iter_lines
@@ -54,21 +58,36 @@ _BYLINE = re.compile(
 )
 _BARE_NAME = re.compile(rf"^{_NAME}$")
 
-# Slogans some outlets print at the top of every article, and who they belong to.
-SITE_SLOGANS = {
-    "creating new perspectives since 2009": "Middle East Monitor",
-    "all the news that's fit to print": "The New York Times",
-    "democracy dies in darkness": "The Washington Post",
-    "the truth is in your voice": "Iran International",
+RULES_FILE = Path(__file__).parent / "data" / "metadata.json"
+_RULES = json.loads(RULES_FILE.read_text(encoding="utf-8"))
+
+# Slogans some outlets print on every page (lower-cased, without a closing "." or "!"),
+# and whose they are.
+SITE_SLOGANS: dict[str, str] = {
+    entry["slogan"].lower().rstrip(".!"): entry["outlet"] for entry in _RULES["site_slogans"]
 }
 _OUTLET_WORDS = r"(?:[A-Z][\w&'’.-]*(?:\s+(?:of|for|and|&|the|on)\s+|\s+)?)+"
-_BIO_OUTLET = [
-    re.compile(rf"\bcontributor (?:to|for|at) (?:the )?(?P<outlet>{_OUTLET_WORDS})"),
-    re.compile(rf"\beditor[- ]in[- ]chief (?:of|at) (?:the )?(?P<outlet>{_OUTLET_WORDS})", re.I),
-    re.compile(
-        r"\b(?:writer|reporter|correspondent|editor|intern|analyst|columnist|researcher)"
-        rf" (?:at|for|with) the (?P<outlet>{_OUTLET_WORDS})(?P<kind>center|centre|institute)?\b"
-    ),
+
+
+@dataclass(frozen=True)
+class BioRule:
+    """An author-bio shape that names the outlet ("a regular contributor to X")."""
+
+    name: str
+    pattern: re.Pattern
+    needs_byline: bool  # names an outlet only in the bio of the document's own author
+
+
+BIO_OUTLET = [
+    BioRule(
+        name=entry["name"],
+        pattern=re.compile(
+            entry["pattern"].replace("{outlet}", _OUTLET_WORDS),
+            re.IGNORECASE if entry.get("ignore_case") else 0,
+        ),
+        needs_byline=bool(entry.get("needs_byline")),
+    )
+    for entry in _RULES["bio_outlet"]
 ]
 
 
@@ -187,19 +206,28 @@ def _outlet_from_bios(text: str, blocks: list[tuple[int, int]], byline: str | No
     # Bios sit in the head or in the last paragraphs; the middle is the story itself.
     candidates = blocks[:8] + blocks[-8:]
     for start, end in candidates:
-        paragraph = text[start:end]
-        for number, pattern in enumerate(_BIO_OUTLET):
-            match = pattern.search(paragraph)
-            if not match:
-                continue
-            # "X is an intern at the Alma center" names an outlet only in the author's bio.
-            if number == 2 and not (byline and byline.split()[-1] in paragraph):
-                continue
-            outlet = match.group("outlet").strip().rstrip(".,;").strip()
-            outlet = re.sub(r"\s+(?:of|for|and|&|the|on)$", "", outlet)
-            kind = match.groupdict().get("kind")
-            if kind:
-                outlet = f"{outlet} {kind.capitalize()}"
-            if outlet:
-                return outlet
+        found = bio_outlet(text[start:end], byline)
+        if found:
+            return found[0]
+    return None
+
+
+def bio_outlet(
+    paragraph: str, byline: str | None, rules: list[BioRule] | None = None
+) -> tuple[str, str] | None:
+    """The outlet a bio paragraph names, and the name of the rule that found it."""
+    for rule in BIO_OUTLET if rules is None else rules:
+        match = rule.pattern.search(paragraph)
+        if not match:
+            continue
+        # "X is an intern at the Y center" names an outlet only in the author’s own bio.
+        if rule.needs_byline and not (byline and byline.split()[-1] in paragraph):
+            continue
+        outlet = match.group("outlet").strip().rstrip(".,;").strip()
+        outlet = re.sub(r"\s+(?:of|for|and|&|the|on)$", "", outlet)
+        kind = match.groupdict().get("kind")
+        if kind:
+            outlet = f"{outlet} {kind.capitalize()}"
+        if outlet:
+            return outlet, rule.name
     return None
