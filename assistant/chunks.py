@@ -1,7 +1,8 @@
 """Chunks: split a document into paragraph passages that keep exact offsets.
 
-A paragraph is text between blank lines. Headline, byline and date lines are left
-out (they are document metadata). A paragraph longer than the model's window is cut
+A paragraph is text between blank lines. Headline, byline and date lines are
+document metadata: each becomes a passage of its own, flagged as the document's head,
+so "who wrote ..." can be answered with a citation while no other answer cites it. A paragraph longer than the model's window is cut
 on sentence boundaries. Boilerplate is kept, flagged, so the reader view can still
 show it but no answer ever cites it.
 """
@@ -21,8 +22,10 @@ MAX_TOKENS = 254
 # Raised whenever splitting or the boilerplate rules change what a file's passages
 # are: the manifest records it, and an update re-reads every file of an index written
 # under an older version instead of keeping its old passages. 2: a long paragraph
-# ending in "..." is no longer taken for a teaser.
-CHUNKING_VERSION = 2
+# ending in "..." is no longer taken for a teaser. 3: head lines (headline, byline,
+# date) are kept as head passages. 4: credit, teaser-label, glued-name and
+# repeated-across-a-site lines are boilerplate.
+CHUNKING_VERSION = 4
 
 TokenCounter = Callable[[str], int]
 _WORD = re.compile(r"\S+")
@@ -36,6 +39,9 @@ class Chunk:
     text: str
     is_boilerplate: bool
     sentences: tuple[tuple[int, int], ...]
+    # A headline, byline or date line: never embedded or cited as an answer, but the
+    # citation for questions about the report itself ("who wrote ...").
+    is_head: bool = False
 
 
 def approximate_token_count(text: str) -> int:
@@ -51,6 +57,7 @@ def split_document(
     text = document.text
     meta = set(document.meta_spans)
     pieces: list[tuple[int, int, int]] = []  # (paragraph, start, end)
+    heads: list[Chunk] = []
     for paragraph, (block_start, block_end) in enumerate(iter_blocks(text), 1):
         # Consecutive lines that are not metadata form one piece of the paragraph.
         run: list[tuple[int, int]] = []
@@ -59,6 +66,8 @@ def split_document(
                 if run:
                     pieces.append((paragraph, run[0][0], run[-1][1]))
                 run = []
+                if text[line[0] : line[1]].strip("# \t"):
+                    heads.append(_head_chunk(text, paragraph, *line))
             else:
                 run.append(line)
         if run:
@@ -83,7 +92,23 @@ def split_document(
                     sentences=tuple(part_sentences),
                 )
             )
-    return chunks
+    return sorted(chunks + heads, key=lambda chunk: chunk.start)
+
+
+def _head_chunk(text: str, paragraph: int, start: int, end: int) -> Chunk:
+    # The line without its surrounding spaces or Markdown heading marks.
+    line = text[start:end]
+    start += len(line) - len(line.lstrip("# \t"))
+    end -= len(line) - len(line.rstrip())
+    return Chunk(
+        paragraph=paragraph,
+        start=start,
+        end=end,
+        text=text[start:end],
+        is_boilerplate=True,
+        sentences=((start, end),),
+        is_head=True,
+    )
 
 
 def _fit_window(

@@ -6,6 +6,7 @@ generation; only new or changed files are read, split and embedded.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -20,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import boilerplate, embeddings, keywords, speakers
 from . import chunks as chunking
-from . import embeddings, keywords, speakers
 from .errors import (
     AssistantError,
     IndexLockedError,
@@ -40,6 +41,7 @@ from .sources import (
 )
 from .store import (
     DB_NAME,
+    HEAD_LINE,
     MANIFEST_NAME,
     RAW_VECTORS_NAME,
     SCHEMA,
@@ -256,6 +258,7 @@ def _write_generation(
     for document in documents:
         unique_docs.setdefault(document.doc_id, document)
     pending = [p for p in pending if unique_docs[p.doc_id].source == p.source]
+    _mark_site_boilerplate(pending, unique_docs)
 
     citable = [p for p in pending if not p.chunk.is_boilerplate]
     to_embed = [p for p in citable if p.vector is None or p.sentence_vectors is None]
@@ -317,6 +320,27 @@ def _write_generation(
         progress("writing", 1, 1)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _mark_site_boilerplate(
+    pending: list[_PendingPassage], documents: dict[str, SourceDocument]
+) -> None:
+    """Flag what several documents of one site share (``boilerplate.mark_corpus``).
+
+    Worked out on every write for every document, reused or new, so an update flags
+    what a build would; a passage that stops being boilerplate has no vector and is
+    embedded like a new one.
+    """
+    by_doc: dict[str, list[_PendingPassage]] = {}
+    for passage in pending:
+        by_doc.setdefault(passage.doc_id, []).append(passage)
+    flags = boilerplate.mark_corpus(
+        {doc_id: (documents[doc_id], [p.chunk for p in items]) for doc_id, items in by_doc.items()}
+    )
+    for doc_id, items in by_doc.items():
+        for passage, flag in zip(items, flags[doc_id], strict=True):
+            if flag != passage.chunk.is_boilerplate:
+                passage.chunk = dataclasses.replace(passage.chunk, is_boilerplate=flag)
 
 
 def embedding_text(title: str | None, passage_text: str) -> str:
@@ -415,6 +439,7 @@ class _ReusableRows:
                 text=text,
                 is_boilerplate=bool(boiler),
                 sentences=tuple(tuple(s) for s in json.loads(sentences)),
+                is_head=boiler == HEAD_LINE,
             )
             vector = self.previous.vector(vector_row) if vector_row is not None else None
             reused = None
@@ -480,7 +505,7 @@ def _write_database(
                     chunk.start,
                     chunk.end,
                     chunk.text,
-                    int(chunk.is_boilerplate),
+                    HEAD_LINE if chunk.is_head else int(chunk.is_boilerplate),
                     json.dumps([list(s) for s in chunk.sentences]),
                     row_for_vector,
                     first_sentence,

@@ -8,9 +8,11 @@ endings left exactly as they are; for ``.html`` it is the extracted main text; f
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,8 +126,75 @@ def load_documents(file: SourceFile) -> list[SourceDocument]:
         document = _load_html(text, file.source)
     else:
         document = SourceDocument(doc_id=file.source, source=file.source, text=text)
+        _read_front_matter(document)
+    _apply_sidecar(document, file.path)
     metadata.annotate(document)
     return [document]
+
+
+# YAML front matter keys (as Jekyll, Hugo and Pandoc write them) and the field each fills.
+_FRONT_MATTER_KEYS = {
+    "title": "title",
+    "date": "published",
+    "published": "published",
+    "author": "byline",
+    "authors": "byline",
+    "byline": "byline",
+    "outlet": "outlet",
+    "publisher": "outlet",
+    "source": "outlet",
+    "site": "outlet",
+    "url": "url",
+    "link": "url",
+}
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<body>.*?)^(?:---|\.\.\.)[ \t]*$", re.S | re.M)
+_KEY_VALUE = re.compile(r"^(?P<key>[A-Za-z_]+)[ \t]*:[ \t]*(?P<value>.*?)[ \t]*$")
+# One JSON file per folder gives metadata the files do not state: {"file name": {"date":
+# ..., "outlet": ..., "title": ..., "author": ..., "url": ...}}. It is not indexed itself.
+SIDECAR_NAME = "assistant-metadata.json"
+
+
+def _metadata_value(field_name: str, value: str) -> str | None:
+    value = value.strip().strip("\"'").strip()
+    if not value:
+        return None
+    if field_name == "published":
+        return metadata.parse_date(value) or metadata.parse_date(value[:10])
+    return value
+
+
+def _read_front_matter(document: SourceDocument) -> None:
+    """Title, date, author, outlet and url from a leading ``---`` block: its lines are
+    the document's head (citable for questions about the report), not passages."""
+    match = _FRONT_MATTER.match(document.text)
+    if not match:
+        return
+    offset = 0
+    for line in document.text[: match.end()].splitlines(keepends=True):
+        bare = line.rstrip("\r\n")
+        pair = _KEY_VALUE.match(bare)
+        field_name = _FRONT_MATTER_KEYS.get(pair.group("key").lower()) if pair else None
+        if field_name and getattr(document, field_name) is None:
+            setattr(document, field_name, _metadata_value(field_name, pair.group("value")))
+        if bare.strip():
+            document.meta_spans.append((offset, offset + len(bare)))
+        offset += len(line)
+
+
+def _apply_sidecar(document: SourceDocument, path: Path) -> None:
+    """Fill what the text does not state from the folder's sidecar file, if any."""
+    sidecar = path.parent / SIDECAR_NAME
+    try:
+        entries = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no sidecar, or one that cannot be read: the text alone counts
+    entry = entries.get(path.name) if isinstance(entries, dict) else None
+    if not isinstance(entry, dict):
+        return
+    for key, value in entry.items():
+        field_name = _FRONT_MATTER_KEYS.get(str(key).lower())
+        if field_name and isinstance(value, str) and getattr(document, field_name) is None:
+            setattr(document, field_name, _metadata_value(field_name, value))
 
 
 def _load_jsonl(data: bytes, source: str) -> Iterator[SourceDocument]:
@@ -174,14 +243,36 @@ def _load_html(html: str, source: str) -> SourceDocument:
     if extracted is None or not (extracted.text or "").strip():
         raise UnreadableSource(f"{source}: no main text found in the HTML")
     # One paragraph per line in trafilatura's output; blank lines are our paragraph mark.
-    text = "\n\n".join(line.strip() for line in extracted.text.splitlines() if line.strip())
-    return SourceDocument(
+    body = "\n\n".join(line.strip() for line in extracted.text.splitlines() if line.strip())
+    title = _str_or_none(extracted.title)
+    byline = _str_or_none(extracted.author)
+    published = metadata.parse_date(extracted.date or "")
+    # The page states its headline, author and date in its markup, not in the main
+    # text: they head the text as lines of their own, so that "who wrote ..." and
+    # "when was ... published" can be answered with a citation like anything else.
+    head = [line for line in (title, byline and f"By {byline}", _date_line(published)) if line]
+    text = "\n\n".join([" ".join(line.split()) for line in head] + [body])
+    document = SourceDocument(
         doc_id=source,
         source=source,
         text=text,
-        title=_str_or_none(extracted.title),
+        title=title,
         outlet=_str_or_none(extracted.sitename),
-        byline=_str_or_none(extracted.author),
-        published=metadata.parse_date(extracted.date or ""),
+        byline=byline,
+        published=published,
         url=_str_or_none(extracted.url),
     )
+    offset = 0
+    for line in head:
+        line = " ".join(line.split())
+        document.meta_spans.append((offset, offset + len(line)))
+        offset += len(line) + 2
+    return document
+
+
+def _date_line(published: str | None) -> str | None:
+    """"Published 25 April 2023": the page's date, in words a question uses."""
+    if not published:
+        return None
+    year, month, day = (int(part) for part in published.split("-"))
+    return f"Published {day} {calendar.month_name[month]} {year}"

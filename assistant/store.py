@@ -20,6 +20,7 @@ never half of each, and a crash leaves the previous index as it was.
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import sqlite3
@@ -39,6 +40,9 @@ from .errors import (
 from .speakers import Statement
 from .types import Document, Passage, Span
 
+# passages.is_boilerplate: 0 a citable passage, 1 boilerplate, HEAD_LINE a headline,
+# byline or date line (not embedded, cited only for questions about the report).
+HEAD_LINE = 2
 SCHEMA_VERSION = 2  # 2: title-prefixed passage vectors, sentence vectors, documents_fts
 MANIFEST_NAME = "manifest.json"
 DB_NAME = "passages.sqlite"
@@ -199,6 +203,7 @@ def _row_to_passage(row) -> Passage:
         text=row[6],
         is_boilerplate=bool(row[7]),
         sentences=tuple(Span(s, e) for s, e in json.loads(row[8])),
+        is_head=row[7] == HEAD_LINE,
     )
 
 
@@ -225,6 +230,7 @@ class StoredIndex:
                         hint="rebuild it with: assistant index build PATH",
                     ) from None
         self._document_cache: dict[str, Document] = {}
+        self._metadata_terms: dict[str, set[str]] | None = None
 
     def _open(self, generation: Path, *, mmap: bool) -> None:
         db_path = generation / DB_NAME
@@ -308,6 +314,32 @@ class StoredIndex:
     def document_passages(self, doc_id: str) -> list[Passage]:
         rows = self.db.execute(
             f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE doc_id = ? ORDER BY start", (doc_id,)
+        ).fetchall()
+        return [_row_to_passage(row) for row in rows]
+
+    def metadata_terms(self) -> dict[str, set[str]]:
+        """Each document's outlet, byline, title and publication date as normalised
+        terms (dates as year, month name and day): text of the document for evidence,
+        though no passage holds it. Read once per generation."""
+        if self._metadata_terms is None:
+            found: dict[str, set[str]] = {}
+            for doc_id, title, outlet, byline, published in self.db.execute(
+                "SELECT doc_id, title, outlet, byline, published FROM documents"
+            ):
+                words = " ".join(filter(None, (title, outlet, byline)))
+                if published:
+                    year, month, day = published.split("-")
+                    words += f" {year} {calendar.month_name[int(month)]} {int(day)}"
+                found[doc_id] = set(keywords.tokens(words))
+            self._metadata_terms = found
+        return self._metadata_terms
+
+    def head_passages(self, doc_id: str) -> list[Passage]:
+        """The document's headline, byline and date lines, in text order."""
+        rows = self.db.execute(
+            f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE doc_id = ? AND is_boilerplate = ?"
+            " ORDER BY start",
+            (doc_id, HEAD_LINE),
         ).fetchall()
         return [_row_to_passage(row) for row in rows]
 

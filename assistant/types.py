@@ -37,6 +37,7 @@ class Passage:
     text: str
     is_boilerplate: bool = False
     sentences: tuple[Span, ...] = ()  # absolute offsets into the source text
+    is_head: bool = False  # a headline, byline or date line (never an answer's evidence)
 
 
 @dataclass(frozen=True)
