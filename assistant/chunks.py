@@ -2,9 +2,9 @@
 
 A paragraph is text between blank lines. Headline, byline and date lines are
 document metadata: each becomes a passage of its own, flagged as the document's head,
-so "who wrote ..." can be answered with a citation while no other answer cites it. A paragraph longer than the model's window is cut
-on sentence boundaries. Boilerplate is kept, flagged, so the reader view can still
-show it but no answer ever cites it.
+so "who wrote ..." can be answered with a citation while no other answer cites it. A
+paragraph longer than the model's window is cut on sentence boundaries. Boilerplate is
+kept, flagged, so the reader view can still show it but no answer ever cites it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ MAX_TOKENS = 254
 # under an older version instead of keeping its old passages. 2: a long paragraph
 # ending in "..." is no longer taken for a teaser. 3: head lines (headline, byline,
 # date) are kept as head passages. 4: credit, teaser-label, glued-name and
-# repeated-across-a-site lines are boilerplate.
-CHUNKING_VERSION = 4
+# repeated-across-a-site lines are boilerplate. 5: speakers found in news in general
+# (the statements table is rebuilt).
+CHUNKING_VERSION = 5
 
 TokenCounter = Callable[[str], int]
 _WORD = re.compile(r"\S+")

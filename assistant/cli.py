@@ -391,6 +391,19 @@ def eval_command(
     click.echo(f"hit@3                {m['hit@3']:.3f}")
     click.echo(f"MRR                  {m['mrr']:.3f}")
     click.echo(f"abstention accuracy  {m['abstention_accuracy']:.3f}")
+    click.echo(
+        f"abstentions          precision {m['abstention_precision']:.3f},"
+        f" recall {m['abstention_recall']:.3f}"
+        f" ({m['false_abstentions']} false, {m['missed_abstentions']} missed)"
+    )
+    if report.by_kind:
+        click.echo("")
+        click.echo(f"{'kind':20} {'n':>4} {'hit@1':>6} {'hit@3':>6} {'refused':>8}")
+        for kind, f in report.by_kind.items():
+            click.echo(
+                f"{_one_line(kind)[:20]:20} {f['questions']:4d} {f['hit@1']:6.3f}"
+                f" {f['hit@3']:6.3f} {f['refused']:8.3f}"
+            )
 
 
 def _eval_beir(beir_dir: Path, split: str, index_dir: str | None, as_json: bool) -> None:

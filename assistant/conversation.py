@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .keywords import content_terms, tokens
+from .question import analyze
 from .types import Answer
 
 # Openers that only make sense as a continuation of the previous question.
@@ -24,12 +25,6 @@ _FOLLOW_UP_OPENER = re.compile(
 # Words that point back at something named earlier.
 _BACK_REFERENCES = frozenset(
     ["it", "its", "they", "them", "their", "he", "she", "him", "his", "her", "those", "these"]
-)
-# "What did X say/claim/warn ..." without a topic is a follow-up about the last one.
-_SPEECH_QUESTION = re.compile(
-    r"\b(?:say|said|says|claim|claimed|warn|warned|deny|denied|respond|responded|react|reacted"
-    r"|think|thought|state|stated|reply|replied|announce|announced)\b",
-    re.IGNORECASE,
 )
 # The clause naming what a question is about.
 _TOPIC_CLAUSE = re.compile(
@@ -49,7 +44,9 @@ def is_follow_up(question: str) -> bool:
         return True
     if set(tokens(question)) & _BACK_REFERENCES:
         return True
-    if _SPEECH_QUESTION.search(question) and not topic_of(question):
+    # "What did X say?" without a topic is a follow-up about the last one.
+    asked = analyze(question)
+    if asked.speaker and not asked.topic_terms:
         return True
     return not content_terms(question)
 
@@ -67,7 +64,7 @@ def make_standalone(question: str, previous: str | None) -> str:
         topic = " ".join(t for t in content_terms(previous) if t not in own)
     if not topic:
         return question
-    if _SPEECH_QUESTION.search(core):
+    if analyze(core).speaker:
         return f"{core} about {topic}?"
     return f"{core}, regarding {topic}?"
 

@@ -21,6 +21,7 @@ class QuestionResult:
     abstained: bool
     gold_rank: int | None  # 1-based rank of the first citation holding a gold string
     cited: list[str] = field(default_factory=list)
+    kind: str | None = None  # the question file's "kind", when it gives one
 
     @property
     def correct(self) -> bool:
@@ -62,11 +63,42 @@ class EvalReport:
             "missed_abstentions": sum(
                 1 for r in self.results if r.expected_abstain and not r.abstained
             ),
+            # Of the refusals, how many were right; of the questions to refuse, how many were.
+            "abstention_precision": self._share(
+                lambda r: r.expected_abstain, [r for r in self.results if r.abstained]
+            ),
+            "abstention_recall": self._share(
+                lambda r: r.abstained, [r for r in self.results if r.expected_abstain]
+            ),
         }
+
+    @property
+    def by_kind(self) -> dict[str, dict[str, float]]:
+        """Per question kind: hit@1 and hit@3 for answerable kinds; for kinds to refuse
+        (such as entity present / absent), the share refused."""
+        kinds: dict[str, list[QuestionResult]] = {}
+        for result in self.results:
+            if result.kind:
+                kinds.setdefault(result.kind, []).append(result)
+        table = {}
+        for kind, results in sorted(kinds.items()):
+            answerable = [r for r in results if not r.expected_abstain]
+            refusable = [r for r in results if r.expected_abstain]
+            table[kind] = {
+                "questions": len(results),
+                "hit@1": self._share(lambda r: r.gold_rank == 1, answerable),
+                "hit@3": self._share(
+                    lambda r: r.gold_rank is not None and r.gold_rank <= 3, answerable
+                ),
+                "refused": self._share(lambda r: r.abstained, refusable),
+                "false_abstentions": sum(1 for r in answerable if r.abstained),
+            }
+        return table
 
     def to_json(self) -> dict:
         return {
             "metrics": self.metrics,
+            "by_kind": self.by_kind,
             "questions": [r.__dict__ | {"correct": r.correct} for r in self.results],
         }
 
@@ -105,6 +137,7 @@ def evaluate(index, questions: list[dict], k: int = 3) -> EvalReport:
                 abstained=answer.abstained,
                 gold_rank=rank,
                 cited=[f"{c.passage.source}:{c.passage.paragraph}" for c in answer.citations],
+                kind=item.get("kind") if isinstance(item.get("kind"), str) else None,
             )
         )
     return EvalReport(results)

@@ -272,8 +272,10 @@ def _write_generation(
     ).astype(np.float16)
 
     report.documents = len(unique_docs)
-    report.passages = len(pending)
-    report.boilerplate = len(pending) - len(citable)
+    # Head lines (headline, byline, date) are kept, but they are not passages of the text.
+    body = len(pending) - sum(1 for p in pending if p.chunk.is_head)
+    report.passages = body
+    report.boilerplate = body - len(citable)
     report.passages_embedded = len(to_embed)
     report.passages_reused = len(citable) - len(to_embed)
 
@@ -306,7 +308,7 @@ def _write_generation(
         roots=roots,
         files=entries,
         documents=len(unique_docs),
-        passages=len(pending),
+        passages=body,
         vectors=len(citable),
         model_fingerprint=embeddings.model_fingerprint(),
         artifacts=artifacts,

@@ -10,6 +10,8 @@ import numpy as np
 
 from . import keywords
 from .filters import SearchFilter
+from .question import QuestionAnalysis
+from .question import analyze as analyze_question
 from .store import StoredIndex
 from .types import Hit, Passage
 
@@ -38,6 +40,7 @@ class QueryAnalysis:
     forms: dict[str, tuple[str, ...]]  # each term with the spelling variants found for it
     frequency: dict[str, int]  # passages containing each term (in any of its forms)
     vector: np.ndarray
+    question: QuestionAnalysis  # what is asked (kind, speaker, subject), from the words alone
 
 
 class Retriever:
@@ -60,7 +63,8 @@ class Retriever:
         return self.encoder.encode(texts)
 
     def analyze(self, query: str) -> QueryAnalysis:
-        terms = tuple(keywords.content_terms(query)[:MAX_TERMS])
+        question = analyze_question(query, MAX_TERMS)
+        terms = question.terms
         names = keywords.names_in(query)
         forms: dict[str, tuple[str, ...]] = {}
         frequency: dict[str, int] = {}
@@ -72,7 +76,7 @@ class Retriever:
             variants = self.store.name_variants(term) if term in names or own < 5 else []
             forms[term] = (term, *variants)
             frequency[term] = self.store.passage_frequency(forms[term]) if variants else own
-        return QueryAnalysis(query, terms, forms, frequency, self.embed([query])[0])
+        return QueryAnalysis(query, terms, forms, frequency, self.embed([query])[0], question)
 
     def search(
         self,

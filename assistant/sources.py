@@ -271,7 +271,7 @@ def _load_html(html: str, source: str) -> SourceDocument:
 
 
 def _date_line(published: str | None) -> str | None:
-    """"Published 25 April 2023": the page's date, in words a question uses."""
+    """ "Published 25 April 2023": the page's date, in words a question uses."""
     if not published:
         return None
     year, month, day = (int(part) for part in published.split("-"))

@@ -84,11 +84,13 @@ def test_search_json_contract(seeds_index_dir):
 def test_eval_prints_the_metrics(seeds_index_dir):
     result = run("eval", str(DEV_QUESTIONS), "--index", str(seeds_index_dir))
     assert result.exit_code == 0
-    tail = result.output.splitlines()[-5:]
-    assert tail[0] == "questions            21 (16 answerable)"
+    lines = result.output.splitlines()
+    start = lines.index("questions            21 (16 answerable)")
+    tail = lines[start : start + 6]
     assert tail[1].startswith("hit@1 ")
     assert float(tail[1].split()[-1]) >= 0.9
     assert tail[4] == "abstention accuracy  1.000"
+    assert tail[5] == "abstentions          precision 1.000, recall 1.000 (0 false, 0 missed)"
     data = json.loads(
         run("eval", str(DEV_QUESTIONS), "--index", str(seeds_index_dir), "--json").output
     )
