@@ -86,6 +86,8 @@ RANK_FEATURES = (
     "side_speaks",  # the side or person asked about speaks here (speaker book)
     "quote_near_speaker",  # a quotation, with the speaker's words here or just before
     "quoted_share",  # how much of the passage is quotation, for "what did X say"
+    "topic_nearby",  # share of the topic terms in the passage or the one before it
+    "topic_dense",  # its best sentence's cosine with the topic alone (no "what did X say")
     "heading",  # a heading or caption: one line without a sentence end
 )
 ABSTAIN_FEATURES = (
@@ -362,6 +364,7 @@ class ExtractiveAnswerer:
 
         presents = [present_in(hit) for hit in hits]
         rank_weights = np.asarray(fitted()["rank"]["weights"])
+        topic_dense = self._topic_cosines(question, ids)
 
         def measure(index: int, present: set[str]) -> Evidence:
             hit = hits[index]
@@ -375,6 +378,9 @@ class ExtractiveAnswerer:
                 question, hit, present, weights, said, previous.get(hit.passage.passage_id, "")
             )
             features[RANK_FEATURES.index("side_speaks")] = float(spoken)
+            features[RANK_FEATURES.index("topic_dense")] = topic_dense.get(
+                hit.passage.passage_id, features[RANK_FEATURES.index("dense")]
+            )
             return Evidence(
                 hit,
                 features,
@@ -429,8 +435,21 @@ class ExtractiveAnswerer:
             values["quote_near_speaker"] = values["quote_for_said"] * values["speaker_nearby"]
             quoted = sum(len(m.group(1)) for m in _QUOTATION.finditer(text))
             values["quoted_share"] = min(quoted / max(len(text), 1), 1.0)
+        before_terms = set(keywords.tokens(before))
+        values["topic_nearby"] = _share(question.topic_terms, present | before_terms, weights)
         values["heading"] = float(is_heading(passage))
         return np.array([values[name] for name in RANK_FEATURES], dtype=np.float64)
+
+    def _topic_cosines(self, question: QuestionAnalysis, ids: list[int]) -> dict[int, float]:
+        """Each passage's best sentence against the question's topic words alone: "what
+        did the minister say about X" is otherwise close to anything the minister said.
+        Only for questions with a frame or speaker to leave out."""
+        topic = question.topic_terms
+        if not topic or len(topic) == len(question.terms):
+            return {}
+        vector = self.retriever.embed([" ".join(topic)])[0]
+        cosines = self.store.sentence_cosines(vector, ids)
+        return {pid: max(float(np.max(each)), 0.0) for pid, each in cosines.items() if len(each)}
 
     def _previous_texts(self, hits: list[Hit]) -> dict[int, str]:
         """The citable passage before each candidate in its document (where a quotation's

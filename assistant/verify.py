@@ -22,6 +22,7 @@ from .errors import (
 from .sources import file_sha256
 from .store import (
     DB_NAME,
+    HEAD_LINE,
     RAW_VECTORS_NAME,
     REBUILD,
     SENTENCE_VECTORS_NAME,
@@ -132,8 +133,10 @@ def _verify_database(report: VerifyReport, manifest: Manifest, path: Path) -> No
             db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
                 result = db.execute("PRAGMA integrity_check").fetchone()[0]
+                # Head lines (headline, byline, date) are stored but not counted.
                 passages, vectors = db.execute(
-                    "SELECT count(*), count(vector_row) FROM passages"
+                    f"SELECT count(*), count(vector_row) FROM passages"
+                    f" WHERE is_boilerplate != {HEAD_LINE}"
                 ).fetchone()
             finally:
                 db.close()

@@ -173,13 +173,13 @@ def fit_abstain(samples: list[Sample], rank: np.ndarray) -> tuple[np.ndarray, fl
     return raw_w, raw_b, best_threshold
 
 
-MARGINS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0)
+MARGINS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0)
 
 
 def fit_margin(samples: list[Sample], rank: np.ndarray, citations: int = 3) -> float:
     """The citation margin with the most questions whose gold is among the citations
     (hit@3): a further citation must score within the margin of the best. Of margins
-    that tie, the widest: a second strong passage is worth showing."""
+    that tie, the narrowest: a weak passage is not worth showing."""
 
     def hits(margin: float) -> int:
         count = 0
@@ -192,7 +192,7 @@ def fit_margin(samples: list[Sample], rank: np.ndarray, citations: int = 3) -> f
             count += bool(sample.labels[cited].any())
         return count
 
-    return max(MARGINS, key=lambda m: (hits(m), m))
+    return max(MARGINS, key=lambda m: (hits(m), -m))
 
 
 def fit(samples: list[Sample]) -> dict:
