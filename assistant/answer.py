@@ -240,11 +240,19 @@ class ExtractiveAnswerer:
         ):
             return self._abstain(question, nearest, "no passage covers enough of the question")
 
-        margin = weights["citation_margin"]
-        chosen = [e for e in evidence if e.score >= best.score - margin and _may_answer(e)]
+        # A further citation must answer in its own right: the fitted model accepts it
+        # as it would accept the best passage.
+        threshold = weights["abstain"]["threshold"]
+        chosen = [best] if _may_answer(best) else []
+        for item in evidence[1:]:
+            if len(chosen) == 2 * max_citations:
+                break  # enough to put the speaker's own first and keep max_citations
+            if _may_answer(item) and self.answerable(analysis, item, evidence) >= threshold:
+                chosen.append(item)
+        chosen = chosen or [best]
         # "What did X say": passages where X (or X's side) speaks come first.
         chosen.sort(key=lambda e: not e.spoken)
-        chosen = chosen[:max_citations] or [best]
+        chosen = chosen[:max_citations]
         report_line = self._report_line(analysis.question, best.hit.passage.doc_id)
         if about_report:
             if report_line is None:

@@ -399,10 +399,14 @@ def eval_command(
     if report.by_kind:
         click.echo("")
         click.echo(f"{'kind':20} {'n':>4} {'hit@1':>6} {'hit@3':>6} {'refused':>8}")
+
+        def figure(value: float | None, width: int) -> str:
+            return f"{'-':>{width}}" if value is None else f"{value:{width}.3f}"
+
         for kind, f in report.by_kind.items():
             click.echo(
-                f"{_one_line(kind)[:20]:20} {f['questions']:4d} {f['hit@1']:6.3f}"
-                f" {f['hit@3']:6.3f} {f['refused']:8.3f}"
+                f"{_one_line(kind)[:20]:20} {f['questions']:4d} {figure(f['hit@1'], 6)}"
+                f" {figure(f['hit@3'], 6)} {figure(f['refused'], 8)}"
             )
 
 

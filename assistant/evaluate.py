@@ -84,13 +84,18 @@ class EvalReport:
         for kind, results in sorted(kinds.items()):
             answerable = [r for r in results if not r.expected_abstain]
             refusable = [r for r in results if r.expected_abstain]
+            # None where the kind has no such questions (nothing to refuse, or to answer).
             table[kind] = {
                 "questions": len(results),
-                "hit@1": self._share(lambda r: r.gold_rank == 1, answerable),
+                "hit@1": self._share(lambda r: r.gold_rank == 1, answerable)
+                if answerable
+                else None,
                 "hit@3": self._share(
                     lambda r: r.gold_rank is not None and r.gold_rank <= 3, answerable
-                ),
-                "refused": self._share(lambda r: r.abstained, refusable),
+                )
+                if answerable
+                else None,
+                "refused": self._share(lambda r: r.abstained, refusable) if refusable else None,
                 "false_abstentions": sum(1 for r in answerable if r.abstained),
             }
         return table
