@@ -280,11 +280,18 @@ class ExtractiveAnswerer:
     def speaker_met(question: QuestionAnalysis, evidence: list[Evidence]) -> bool:
         """For "what did X say": X's name and head noun ("georgia" and "minister" for
         "Georgia's prime minister") meet in one candidate passage, counting the passage
-        before it and who speaks in it. A speaker the sources never put together is
-        never quoted by them."""
+        before it and who speaks in it; a person named in full speaks in one. A speaker
+        the sources never put together, or never let speak, is never quoted by them."""
         core = set(question.speaker_core)
         if question.kind != "said" or not core:
             return True
+        names = [t for t in question.speaker_core if t in question.subject_terms]
+        if len(names) >= 2 and len(names) == len(core):
+            # A person named in full ("Yahya Sinwar") must speak, not only be mentioned.
+            surname = names[-1]
+            return any(
+                speakers.same_surname(surname, word) for e in evidence for word in e.speakers
+            )
         return any(core <= (e.present | e.speakers | e.before) for e in evidence)
 
     def answerable(

@@ -124,3 +124,19 @@ def test_empty_question_is_a_usage_error(seeds_index, question):
 
 def test_k_limits_citations(seeds_index):
     assert len(seeds_index.ask(QUESTION_132, k=1).citations) == 1
+
+
+def test_a_misspelt_lowercase_question_is_answered_not_refused(seeds_index):
+    # Every name misspelt and lowercased: its nearest passages are the right ones, and
+    # the evidence (variants, meaning) does not hinge on the literal words.
+    answer = seeds_index.ask("what did heidary say about zionist elemnts in azerbajan")
+    assert not answer.abstained, answer.text
+    assert "Zionist" in answer.citations[0].passage.text
+
+
+def test_a_month_and_year_count_from_the_documents_date(seeds_index):
+    # "April 2023" is written in no paragraph of the Middle East Monitor article; it is
+    # the article's date (2023-04-02), which counts as text of the document.
+    answer = seeds_index.ask("What did Azerbaijan say in April 2023 about Heydari?")
+    assert not answer.abstained, answer.text
+    assert "2023" not in (answer.reason or "")

@@ -21,6 +21,7 @@ USED = [
     "postlight-www.americanow.com.html",
     "fundus-ls-LesothoTimes_2025_11_24.html",
     "fundus-mx-MexicoNewsDaily_2025_04_16.html",
+    "fundus-ca-CBCNews_2024_08_08.html",
     "fundus-uk-TheTelegraph_2024_09_17.html",
     "fundus-my-MalayMail_2024_11_22.html",
 ]
@@ -85,6 +86,18 @@ def test_an_entity_present_with_its_fact_absent_is_refused(news_index):
     answer = news_index.ask("Which university did Marcelo Ebrard study at?")
     assert answer.abstained
     assert "Ebrard" not in answer.reason  # refused on the evidence, not for a missing name
+
+
+def test_a_person_who_never_speaks_in_the_sources_is_not_quoted(news_index):
+    # Sinwar is named in many paragraphs of the CBC page; he is quoted in none.
+    answer = news_index.ask(
+        "What did Yahya Sinwar himself say after being named head of Hamas's political bureau?"
+    )
+    assert answer.abstained
+    assert answer.reason == "the sources never quote Yahya Sinwar himself"
+    # Someone who does speak there is quoted.
+    first = _first(news_index.ask("According to Levitt, what did Sinwar learn in jail?"))
+    assert "Levitt" in first.speaker
 
 
 def test_headings_are_never_the_answer(news_index):
