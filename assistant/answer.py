@@ -83,6 +83,7 @@ RANK_FEATURES = (
     "quote_for_said",  # a quotation, for "what did X say" questions
     "speaker_here",  # share of the speaker's words in who speaks in the passage
     "speaker_nearby",  # share of the speaker's words in the passage or the one before
+    "speaker_head_here",  # the speaker's head noun or surname is who speaks in the passage
     "side_speaks",  # the side or person asked about speaks here (speaker book)
     "quote_near_speaker",  # a quotation, with the speaker's words here or just before
     "quoted_share",  # how much of the passage is quotation, for "what did X say"
@@ -445,6 +446,12 @@ class ExtractiveAnswerer:
             wanted = set(question.speaker_terms)
             by = max((len(wanted & set(keywords.tokens(s.speaker))) for s in said), default=0)
             values["speaker_here"] = by / len(wanted)
+            # "the Philippine fisheries bureau spokesman": the spokesman speaking, not
+            # the bureau; the head noun (or the surname) picks the speaker out.
+            head = question.speaker_core[-1:]
+            values["speaker_head_here"] = float(
+                bool(head) and any(head[0] in keywords.tokens(s.speaker) for s in said)
+            )
             nearby = set(keywords.tokens(before)) | set(keywords.tokens(text))
             values["speaker_nearby"] = len(wanted & nearby) / len(wanted)
             values["quote_near_speaker"] = values["quote_for_said"] * values["speaker_nearby"]
