@@ -274,7 +274,7 @@ class ExtractiveAnswerer:
         missing = [t for t in analysis.question.subject_terms if analysis.frequency.get(t, 0) == 0]
         if not missing:
             return []
-        in_metadata = set().union(*self.store.metadata_terms().values())
+        in_metadata = self.store.metadata_vocabulary()
         return [t for t in missing if t not in in_metadata]
 
     @staticmethod

@@ -231,6 +231,7 @@ class StoredIndex:
                     ) from None
         self._document_cache: dict[str, Document] = {}
         self._metadata_terms: dict[str, set[str]] | None = None
+        self._metadata_vocabulary: frozenset[str] = frozenset()
 
     def _open(self, generation: Path, *, mmap: bool) -> None:
         db_path = generation / DB_NAME
@@ -332,7 +333,13 @@ class StoredIndex:
                     words += f" {year} {calendar.month_name[int(month)]} {int(day)}"
                 found[doc_id] = set(keywords.tokens(words))
             self._metadata_terms = found
+            self._metadata_vocabulary = frozenset().union(*found.values())
         return self._metadata_terms
+
+    def metadata_vocabulary(self) -> frozenset[str]:
+        """Every term of any document's metadata (see :meth:`metadata_terms`)."""
+        self.metadata_terms()
+        return self._metadata_vocabulary
 
     def head_passages(self, doc_id: str) -> list[Passage]:
         """The document's headline, byline and date lines, in text order."""
