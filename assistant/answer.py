@@ -47,6 +47,7 @@ NEIGHBOURS_OF = 6
 # Passages whose question words are also sought by meaning (one encoder batch).
 SOFT_MATCH_TOP = 5
 WORD_CACHE_LIMIT = 50_000
+DOCUMENT_CACHE_LIMIT = 256
 
 _DATE_LIKE = re.compile(
     r"\b(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}\b"
@@ -200,6 +201,11 @@ class ExtractiveAnswerer:
         self.store = store
         self.retriever = retriever
         self._word_vectors: dict[str, np.ndarray] = {}
+        # A document's passages and terms, read once for every step that needs them
+        # (the passage before, the passage after, the subject in the document, the
+        # dateline). The answerer lives as long as its generation.
+        self._documents: dict[str, list[Passage]] = {}
+        self._document_vocabulary: dict[str, set[str]] = {}
 
     # -- the decision --------------------------------------------------------------
 
@@ -338,8 +344,26 @@ class ExtractiveAnswerer:
         )
 
     def _document_terms(self, doc_id: str) -> set[str]:
-        text = " ".join(p.text for p in self.store.document_passages(doc_id))
-        return set(keywords.tokens(text)) | self.store.metadata_terms().get(doc_id, set())
+        terms = self._document_vocabulary.get(doc_id)
+        if terms is None:
+            if len(self._document_vocabulary) >= DOCUMENT_CACHE_LIMIT:
+                self._document_vocabulary.clear()
+            text = " ".join(p.text for p in self._passages_of(doc_id))
+            terms = set(keywords.tokens(text)) | self.store.metadata_terms().get(doc_id, set())
+            self._document_vocabulary[doc_id] = terms
+        return terms
+
+    def _passages_of(self, doc_id: str) -> list[Passage]:
+        """All of a document's passages in text order (head lines and boilerplate too)."""
+        passages = self._documents.get(doc_id)
+        if passages is None:
+            if len(self._documents) >= DOCUMENT_CACHE_LIMIT:
+                self._documents.clear()
+            passages = self._documents[doc_id] = self.store.document_passages(doc_id)
+        return passages
+
+    def _citable_of(self, doc_id: str) -> list[Passage]:
+        return [p for p in self._passages_of(doc_id) if not p.is_boilerplate]
 
     def _abstain(self, question: str, nearest: tuple[Hit, ...], reason: str) -> Answer:
         text = f"The sources do not answer this: {reason}."
@@ -357,7 +381,7 @@ class ExtractiveAnswerer:
     ) -> tuple[list[Evidence], dict, speakers.SpeakerQuery | None]:
         """Every candidate's evidence, best first by the fitted weights."""
         question = analysis.question
-        wanted = speakers.parse_question(analysis.text)
+        wanted = speakers.speaker_query(question.speaker)
         if wanted is not None:
             hits = self._with_statement_passages(hits, wanted, analysis, search_filter)
         if question.kind == "said":
@@ -481,9 +505,7 @@ class ExtractiveAnswerer:
         for hit in hits:
             doc_id = hit.passage.doc_id
             if doc_id not in by_document:
-                by_document[doc_id] = [
-                    p for p in self.store.document_passages(doc_id) if not p.is_boilerplate
-                ]
+                by_document[doc_id] = self._citable_of(doc_id)
             passages = by_document[doc_id]
             for index, passage in enumerate(passages):
                 if passage.passage_id == hit.passage.passage_id and index:
@@ -498,9 +520,7 @@ class ExtractiveAnswerer:
         have = {hit.passage.passage_id for hit in hits}
         following: list[int] = []
         for hit in hits[:NEIGHBOURS_OF]:
-            passages = [
-                p for p in self.store.document_passages(hit.passage.doc_id) if not p.is_boilerplate
-            ]
+            passages = self._citable_of(hit.passage.doc_id)
             for index, passage in enumerate(passages[:-1]):
                 after = passages[index + 1].passage_id
                 if passage.passage_id == hit.passage.passage_id and after not in have:
@@ -582,12 +602,12 @@ class ExtractiveAnswerer:
         ... filed", the dateline opening the story (or the date line of the head)."""
         if not question.about_report:
             return None
-        heads = self.store.head_passages(doc_id)
+        heads = [p for p in self._passages_of(doc_id) if p.is_head]
         found: Passage | None = None
         if question.kind == "author":
             found = next((p for p in heads if p.text.lower().startswith("by ")), None)
         else:
-            body = [p for p in self.store.document_passages(doc_id) if not p.is_boilerplate]
+            body = self._citable_of(doc_id)
             for passage in body[:3]:
                 opening = passage.text[:80]
                 if _DATELINE.match(opening) and (

@@ -37,6 +37,17 @@ def _alternation(name: str) -> str:
 
 
 @cache
+def _report_words() -> frozenset[str]:
+    """Words that name a report, its writers, its outlet or its filing."""
+    return _FILING_WORDS | {
+        t
+        for list_name in ("author_nouns", "agency_nouns", "report_nouns")
+        for w in word_list(list_name)
+        for t in keywords.tokens(w)
+    }
+
+
+@cache
 def _patterns() -> dict[str, re.Pattern]:
     speech = _alternation("speech_verbs")
     aux = r"(?:did|does|do|has|have|had|was|were|is|are|will|would)"
@@ -147,14 +158,8 @@ def analyze(question: str, max_terms: int = 64) -> QuestionAnalysis:
         match = patterns[name].search(text)
         if match:
             # The frame is the report and its filing, not what the report is about.
-            report_words = {
-                t
-                for list_name in ("author_nouns", "agency_nouns", "report_nouns")
-                for w in word_list(list_name)
-                for t in keywords.tokens(w)
-            }
             kind = name
-            frame = " ".join(t for t in keywords.tokens(text) if t in report_words | _FILING_WORDS)
+            frame = " ".join(t for t in keywords.tokens(text) if t in _report_words())
             break
     else:
         said = patterns["said"].search(text) or patterns["according"].search(text)

@@ -891,12 +891,15 @@ def _office_in(office: str, speaker: str) -> bool:
 
 
 def parse_question(question: str) -> SpeakerQuery | None:
-    """Who a question asks about, as the question's one reading
-    (:func:`assistant.question.analyze`) found it, with the side, surnames and offices
-    it names."""
+    """Who a question asks about (see :func:`speaker_query`), from its text."""
     from .question import analyze
 
-    who = analyze(question).speaker
+    return speaker_query(analyze(question).speaker)
+
+
+def speaker_query(who: str | None) -> SpeakerQuery | None:
+    """The speaker the question's one reading (:mod:`assistant.question`) found, with
+    the side, surnames and offices it names."""
     if who is None:
         return None
     lowered = fold(who)

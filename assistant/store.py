@@ -341,15 +341,6 @@ class StoredIndex:
         self.metadata_terms()
         return self._metadata_vocabulary
 
-    def head_passages(self, doc_id: str) -> list[Passage]:
-        """The document's headline, byline and date lines, in text order."""
-        rows = self.db.execute(
-            f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE doc_id = ? AND is_boilerplate = ?"
-            " ORDER BY start",
-            (doc_id, HEAD_LINE),
-        ).fetchall()
-        return [_row_to_passage(row) for row in rows]
-
     def document(self, doc_id: str) -> Document:
         cached = self._document_cache.get(doc_id)
         if cached:

@@ -92,6 +92,7 @@ def test_every_entry_of_the_question_words_is_used():
             # Without the entry, the question is no longer read that way.
             question._words.cache_clear()
             question._patterns.cache_clear()
+            question._report_words.cache_clear()
             original = question._words
 
             def without(name=name, entry=entry, original=original):
@@ -102,10 +103,12 @@ def test_every_entry_of_the_question_words_is_used():
             question._words = without
             try:
                 question._patterns.cache_clear()
+                question._report_words.cache_clear()
                 assert analyze(text).kind != expected_kind[name], (name, entry["word"])
             finally:
                 question._words = original
                 question._patterns.cache_clear()
+                question._report_words.cache_clear()
 
 
 def test_the_fitted_weights_say_what_they_were_fitted_on():
