@@ -100,6 +100,9 @@ ABSTAIN_FEATURES = (
     # "What did X say": X speaks among the candidates, or X's words are in the best
     # passage or the one before it (1 for other questions).
     "speaker_evidence",
+    # Idf share of the topic words (what is asked about the subject) that its whole
+    # document lacks, in every spelling: the entity is there, the fact may not be.
+    "topic_missing_in_document",
 )
 
 
@@ -148,6 +151,8 @@ def _speaks(said: list[speakers.Statement], wanted: speakers.SpeakerQuery) -> bo
 def _names_speaker(term: str, wanted: speakers.SpeakerQuery) -> bool:
     """Whether a question term names the speaker asked about ("azerbaijan", "heydari")."""
     if wanted.side and speakers.country_in(term) == wanted.side:
+        return True
+    if term in wanted.owners:
         return True
     return any(speakers.same_surname(term, name) for name in wanted.surnames)
 
@@ -332,6 +337,12 @@ class ExtractiveAnswerer:
             sum(1 for t in subjects if t in document_terms) / len(subjects) if subjects else 1.0
         )
         speaker_evidence = max(speaker_found, best.value("speaker_nearby")) if said else 1.0
+        absent = [
+            t
+            for t in topic
+            if t not in best.present and not any(f in document_terms for f in analysis.forms[t])
+        ]
+        topic_weight = sum(weights[t] for t in topic) or 1.0
         return np.array(
             [
                 best.value("coverage"),
@@ -339,6 +350,7 @@ class ExtractiveAnswerer:
                 max(missing, default=0.0),
                 in_document,
                 speaker_evidence,
+                sum(weights[t] for t in absent) / topic_weight,
             ],
             dtype=np.float64,
         )

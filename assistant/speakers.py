@@ -511,6 +511,9 @@ def _clean_speaker(phrase: str) -> str:
     # spokeswoman"), with any appositions after it ("Kioumars Heydari, commander of …").
     segments = [_trim(_TAIL.sub("", part)) for part in phrase.split(",")]
     segments = [part for part in segments if part and not _AGE.match(part)]
+    # "…, but Valencia’s mayor, María José Catalá, said": the role before the name
+    # says who the person is; the conjunction belongs to the clause.
+    segments = [re.sub(r"^(?:but|and|yet|so)\s+", "", part) for part in segments]
     while len(segments) > 1 and _leading_clause(segments[0]):
         segments.pop(0)
         # "In an interview with EFE, a Spanish news agency, Aliyev said"
@@ -522,7 +525,9 @@ def _clean_speaker(phrase: str) -> str:
     if not segments:
         return ""
     kept = [segments[0]]
-    for segment in segments[1:]:
+    if len(segments) > 1 and _role_then_name(segments[0], segments[1]):
+        kept.append(segments[1])
+    for segment in segments[len(kept) :]:
         if _AGE.match(segment):
             continue  # "Jamil Al Saadouni, 58"
         if not _apposition(segment):
@@ -533,6 +538,18 @@ def _clean_speaker(phrase: str) -> str:
     if words and words[-1].lower() in _PRONOUNS:
         return words[-1].lower()  # "... when he" -> he
     return speaker
+
+
+def _role_then_name(role: str, name: str) -> bool:
+    """A role and then, set off by commas, the person holding it: "Valencia’s mayor,
+    María José Catalá", "the company’s chief executive, Jane Fraser"."""
+    words = role.split()
+    return (
+        len(words) <= 5
+        and _is_person_noun(words[-1])
+        and not _clause_like(role)
+        and bool(_PERSON_NAME.fullmatch(name))
+    )
 
 
 def _speaker_of(raw: str) -> str | None:
@@ -802,6 +819,10 @@ def extract(text: str, spans: list[tuple[int, int]], book: SideBook) -> list[Sta
             # quotes the person the paragraph before introduced.
             speaker = newcomer or latest
             close = max(paragraph.rfind(c) for c in '”"»')
+            if close == -1:
+                # A quotation that goes on into the next paragraph is left open: news
+                # style reopens it there and closes it only at its end.
+                close = len(paragraph.rstrip())
             if speaker is not None and close > 1:
                 statements.append(
                     Statement(start + 1, start + close, speaker.speaker, speaker.side)
@@ -871,6 +892,9 @@ class SpeakerQuery:
     side: str | None  # a country named ("Azerbaijan's foreign ministry" -> Azerbaijan)
     surnames: tuple[str, ...]  # people named
     offices: tuple[str, ...]  # offices named ("foreign ministry")
+    # Whom the role belongs to, when not a country: "Transnet" in "Transnet's pipelines
+    # executive", "TD Economics" in "TD Economics' senior economist" (folded words).
+    owners: tuple[str, ...] = ()
 
     def matches(self, speaker: str, side: str | None) -> bool:
         if self.surnames:
@@ -878,10 +902,12 @@ class SpeakerQuery:
             return any(same_surname(a, b) for a in self.surnames for b in spoken)
         if self.side is not None and side != self.side:
             return False
+        lowered = fold(speaker)
+        if self.owners and not all(re.search(rf"\b{re.escape(o)}", lowered) for o in self.owners):
+            return False
         if self.offices:
-            lowered = fold(speaker)
             return any(_office_in(office, lowered) for office in self.offices)
-        return self.side is not None
+        return self.side is not None or bool(self.owners)
 
 
 def _office_in(office: str, speaker: str) -> bool:
@@ -906,8 +932,26 @@ def speaker_query(who: str | None) -> SpeakerQuery | None:
     offices = [o for o in OFFICES if o in lowered and o not in ("military", "army")]
     # "foreign ministry" alone, not also every "ministry"
     offices = tuple(o for o in offices if not any(o != other and o in other for other in offices))
-    names = tuple(surnames(who))
     side = country_in(who)
+    owner, role = _owner_and_role(who)
+    owners: tuple[str, ...] = ()
+    if owner and offices and not surnames(role):
+        # "Alabama's attorney general": Alabama is whose office it is, not a person.
+        owners = tuple(
+            w
+            for w in re.findall(r"\w+", fold(owner))
+            if w not in _STOP_NAMES and country_in(w) is None
+        )
+        names: tuple[str, ...] = ()
+    else:
+        names = tuple(surnames(who))
     if not (names or side or offices):
         return None
-    return SpeakerQuery(who, side, names, offices)
+    return SpeakerQuery(who, side, names, offices, owners)
+
+
+def _owner_and_role(who: str) -> tuple[str, str]:
+    """ "Transnet's pipelines executive" -> ("Transnet", "pipelines executive");
+    ("", who) when no one owns the role."""
+    match = re.match(r"^(?P<owner>.*?[A-Z][\w.&-]*)(?:['’]s|(?<=s)['’])\s+(?P<role>\S.*)$", who)
+    return (match["owner"], match["role"]) if match else ("", who)

@@ -24,6 +24,9 @@ USED = [
     "fundus-ca-CBCNews_2024_08_08.html",
     "fundus-uk-TheTelegraph_2024_09_17.html",
     "fundus-my-MalayMail_2024_11_22.html",
+    "fundus-uk-TheGuardian_2024_02_24.html",
+    "fundus-ca-FinancialPost_2026_06_06.html",
+    "fundus-uk-iNews_2025_01_28.html",
 ]
 
 
@@ -115,3 +118,28 @@ def test_the_document_date_counts_as_its_text(news_index):
     # The Reuters page's date is in its metadata (April 2023), not in any paragraph.
     answer = news_index.ask("What did Nepal's civil aviation authority say in April 2023?")
     assert not answer.abstained or "never mention" not in (answer.reason or "")
+
+
+def test_a_role_asked_about_finds_the_person_who_holds_it(news_index):
+    # "Valencia's mayor, María José Catalá, said …": before, the speaker was only her
+    # name and a government delegate "in Valencia" was cited first.
+    first = _first(news_index.ask("What did Valencia's mayor say about what caused the fire?"))
+    assert "the cause was still unknown" in first.passage.text
+    # "TD Economics' senior economist": before, "Economics" was taken for a surname and
+    # Capital Economics' economist was quoted first.
+    first = _first(
+        news_index.ask("How did TD Economics' senior economist describe Canada's May jobs report?")
+    )
+    assert "No bones about it, this is a solid report" in first.passage.text
+
+
+def test_a_quotation_over_several_paragraphs_keeps_its_speaker(news_index):
+    # The lecturer's quotation opens in one paragraph and goes on, unattributed, in the
+    # next two; the one that says what she fears is hers.
+    first = _first(
+        news_index.ask(
+            "What did the Nottingham lecturer who joined the Just Stop Oil protest say she fears?"
+        )
+    )
+    assert "I am scared for my children" in first.passage.text
+    assert "Walsh" in first.speaker

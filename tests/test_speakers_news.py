@@ -222,6 +222,49 @@ Briguera said the vessel was the third one harassed.
     assert who(text) == ["fisheries bureau spokesman Nazario Briguera"] * 3
 
 
+def test_a_role_set_off_before_the_name_stays_with_the_speaker():
+    # Shape of the Guardian's Valencia fire report (news-dev): role, comma, name, said.
+    text = """Fire
+
+The cladding may have spread the blaze faster, but Valencia’s mayor, María José Catalá, said the cause was still unknown.
+
+The company’s chief executive, Jane Fraser, said profits rose.
+"""  # noqa: E501
+    assert who(text) == ["Valencia’s mayor, María José Catalá", "The company’s chief executive, Jane Fraser"]
+
+
+def test_a_quotation_left_open_goes_on_with_its_speaker():
+    # Shape of the iNews Just Stop Oil report (news-dev): a quotation over three
+    # paragraphs opens each one and closes only at its end.
+    text = """Protest
+
+One of the protesters, Hayley Moss, 42, a lecturer from Leeds, said: “Years of writing to MPs have not brought the change needed.
+
+“I am scared for my children, I can’t sleepwalk them into a future of storms.
+
+“This isn’t a distant problem.”
+"""  # noqa: E501
+    found = said(text)
+    assert [speaker for speaker, _ in found] == [
+        "One of the protesters, Hayley Moss, a lecturer from Leeds"
+    ] * 3
+    assert found[1][1].startswith("I am scared for my children")
+
+
+def test_a_role_owned_by_an_organisation_or_place_is_matched_by_its_owner():
+    # "TD Economics' senior economist" (news-dev, Financial Post): TD Economics owns the
+    # role; it is no person's surname, and another firm's economist is someone else.
+    td = speakers.speaker_query("TD Economics' senior economist")
+    assert td.surnames == () and td.owners == ("td", "economics")
+    assert td.matches("Andrew Hencic, director and senior economist at TD Economics", None)
+    assert not td.matches("Ariane Curtis, senior economist at Capital Economics", None)
+    mayor = speakers.speaker_query("Valencia's mayor")
+    assert mayor.matches("Valencia’s mayor, María José Catalá", None)
+    assert not mayor.matches("the national government delegate, Pilar Bernabé", None)
+    # A person named after the owner is still the person asked about.
+    assert speakers.speaker_query("Gauteng's MEC Mamabolo").surnames == ("mamabolo",)
+
+
 # -- 4. countries and roles are general data --------------------------------------------------
 
 
