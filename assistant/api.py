@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import indexer
 from .errors import DatabaseCorruptError, UsageError
-from .sources import file_sha256, find_source_files
+from .sources import file_sha256, files_under_roots, stat_signature
 from .store import REBUILD, StoredIndex
 from .types import Answer, Hit, IndexStatus
 
@@ -56,15 +56,32 @@ class Index:
         paths: list[str | Path],
         path: str | Path | None = None,
         progress: indexer.ProgressCallback | None = None,
+        *,
+        allow_empty: bool = False,
+        follow_links: bool = False,
     ) -> tuple[Index, indexer.BuildReport]:
         from .paths import default_index_dir
 
         target = Path(path) if path is not None else default_index_dir()
-        report = indexer.build_index([str(p) for p in paths], target, progress)
+        report = indexer.build_index(
+            [str(p) for p in paths],
+            target,
+            progress,
+            allow_empty=allow_empty,
+            follow_links=follow_links,
+        )
         return cls(target), report
 
-    def update(self, progress: indexer.ProgressCallback | None = None) -> indexer.BuildReport:
-        report = indexer.update_index(self.path, progress)
+    def update(
+        self,
+        progress: indexer.ProgressCallback | None = None,
+        *,
+        allow_empty: bool = False,
+        follow_links: bool = False,
+    ) -> indexer.BuildReport:
+        report = indexer.update_index(
+            self.path, progress, allow_empty=allow_empty, follow_links=follow_links
+        )
         self.reload()
         return report
 
@@ -263,7 +280,12 @@ def file_state(entry, by_hash: bool = False) -> str | None:
 
 def compare_with_disk(manifest, by_hash: bool = False) -> tuple[list[str], list[str], list[str]]:
     """Sources (changed, missing, new) since the index was written; ``by_hash`` is
-    what ``index verify`` uses (see :func:`file_state`)."""
+    what ``index verify`` uses (see :func:`file_state`).
+
+    The chat decides to update with this too. A file skipped at the last write (and
+    recorded in the manifest as such) is not new until it changes: otherwise every
+    start would update for a file that will be skipped again.
+    """
     stale, missing = [], []
     for source, entry in manifest.files.items():
         state = file_state(entry, by_hash)
@@ -272,11 +294,11 @@ def compare_with_disk(manifest, by_hash: bool = False) -> tuple[list[str], list[
         elif state == "changed":
             stale.append(source)
     known = {entry.path for entry in manifest.files.values()}
+    skipped = {entry["path"]: entry.get("stat") for entry in manifest.skipped.values()}
     new = []
-    for root in manifest.roots:
-        if not Path(root["path"]).exists():
+    for found in files_under_roots(manifest.roots, manifest.follow_links):
+        path = str(found.path)
+        if path in known or (path in skipped and skipped[path] == stat_signature(found.path)):
             continue
-        for found in find_source_files([root["path"]]):
-            if str(found.path) not in known:
-                new.append(str(found.path))
+        new.append(path)
     return stale, missing, new

@@ -96,11 +96,18 @@ def open_corpus_index(data: BeirData, index_dir: Path | None = None, progress=No
     return Index(target)
 
 
+def corpus_id(passage) -> str:
+    """The corpus's own id of a passage's document, as qrels name it: the indexer
+    namespaces record ids by their file (``corpus.jsonl#d1``) so they never collide."""
+    prefix = f"{passage.source}#"
+    return passage.doc_id.removeprefix(prefix)
+
+
 def document_ranking(passages, depth: int = DOCUMENT_DEPTH) -> list[str]:
     """Documents in the order of their best passage."""
     seen: dict[str, None] = {}
     for passage in passages:
-        seen.setdefault(passage.doc_id, None)
+        seen.setdefault(corpus_id(passage), None)
         if len(seen) == depth:
             break
     return list(seen)

@@ -32,6 +32,7 @@ class AssistantGroup(click.Group):
         except Exception as error:  # the promise is: never a traceback
             if os.environ.get("ASSISTANT_DEBUG"):
                 raise
+            _exit_if_disk_full(error)
             click.echo(
                 f"error: unexpected {type(error).__name__}: {_one_line(str(error))}"
                 " (set ASSISTANT_DEBUG=1 for details)",
@@ -40,10 +41,32 @@ class AssistantGroup(click.Group):
             sys.exit(70)
 
 
+def _exit_if_disk_full(error: Exception) -> None:
+    """A full disk outside the index write (which says how much it needs): still one
+    line and exit 14, not an "unexpected" error."""
+    from .errors import DiskFullError
+    from .store import is_disk_full
+
+    if is_disk_full(error):
+        click.echo(
+            f"error: no space left on device ({_one_line(str(error))})"
+            " (free some space and try again)",
+            err=True,
+        )
+        sys.exit(DiskFullError.exit_code)
+
+
 def _one_line(text: str) -> str:
     from .display import inert
 
     return " ".join(inert(text, keep_newlines=False).split())
+
+
+def _shown(value) -> str:
+    """A path or name from data as printed: controls made visible, its spacing kept."""
+    from .display import inert
+
+    return inert(str(value), keep_newlines=False)
 
 
 def _index_path(value: str | None) -> Path:
@@ -197,6 +220,8 @@ def chat(index_dir: str | None, since, until, sources, **llm_settings) -> None:
         )
     from .tui import run_chat
 
+    for warning in llm.warnings if llm is not None else ():
+        click.echo(f"warning: {_one_line(warning)}", err=True)
     run_chat(_index_path(index_dir), llm=llm, search_filter=search_filter)
 
 
@@ -237,6 +262,8 @@ def ask(
     warnings = _changed_warnings(index, [c.passage.source for c in answer.citations])
     if answer.notice:
         warnings.insert(0, answer.notice)
+    if llm is not None:
+        warnings[:0] = llm.warnings  # the settings' own (a config file others can read)
     if as_json:
         data = {**answer.to_json(), "warnings": warnings}
         data["filter"] = _filter_json(search_filter)
@@ -379,7 +406,8 @@ def eval_command(
     for result in report.results:
         if result.expected_abstain:
             mark = "ok  " if result.abstained else "MISS"
-            got = "abstained" if result.abstained else f"answered {', '.join(result.cited)}"
+            cited = _shown(", ".join(result.cited))  # file names may hold escapes
+            got = "abstained" if result.abstained else f"answered {cited}"
         else:
             mark = "ok  " if result.correct else "MISS"
             got = "abstained" if result.abstained else f"gold at {result.gold_rank or '-'}"
@@ -420,7 +448,7 @@ def _eval_beir(beir_dir: Path, split: str, index_dir: str | None, as_json: bool)
         _emit_json(report.to_json())
         return
     click.echo(
-        f"{report.collection} {report.split}: {report.queries} queries,"
+        f"{_shown(report.collection)} {_shown(report.split)}: {report.queries} queries,"
         f" {report.documents} documents, {report.passages} passages"
         f" ({report.seconds:.1f} s; a document's best passage stands for it)"
     )
@@ -436,26 +464,59 @@ def index() -> None:
     """Build, update and inspect an index."""
 
 
+allow_empty_option = click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Write the index even if it ends up with no document (refused otherwise, exit 13).",
+)
+follow_links_option = click.option(
+    "--follow-links",
+    is_flag=True,
+    help="Index what symlinks point to outside the given folders (skipped otherwise).",
+)
+
+
 @index.command()
 @click.argument("paths", nargs=-1, required=True)
 @index_option
 @json_option
-def build(paths: tuple[str, ...], index_dir: str | None, as_json: bool) -> None:
+@allow_empty_option
+@follow_links_option
+def build(
+    paths: tuple[str, ...],
+    index_dir: str | None,
+    as_json: bool,
+    allow_empty: bool,
+    follow_links: bool,
+) -> None:
     """Index the files and directories in PATHS (replaces the index)."""
     from .indexer import build_index
 
-    report = build_index(list(paths), _index_path(index_dir), _progress_printer())
+    report = build_index(
+        list(paths),
+        _index_path(index_dir),
+        _progress_printer(),
+        allow_empty=allow_empty,
+        follow_links=follow_links,
+    )
     _print_report(report, as_json)
 
 
 @index.command()
 @index_option
 @json_option
-def update(index_dir: str | None, as_json: bool) -> None:
+@allow_empty_option
+@follow_links_option
+def update(index_dir: str | None, as_json: bool, allow_empty: bool, follow_links: bool) -> None:
     """Re-read the indexed paths; embed only new or changed files."""
     from .indexer import update_index
 
-    report = update_index(_index_path(index_dir), _progress_printer())
+    report = update_index(
+        _index_path(index_dir),
+        _progress_printer(),
+        allow_empty=allow_empty,
+        follow_links=follow_links,
+    )
     _print_report(report, as_json)
 
 
@@ -465,9 +526,11 @@ def _print_report(report, as_json: bool) -> None:
         return
     for skipped in report.skipped:
         click.echo(f"skipped: {_one_line(skipped.reason)}", err=True)
+    for warning in report.warnings:  # lines left out of files that were indexed
+        click.echo(f"warning: {_one_line(warning.reason)}", err=True)
     click.echo(
         f"indexed {report.documents} documents, {report.passages} passages"
-        f" ({report.boilerplate} boilerplate) into {report.index}"
+        f" ({report.boilerplate} boilerplate) into {_shown(report.index)}"
     )
     click.echo(
         f"files: {len(report.files_embedded)} new or changed, {report.files_unchanged} unchanged,"
@@ -509,14 +572,14 @@ def status(index_dir: str | None, as_json: bool) -> None:
     if as_json:
         _emit_json(info.to_json())
         return
-    click.echo(f"index      {info.path}")
+    click.echo(f"index      {_shown(info.path)}")
     click.echo(f"documents  {info.documents}")
     click.echo(f"passages   {info.passages}")
     click.echo(f"files      {len(info.files)}")
-    click.echo(f"model      {info.model} ({info.dimension} dimensions)")
+    click.echo(f"model      {_shown(info.model)} ({info.dimension} dimensions)")
     click.echo(f"schema     {info.schema_version}")
-    click.echo(f"built      {info.built_at}")
-    click.echo(f"updated    {info.updated_at}")
+    click.echo(f"built      {_shown(info.built_at)}")  # the manifest is a file too
+    click.echo(f"updated    {_shown(info.updated_at)}")
     changes = len(info.stale) + len(info.missing) + len(info.new)
     if changes:
         click.echo(

@@ -79,3 +79,16 @@ class SourcesChangedError(AssistantError):
     """Source files changed, vanished or appeared since the index was written."""
 
     exit_code = 11
+
+
+class DiskFullError(AssistantError):
+    """The disk (or the user's quota) ran out while writing; nothing half-written is kept."""
+
+    exit_code = 14
+
+
+class NothingToIndexError(AssistantError):
+    """A build found nothing to index, or an update would remove every document; the
+    index is left as it was (``allow_empty`` / ``--allow-empty`` to write it anyway)."""
+
+    exit_code = 13

@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from .paths import user_dir
+from .paths import private_dir, private_opener, user_dir
 
 HISTORY_LIMIT = 1000
 
@@ -51,10 +51,11 @@ class QuestionHistory:
         """Keep the file as short as the limit: write aside, then rename over it."""
         partial = self.path.with_suffix(".partial")
         try:
-            partial.write_text(
-                "".join(json.dumps({"q": q}, ensure_ascii=False) + "\n" for q in questions),
-                encoding="utf-8",
-            )
+            partial.unlink(missing_ok=True)  # created anew, so with the private mode
+            with open(partial, "w", encoding="utf-8", opener=private_opener) as handle:
+                handle.write(
+                    "".join(json.dumps({"q": q}, ensure_ascii=False) + "\n" for q in questions)
+                )
             partial.replace(self.path)
         except OSError:
             pass
@@ -68,8 +69,8 @@ class QuestionHistory:
         self.questions.append(question)
         del self.questions[: -self.limit]
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
+            private_dir(self.path.parent)  # questions are the user's own: 0700 / 0600
+            with open(self.path, "a", encoding="utf-8", opener=private_opener) as handle:
                 handle.write(json.dumps({"q": question}, ensure_ascii=False) + "\n")
         except OSError:
             pass  # history is a convenience; a read-only home must not stop the chat

@@ -27,17 +27,21 @@ from .errors import (
     AssistantError,
     IndexLockedError,
     IndexNotFoundError,
+    NothingToIndexError,
     SourceNotFoundError,
     UsageError,
 )
+from .paths import make_private, private_dir, private_opener
 from .sources import (
     SkippedFile,
     SourceDocument,
     SourceFile,
     UnreadableSource,
     file_sha256,
+    files_under_roots,
     find_source_files,
     load_documents,
+    stat_signature,
 )
 from .store import (
     DB_NAME,
@@ -51,7 +55,9 @@ from .store import (
     FileEntry,
     Manifest,
     StoredIndex,
+    disk_full_error,
     fsync_dir,
+    is_disk_full,
     make_vector_index,
     read_manifest,
     write_manifest,
@@ -89,6 +95,9 @@ class BuildReport:
     files_unchanged: int = 0
     files_removed: list[str] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
+    # Records left out of files that were indexed (``file:line: reason``), fields left
+    # out of records, and document ids that had to change: nothing is lost unsaid.
+    warnings: list[SkippedFile] = field(default_factory=list)
     documents: int = 0
     passages: int = 0
     passages_embedded: int = 0
@@ -99,6 +108,7 @@ class BuildReport:
     def to_json(self) -> dict:
         data = self.__dict__.copy()
         data["skipped"] = [{"source": s.source, "reason": s.reason} for s in self.skipped]
+        data["warnings"] = [{"source": w.source, "reason": w.reason} for w in self.warnings]
         return data
 
 
@@ -114,9 +124,9 @@ class _PendingPassage:
 @contextmanager
 def write_lock(index_dir: Path) -> Iterator[None]:
     """One writer per index: a second build or update fails at once with a clear message."""
-    index_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(index_dir)  # the index holds the sources' text: 0700 unless ASSISTANT_UMASK
     # The lock is released by the kernel when the file closes, even if we are killed.
-    with open(index_dir / "lock", "a+") as handle:
+    with open(index_dir / "lock", "a+", opener=private_opener) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -135,8 +145,16 @@ def build_index(
     paths: list[str],
     index_dir: Path,
     progress: ProgressCallback | None = None,
+    *,
+    allow_empty: bool = False,
+    follow_links: bool = False,
 ) -> BuildReport:
-    """Index everything under ``paths`` into ``index_dir``, replacing what was there."""
+    """Index everything under ``paths`` into ``index_dir``, replacing what was there.
+
+    A build that finds nothing to index raises :class:`NothingToIndexError` and leaves
+    the index as it was, unless ``allow_empty``. Links out of ``paths`` are skipped
+    unless ``follow_links`` (recorded, so that updates do the same).
+    """
     if not paths:
         raise UsageError("give at least one file or directory to index")
     present = [p for p in paths if Path(p).exists() or Path(p).is_symlink()]
@@ -144,38 +162,48 @@ def build_index(
         missing = ", ".join(paths)
         raise SourceNotFoundError(f"no such file or directory: {missing}")
     roots = [{"given": p, "path": str(Path(p).resolve())} for p in present]
-    files = list(find_source_files(present))
+    files = list(find_source_files(present, follow_links=follow_links))
     with write_lock(index_dir):
         _remove_leftovers(index_dir)
-        report = _write_generation(index_dir, roots, files, previous=None, progress=progress)
+        options = _Options(allow_empty=allow_empty, follow_links=follow_links)
+        report = _write_generation(index_dir, roots, files, None, progress, options)
     report.skipped[:0] = [
         SkippedFile(p, f"{p}: no such file or directory") for p in paths if p not in present
     ]
     return report
 
 
-def update_index(index_dir: Path, progress: ProgressCallback | None = None) -> BuildReport:
-    """Bring the index up to date with its source paths: embed only what changed."""
+def update_index(
+    index_dir: Path,
+    progress: ProgressCallback | None = None,
+    *,
+    allow_empty: bool = False,
+    follow_links: bool = False,
+) -> BuildReport:
+    """Bring the index up to date with its source paths: embed only what changed.
+
+    An update that would remove every document raises :class:`NothingToIndexError`
+    unless ``allow_empty``; ``follow_links`` (or the build's) follows links out of the
+    indexed folders.
+    """
     read_manifest(index_dir)  # no index: say so without creating the directory
     with write_lock(index_dir):
         _remove_leftovers(index_dir)
         manifest = read_manifest(index_dir)
-        files: list[SourceFile] = []
-        for root in manifest.roots:
-            absolute = Path(root["path"])
-            if not absolute.exists():
-                continue  # the whole root is gone: its files are dropped below
-            for found in find_source_files([str(absolute)]):
-                relative = found.path.relative_to(absolute) if absolute.is_dir() else None
-                source = str(Path(root["given"]) / relative) if relative else root["given"]
-                files.append(SourceFile(source=source, path=found.path))
+        options = _Options(allow_empty, follow_links or manifest.follow_links)
+        # A root that is gone has no files here: its files are dropped as removed.
+        files = list(files_under_roots(manifest.roots, options.follow_links))
         previous = StoredIndex(index_dir)
         try:
-            return _write_generation(
-                index_dir, manifest.roots, files, previous=previous, progress=progress
-            )
+            return _write_generation(index_dir, manifest.roots, files, previous, progress, options)
         finally:
             previous.close()
+
+
+@dataclass(frozen=True)
+class _Options:
+    allow_empty: bool = False
+    follow_links: bool = False
 
 
 def _write_generation(
@@ -184,6 +212,7 @@ def _write_generation(
     files: list[SourceFile],
     previous: StoredIndex | None,
     progress: ProgressCallback | None,
+    options: _Options,
 ) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport(index=str(index_dir), files_total=len(files))
@@ -193,25 +222,39 @@ def _write_generation(
     documents: list[SourceDocument] = []
     pending: list[_PendingPassage] = []
     entries: dict[str, FileEntry] = {}
+    # Skipped files go into the manifest with their size and mtime: until they change,
+    # status and verify know them as skipped, not as new files waiting for an update.
+    skipped: dict[str, dict] = {}
     reusable: _ReusableRows | None = None  # read from the old index on first need
     # Passages split under other rules are not reused: the file is read again.
     same_chunking = previous is not None and previous.manifest.chunking == chunking.CHUNKING_VERSION
+
+    def skip(file: SourceFile, reason: str) -> None:
+        report.skipped.append(SkippedFile(file.source, reason))
+        skipped[file.source] = {
+            "path": str(file.path),
+            "reason": reason,
+            "stat": stat_signature(file.path),
+        }
+
     for number, file in enumerate(files, 1):
         if progress:
             progress("reading", number, len(files))
         if file.source in seen_sources:
             continue
         seen_sources.add(file.source)
+        if file.problem:
+            skip(file, file.problem)
+            continue
         try:
             stat = file.path.stat()
             problem = _unacceptable(file, stat)
             if problem:
-                report.skipped.append(SkippedFile(file.source, f"{file.source}: {problem}"))
+                skip(file, f"{file.source}: {problem}")
                 continue
             digest = file_sha256(file.path)
         except OSError as error:
-            reason = f"{file.source}: {error.strerror or error}"
-            report.skipped.append(SkippedFile(file.source, reason))
+            skip(file, f"{file.source}: {error.strerror or error}")
             continue
         entry = FileEntry(
             sha256=digest, size=stat.st_size, mtime_ns=stat.st_mtime_ns, path=str(file.path)
@@ -224,28 +267,31 @@ def _write_generation(
             documents.extend(reused_docs)
             pending.extend(reused)
             entry.documents, entry.passages = len(reused_docs), len(reused)
+            entry.problems = list(old.problems)
             report.files_unchanged += 1
         else:
-            try:
-                loaded = load_documents(file)
-            except UnreadableSource as error:
-                report.skipped.append(SkippedFile(file.source, str(error)))
+            problems: list[str] = []
+            loaded, passages, reason = _read_and_split(file, problems)
+            report.warnings.extend(SkippedFile(file.source, problem) for problem in problems)
+            if reason is None and not any(document.text.strip() for document in loaded):
+                reason = f"{file.source}: no text"
+            if reason is not None:
+                skip(file, reason)
                 continue
-            if not any(document.text.strip() for document in loaded):
-                report.skipped.append(SkippedFile(file.source, f"{file.source}: no text"))
-                continue
-            file_passages = 0
-            for document in loaded:
-                documents.append(document)
-                for chunk in chunking.split_document(document, embeddings.count_tokens):
-                    pending.append(_PendingPassage(document.doc_id, document.source, chunk))
-                    file_passages += 1
-            entry.documents, entry.passages = len(loaded), file_passages
+            documents.extend(loaded)
+            pending.extend(passages)
+            entry.documents, entry.passages = len(loaded), len(passages)
+            entry.problems = problems
             report.files_embedded.append(file.source)
         entries[file.source] = entry
     report.files_removed = sorted(set(old_files) - set(entries))
+    # An update of an index that is already empty (allowed once) loses nothing.
+    loses = previous is None or previous.manifest.documents > 0
+    if not entries and loses and not options.allow_empty:
+        raise _nothing_to_index(index_dir, report, previous)
     if previous is not None and not report.files_embedded and not report.files_removed:
         # Nothing changed: keep the current generation rather than rewrite it.
+        _record_skipped(index_dir, previous.manifest, entries, skipped, options)
         report.documents = previous.manifest.documents
         report.passages = previous.manifest.passages
         report.passages_reused = previous.manifest.vectors
@@ -253,11 +299,7 @@ def _write_generation(
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
-    # Later documents with an id already seen would make citations ambiguous: keep the first.
-    unique_docs: dict[str, SourceDocument] = {}
-    for document in documents:
-        unique_docs.setdefault(document.doc_id, document)
-    pending = [p for p in pending if unique_docs[p.doc_id].source == p.source]
+    unique_docs = _unique_ids(documents, pending, report)
     _mark_site_boilerplate(pending, unique_docs)
 
     citable = [p for p in pending if not p.chunk.is_boilerplate]
@@ -283,19 +325,22 @@ def _write_generation(
         progress("writing", 0, 1)
     generation = f"gen-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
     partial = index_dir / f"{generation}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    _write_database(partial / DB_NAME, list(unique_docs.values()), pending)
-    vector_index = _write_vectors(partial, vectors)
-    _write_array(partial / SENTENCE_VECTORS_NAME, sentence_vectors)
-    fsync_dir(partial)
-    artifacts = {
-        name: {"size": (partial / name).stat().st_size, "sha256": file_sha256(partial / name)}
-        for name in (DB_NAME, VECTORS_NAME, RAW_VECTORS_NAME, SENTENCE_VECTORS_NAME)
-    }
-    os.replace(partial, index_dir / generation)
-    fsync_dir(index_dir)
-    fault_point("generation-renamed")
+    needed = _generation_bytes(unique_docs.values(), vectors, sentence_vectors)
+    with _unfinished_removed(index_dir, generation, needed):
+        shutil.rmtree(partial, ignore_errors=True)
+        private_dir(partial)
+        _write_database(partial / DB_NAME, list(unique_docs.values()), pending)
+        make_private(partial / DB_NAME)  # SQLite creates it 0644
+        vector_index = _write_vectors(partial, vectors)
+        _write_array(partial / SENTENCE_VECTORS_NAME, sentence_vectors)
+        fsync_dir(partial)
+        artifacts = {
+            name: {"size": (partial / name).stat().st_size, "sha256": file_sha256(partial / name)}
+            for name in (DB_NAME, VECTORS_NAME, RAW_VECTORS_NAME, SENTENCE_VECTORS_NAME)
+        }
+        os.replace(partial, index_dir / generation)
+        fsync_dir(index_dir)
+        fault_point("generation-renamed")
 
     now = datetime.now(UTC).isoformat(timespec="seconds")
     manifest = Manifest(
@@ -314,14 +359,118 @@ def _write_generation(
         artifacts=artifacts,
         vector_index=vector_index,
         chunking=chunking.CHUNKING_VERSION,
+        skipped=skipped,
+        follow_links=options.follow_links,
     )
-    write_manifest(index_dir, manifest)
+    with _unfinished_removed(index_dir, generation, needed):
+        write_manifest(index_dir, manifest)
     fault_point("manifest-written")
     _remove_old_generations(index_dir, keep=generation)
     if progress:
         progress("writing", 1, 1)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _read_and_split(
+    file: SourceFile, problems: list[str]
+) -> tuple[list[SourceDocument], list[_PendingPassage], str | None]:
+    """One file's documents and passages, or why it is skipped.
+
+    Whatever goes wrong inside one file (a decoder, the splitter, a bug that only
+    its text triggers) costs that file, never the build: its reason is reported
+    and the other files are indexed. Errors of the engine itself (the model cannot
+    be loaded) still stop the write.
+    """
+    try:
+        loaded = load_documents(file, problems)
+        passages = [
+            _PendingPassage(document.doc_id, document.source, chunk)
+            for document in loaded
+            for chunk in chunking.split_document(document, embeddings.count_tokens)
+        ]
+    except UnreadableSource as error:
+        return [], [], str(error)
+    except AssistantError:
+        raise
+    except Exception as error:
+        return [], [], f"{file.source}: could not be read ({type(error).__name__}: {error})"
+    return loaded, passages, None
+
+
+def _nothing_to_index(
+    index_dir: Path, report: BuildReport, previous: StoredIndex | None
+) -> NothingToIndexError:
+    """A write that would leave the index empty is refused: an empty index answers
+    nothing, and it replaces a good one without a word (``allow_empty`` to insist)."""
+    reasons = [skipped.reason for skipped in report.skipped]
+    shown = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more" if len(reasons) > 3 else "")
+    count = f"{len(reasons)} file{'s' if len(reasons) != 1 else ''} skipped ({shown})"
+    if previous is not None:
+        gone = [f"{len(report.files_removed)} files gone"] if report.files_removed else []
+        parts = ", ".join(gone + ([count] if reasons else []))
+        what = f"the update would remove all {previous.manifest.documents} documents ({parts})"
+    else:
+        what = "nothing to index: " + (count if reasons else "no .txt, .md, .html or .jsonl file")
+    kept = "is unchanged" if index_exists(index_dir) else "was not written"
+    return NothingToIndexError(
+        f"{what}; the index at {index_dir} {kept}",
+        hint="add --allow-empty to write an empty index",
+    )
+
+
+def _record_skipped(
+    index_dir: Path,
+    manifest: Manifest,
+    entries: dict[str, FileEntry],
+    skipped: dict[str, dict],
+    options: _Options,
+) -> None:
+    """No passage changed, but what is skipped (or the link rule) did: the manifest
+    alone is replaced, so that status stops listing those files as new."""
+    if (skipped, options.follow_links) == (manifest.skipped, manifest.follow_links):
+        return
+    updated = dataclasses.replace(
+        manifest,
+        files=entries,
+        skipped=skipped,
+        follow_links=options.follow_links,
+        updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    write_manifest(index_dir, updated)
+
+
+def _unique_ids(
+    documents: list[SourceDocument], pending: list[_PendingPassage], report: BuildReport
+) -> dict[str, SourceDocument]:
+    """Documents by id, every one kept.
+
+    Ids are namespaced by file (``data.jsonl#a40``), so two meet only when a path
+    spells another file's record id, or in an index written before ids were
+    namespaced. The later document then gets a new id, and a warning says so.
+    """
+    unique: dict[str, SourceDocument] = {}
+    renamed: dict[tuple[str, str], str] = {}
+    for document in documents:
+        doc_id = document.doc_id
+        if doc_id in unique:
+            number = 2
+            while f"{doc_id}~{number}" in unique:
+                number += 1
+            new_id = f"{doc_id}~{number}"
+            report.warnings.append(
+                SkippedFile(
+                    document.source,
+                    f"{document.source}: the document id {doc_id!r} is also one in"
+                    f" {unique[doc_id].source}; this one's id is {new_id!r}",
+                )
+            )
+            renamed[(document.source, doc_id)] = new_id
+            document = dataclasses.replace(document, doc_id=new_id)
+        unique[document.doc_id] = document
+    for passage in pending:
+        passage.doc_id = renamed.get((passage.source, passage.doc_id), passage.doc_id)
+    return unique
 
 
 def _mark_site_boilerplate(
@@ -388,10 +537,39 @@ def _sentence_texts(chunk: chunking.Chunk) -> list[str]:
 
 
 def _write_array(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as handle:
+    with open(path, "wb", opener=private_opener) as handle:
         np.save(handle, np.ascontiguousarray(array))
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _generation_bytes(documents, vectors: np.ndarray, sentence_vectors: np.ndarray) -> int:
+    """About how much disk a generation takes, for the disk-full message: the arrays
+    exactly (vectors.npy, vectors.faiss, sentences.npy); the database from its text
+    (64 KiB of empty tables, then about 10 bytes per byte of text: the seeds take 10.6,
+    the 39 MB news-dev pages 7.8, with passages, FTS indexes and statements)."""
+    text = sum(len(document.text.encode("utf-8", "surrogatepass")) for document in documents)
+    return 2 * vectors.nbytes + sentence_vectors.nbytes + 65_536 + 10 * text
+
+
+@contextmanager
+def _unfinished_removed(index_dir: Path, generation: str, needed: int) -> Iterator[None]:
+    """A write that fails removes its new generation at once, not at the next write:
+    on a full disk the half-written files would hold the space until then. Running out
+    of space becomes :class:`DiskFullError`, saying how much the write needs."""
+    try:
+        yield
+    except BaseException as error:  # interrupted too: re-raised below
+        shutil.rmtree(index_dir / f"{generation}.partial", ignore_errors=True)
+        try:
+            current = read_manifest(index_dir).generation
+        except AssistantError:
+            current = None  # a first build: nothing else can be using it
+        if current != generation:
+            shutil.rmtree(index_dir / generation, ignore_errors=True)
+        if is_disk_full(error):
+            raise disk_full_error(index_dir, needed) from None
+        raise
 
 
 class _ReusableRows:
@@ -582,12 +760,12 @@ def _write_vectors(directory: Path, vectors: np.ndarray) -> str:
 
     _write_array(directory / RAW_VECTORS_NAME, vectors.astype(np.float32, copy=False))
     index, kind = make_vector_index(vectors)
-    with open(directory / VECTORS_NAME, "wb") as handle:
+    with open(directory / VECTORS_NAME, "wb", opener=private_opener) as handle:
         written = 0
 
         def write(chunk: bytes) -> int:
             nonlocal written
-            handle.write(chunk)
+            handle.write(chunk)  # an OSError (disk full) comes out of faiss as it is
             written += len(chunk)
             if written > 1024:  # part of the file is on disk
                 fault_point("vectors-write")

@@ -53,3 +53,48 @@ def user_dir() -> Path:
 def export_dir() -> Path:
     """Where the chat writes exported conversations: ``$ASSISTANT_EXPORT_DIR`` or the cwd."""
     return _env_path("ASSISTANT_EXPORT_DIR") or Path.cwd()
+
+
+# What the assistant writes (the index, which holds the text of every source, chat
+# history, exports) is the user's alone: a 0600 source must not become readable by
+# others through the index. ``$ASSISTANT_UMASK`` (octal, e.g. ``022``) shares them.
+# The modes below still pass through the process umask, so a stricter one is kept.
+PRIVATE_UMASK = 0o077
+
+
+def file_umask() -> int:
+    """The mask for the assistant's files and directories: ``$ASSISTANT_UMASK`` or 077."""
+    configured = os.environ.get("ASSISTANT_UMASK", "").strip()
+    try:
+        return int(configured, 8) & 0o777 if configured else PRIVATE_UMASK
+    except ValueError:
+        return PRIVATE_UMASK  # a typo must not make the files public
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` and its missing parents as 0700 directories (see file_umask); an
+    existing directory keeps its mode, which is the user's choice."""
+    path = Path(path)
+    if not path.is_dir():
+        if not path.parent.is_dir():
+            private_dir(path.parent)
+        path.mkdir(mode=0o777 & ~file_umask(), exist_ok=True)  # or made meanwhile
+    return path
+
+
+def private_opener(path: str, flags: int) -> int:
+    """``open(..., opener=private_opener)``: a new file is created 0600 (see file_umask)."""
+    return os.open(path, flags, 0o666 & ~file_umask())
+
+
+def make_private(path: Path) -> None:
+    """Narrow the mode of a file another library created with its own (SQLite: 0644)."""
+    mode = os.stat(path).st_mode & 0o777
+    os.chmod(path, mode & ~file_umask())
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """Write a text file (an export) that only the user can read."""
+    private_dir(Path(path).parent)
+    with open(path, "w", encoding="utf-8", opener=private_opener) as handle:
+        handle.write(text)

@@ -9,13 +9,16 @@ endings left exactly as they are; for ``.html`` it is the extracted main text; f
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import hashlib
 import json
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from . import metadata
 from .errors import SourceNotFoundError
@@ -32,6 +35,8 @@ class SourceFile:
 
     source: str  # the path as the user would write it (root as given + relative part)
     path: Path  # absolute path used to read it
+    # Why it is not read at all (a link out of the indexed folders); None for a file to read.
+    problem: str | None = None
 
 
 @dataclass
@@ -59,12 +64,19 @@ class UnreadableSource(Exception):
     """Raised for one file that cannot be read or decoded; the build skips it."""
 
 
-def find_source_files(roots: list[str]) -> Iterator[SourceFile]:
+def find_source_files(
+    roots: list[str], *, follow_links: bool = False, within: list[str] | None = None
+) -> Iterator[SourceFile]:
     """Walk the given files and directories in a stable order.
 
     Directories are walked recursively; hidden entries are skipped, symlinked
-    directories are followed once (a loop cannot make us walk forever).
+    directories are followed once (a loop cannot make us walk forever). A link that
+    leads out of the folders ``within`` (default: ``roots``) is yielded with a
+    ``problem`` and not followed, unless ``follow_links``: indexing a folder must not
+    read ``/etc/passwd`` because a link inside it says so. Paths named in ``roots``
+    themselves are always read.
     """
+    inside = [os.path.realpath(path) for path in (within if within is not None else roots)]
     for root in roots:
         root_path = Path(root)
         if not root_path.exists():
@@ -79,13 +91,70 @@ def find_source_files(roots: list[str]) -> Iterator[SourceFile]:
                 dirnames[:] = []
                 continue
             seen.add(real)
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            walked = []
+            for name in sorted(d for d in dirnames if not d.startswith(".")):
+                outside = None if follow_links else _outside(Path(dirpath) / name, inside)
+                if outside is None:
+                    walked.append(name)
+                else:
+                    source = str(Path(root) / (Path(dirpath) / name).relative_to(root_path))
+                    yield SourceFile(source, Path(real) / name, _link_problem(source, outside))
+            dirnames[:] = walked
             for name in sorted(filenames):
                 if name.startswith(".") or not name.lower().endswith(SUPPORTED_SUFFIXES):
                     continue
                 full = Path(dirpath) / name
-                relative = full.relative_to(root_path)
-                yield SourceFile(source=str(Path(root) / relative), path=full.resolve())
+                source = str(Path(root) / full.relative_to(root_path))
+                outside = None if follow_links else _outside(full, inside)
+                if outside is None:
+                    yield SourceFile(source=source, path=full.resolve())
+                else:
+                    yield SourceFile(source, Path(real) / name, _link_problem(source, outside))
+
+
+def _outside(path: Path, folders: list[str]) -> str | None:
+    """Where ``path`` really is when that is outside every one of ``folders``, else None."""
+    real = os.path.realpath(path)
+    for folder in folders:
+        if real == folder or real.startswith(folder.rstrip(os.sep) + os.sep):
+            return None
+    return real
+
+
+def _link_problem(source: str, target: str) -> str:
+    return (
+        f"{source}: a link to {target}, outside the indexed folders"
+        " (give --follow-links to index what it points to)"
+    )
+
+
+def files_under_roots(roots: list[dict], follow_links: bool = False) -> Iterator[SourceFile]:
+    """The files under an index's recorded roots (``{"given", "path"}``), named as the
+    build named them: what ``update`` reads and what ``status``/``verify`` compare."""
+    present = [root for root in roots if Path(root["path"]).exists()]
+    within = [root["path"] for root in present]
+    for root in present:
+        absolute = root["path"]
+        for found in find_source_files([absolute], follow_links=follow_links, within=within):
+            if Path(absolute).is_dir():
+                # Named from the walk, not from where a link leads (which may be elsewhere).
+                relative = Path(found.source).relative_to(absolute)
+                source = str(Path(root["given"]) / relative)
+            else:
+                source = root["given"]
+            yield dataclasses.replace(found, source=source)
+
+
+def stat_signature(path: Path) -> list[int] | None:
+    """(size, mtime) of a file, or None: how a skipped file is known to have changed."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        try:
+            stat = os.lstat(path)
+        except OSError:
+            return None
+    return [stat.st_size, stat.st_mtime_ns]
 
 
 def file_sha256(path: Path) -> str:
@@ -107,15 +176,20 @@ def decode(data: bytes, source: str) -> str:
         raise UnreadableSource(f"{source}: not valid UTF-8 (at byte {error.start})") from None
 
 
-def load_documents(file: SourceFile) -> list[SourceDocument]:
-    """Read one file into documents. Raises :class:`UnreadableSource` on failure."""
+def load_documents(file: SourceFile, problems: list[str] | None = None) -> list[SourceDocument]:
+    """Read one file into documents. Raises :class:`UnreadableSource` on failure.
+
+    A ``.jsonl`` record that cannot be read costs that record only when ``problems`` is
+    given: the reason (``file:line: ...``) is appended there and the other records
+    load. Without it, the first bad record raises.
+    """
+    suffix = file.path.suffix.lower()
+    if suffix == ".jsonl":
+        return _load_jsonl(file, _LineProblems(file.source, problems))
     try:
         data = file.path.read_bytes()
     except OSError as error:
         raise UnreadableSource(f"{file.source}: {error.strerror or error}") from None
-    suffix = file.path.suffix.lower()
-    if suffix == ".jsonl":
-        return list(_load_jsonl(data, file.source))
     text = decode(data, file.source)
     longest = max((len(line) for line in text.splitlines()), default=0)
     if longest > MAX_LINE_CHARS and suffix not in (".html", ".htm"):
@@ -197,30 +271,168 @@ def _apply_sidecar(document: SourceDocument, path: Path) -> None:
             setattr(document, field_name, _metadata_value(field_name, value))
 
 
-def _load_jsonl(data: bytes, source: str) -> Iterator[SourceDocument]:
-    text = decode(data, source)
-    for line_number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise UnreadableSource(f"{source}:{line_number}: invalid JSON ({error.msg})") from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise UnreadableSource(f"{source}:{line_number}: a record needs a string 'text'")
-        record_id = record.get("_id", record.get("id"))
-        doc_id = str(record_id) if record_id is not None else f"{source}#{line_number}"
-        document = SourceDocument(
-            doc_id=doc_id,
-            source=source,
-            text=record["text"],
-            title=_str_or_none(record.get("title")),
-            outlet=_str_or_none(record.get("source")),
-            published=metadata.parse_date(record.get("published") or ""),
-            url=_str_or_none(record.get("url")),
-            detect_metadata=False,
-        )
-        yield document
+# A record longer than this is not news; it is skipped without being held in memory.
+MAX_RECORD_BYTES = 32 * 1024 * 1024
+# Bad lines listed per file; beyond that, one line says how many more there were.
+MAX_LISTED_PROBLEMS = 20
+# Fields of a record kept as metadata: record key -> SourceDocument field.
+_RECORD_FIELDS = {"title": "title", "source": "outlet", "published": "published", "url": "url"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _LineProblems:
+    """Collects ``file:line: reason`` for a ``.jsonl`` file, or raises at the first."""
+
+    def __init__(self, source: str, sink: list[str] | None) -> None:
+        self.source, self.sink, self.count = source, sink, 0
+
+    def add(self, line_number: int, reason: str) -> None:
+        message = f"{self.source}:{line_number}: {reason}"
+        if self.sink is None:
+            raise UnreadableSource(message)
+        self.count += 1
+        if self.count <= MAX_LISTED_PROBLEMS:
+            self.sink.append(message)
+
+    def finish(self) -> None:
+        if self.sink is not None and self.count > MAX_LISTED_PROBLEMS:
+            more = self.count - MAX_LISTED_PROBLEMS
+            self.sink.append(f"{self.source}: {more:,} more bad lines (not listed)")
+
+
+def _load_jsonl(file: SourceFile, problems: _LineProblems) -> list[SourceDocument]:
+    """One document per line, read line by line: memory follows the records kept, not
+    the file (a 200 MB corpus is never held whole), and a bad line loses that line."""
+    documents: list[SourceDocument] = []
+    first_line_of: dict[str, int] = {}  # document id -> line, to report repeats
+    with _open_source(file) as handle:
+        if b"\x00" in handle.read(8192):
+            raise UnreadableSource(f"{file.source}: looks like a binary file")
+        handle.seek(0)
+        for line_number, raw in _raw_lines(handle):
+            if raw is None:
+                limit = MAX_RECORD_BYTES // (1024 * 1024)
+                problems.add(line_number, f"a record over {limit} MiB; not news")
+                continue
+            if line_number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                continue
+            read = _read_record(raw, file.source, line_number, problems)
+            if read is None:
+                continue
+            document, record_id = read
+            earlier = first_line_of.get(document.doc_id)
+            if earlier is not None:
+                document.doc_id = f"{file.source}:{line_number}"
+                problems.add(
+                    line_number,
+                    f"the id {_clip(repr(record_id))} is also on line {earlier};"
+                    f" this record's id is {document.doc_id}",
+                )
+            first_line_of.setdefault(document.doc_id, line_number)
+            documents.append(document)
+    problems.finish()
+    if not documents and problems.count:
+        raise UnreadableSource(f"{file.source}: no record could be read")
+    return documents
+
+
+def _raw_lines(handle) -> Iterator[tuple[int, bytes | None]]:
+    """Lines split at ``\\n`` only (a JSON string may hold U+2028, which
+    ``str.splitlines`` would split at); None for a line over ``MAX_RECORD_BYTES``,
+    which is read past in pieces, never whole."""
+    line_number = 0
+    while True:
+        line = handle.readline(MAX_RECORD_BYTES + 1)
+        if not line:
+            return
+        line_number += 1
+        if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = handle.readline(1 << 20)
+            yield line_number, None
+        else:
+            yield line_number, line
+
+
+def _read_record(
+    raw: bytes, source: str, line_number: int, problems: _LineProblems
+) -> tuple[SourceDocument, str | int | None] | None:
+    """One line as a document and its record id, or None after reporting why not."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        problems.add(line_number, f"not valid UTF-8 (at byte {error.start} of the line)")
+        return None
+    try:
+        record = json.loads(line)
+    except RecursionError:
+        problems.add(line_number, "invalid JSON (nested too deeply)")
+        return None
+    except json.JSONDecodeError as error:
+        problems.add(line_number, f"invalid JSON ({error.msg})")
+        return None
+    except ValueError as error:  # e.g. an integer of more than 4,300 digits
+        problems.add(line_number, f"invalid JSON ({error})")
+        return None
+    if not isinstance(record, dict):
+        problems.add(line_number, "not a JSON object")
+        return None
+    text = record.get("text")
+    if not isinstance(text, str):
+        problems.add(line_number, "no 'text' string")
+        return None
+    fields: dict[str, str | None] = {}
+    for key, field_name in _RECORD_FIELDS.items():
+        value = record.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.add(line_number, f"{key!r} is {_describe(value)}, not a string; left out")
+            value = None
+        fields[field_name] = value
+    record_id = record.get("_id", record.get("id"))
+    if isinstance(record_id, bool) or not isinstance(record_id, str | int | None):
+        problems.add(line_number, f"the id is {_describe(record_id)}; the line number is used")
+        record_id = None
+    for key, value in [("text", text), ("id", record_id), *fields.items()]:
+        if isinstance(value, str) and _SURROGATE.search(value):
+            problems.add(line_number, f"{key!r} is not valid Unicode (a lone surrogate)")
+            return None
+    # Ids are namespaced by their file: one can never be another file's path or
+    # another file's record ("#" for the record's id, ":" for its line number).
+    has_id = record_id is not None and str(record_id) != ""
+    document = SourceDocument(
+        doc_id=f"{source}#{record_id}" if has_id else f"{source}:{line_number}",
+        source=source,
+        text=text,
+        title=_str_or_none(fields["title"]),
+        outlet=_str_or_none(fields["outlet"]),
+        published=metadata.parse_date(fields["published"] or ""),
+        url=_str_or_none(fields["url"]),
+        detect_metadata=False,
+    )
+    return document, record_id
+
+
+@contextmanager
+def _open_source(file: SourceFile) -> Iterator[BinaryIO]:
+    try:
+        handle = open(file.path, "rb")  # noqa: SIM115 (closed below; open's error is ours)
+    except OSError as error:
+        raise UnreadableSource(f"{file.source}: {error.strerror or error}") from None
+    with handle:
+        yield handle
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, bool | int | float):
+        return _clip(json.dumps(value))
+    return f"a {type(value).__name__}" if value is not None else "null"
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """A value quoted in a report line: a record may hold megabytes where a word belongs."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def _str_or_none(value: object) -> str | None:

@@ -21,8 +21,10 @@ never half of each, and a crash leaves the previous index as it was.
 from __future__ import annotations
 
 import calendar
+import errno
 import json
 import os
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +34,13 @@ import numpy as np
 from . import keywords
 from .errors import (
     DatabaseCorruptError,
+    DiskFullError,
     IndexCorruptError,
     IndexIncompatibleError,
     IndexNotFoundError,
     VectorsCorruptError,
 )
+from .paths import private_opener
 from .speakers import Statement
 from .types import Document, Passage, Span
 
@@ -116,6 +120,8 @@ class FileEntry:
     path: str  # absolute
     documents: int = 0
     passages: int = 0
+    # ``.jsonl`` lines left out and fields ignored when it was read (``file:line: why``).
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -136,6 +142,10 @@ class Manifest:
     artifacts: dict[str, dict] = field(default_factory=dict)
     vector_index: str = "flat"  # as written by make_vector_index
     chunking: int = 1  # chunks.CHUNKING_VERSION of its passages (absent before 2)
+    # Files skipped at the last write: source -> {"path", "reason", "stat": [size,
+    # mtime_ns] or None}. Until one changes, it is known as skipped, not as new.
+    skipped: dict[str, dict] = field(default_factory=dict)
+    follow_links: bool = False  # links out of the roots are followed (index build option)
 
     def to_json(self) -> dict:
         data = self.__dict__.copy()
@@ -176,12 +186,67 @@ def read_manifest(index_dir: Path) -> Manifest:
 
 def write_manifest(index_dir: Path, manifest: Manifest) -> None:
     partial = index_dir / f"{MANIFEST_NAME}.{os.getpid()}.partial"
-    with open(partial, "w", encoding="utf-8") as handle:
-        json.dump(manifest.to_json(), handle, indent=2, ensure_ascii=False)
-        handle.flush()
-        os.fsync(handle.fileno())
+    text = json.dumps(manifest.to_json(), indent=2, ensure_ascii=False)
+    try:
+        with open(partial, "w", encoding="utf-8", opener=private_opener) as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        if is_disk_full(error):
+            raise disk_full_error(index_dir, len(text.encode())) from None
+        raise
     os.replace(partial, index_dir / MANIFEST_NAME)
     fsync_dir(index_dir)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether a failed write ran out of space (or quota).
+
+    numpy reports a short write without an errno ("2413056 requested and 948160
+    written"), SQLite as SQLITE_FULL; a short write of a regular file means no space.
+    """
+    if isinstance(error, DiskFullError):
+        return True  # said about one file; the caller may know the whole write's size
+    if isinstance(error, OSError):
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        return error.errno is None and bool(re.search(r"\d+ requested and \d+ written", str(error)))
+    if isinstance(error, sqlite3.OperationalError):
+        return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+            "database or disk is full" in str(error)
+        )
+    return False
+
+
+def disk_full_error(index_dir: Path, needed: int) -> DiskFullError:
+    """What to tell the user once the half-written files are gone: how much the write
+    needs (``needed`` bytes, an estimate), how much is free, and what to do."""
+    import shutil
+
+    megabyte = 1024 * 1024
+    try:
+        free = shutil.disk_usage(index_dir).free
+    except OSError:
+        free = None
+    wanted = f"writing it needs about {max(1, -(-needed // megabyte))} MB"
+    if free is None:
+        return DiskFullError(
+            f"no space left on device for the index at {index_dir}: {wanted}",
+            hint="free some space or move the index elsewhere with --index DIR",
+        )
+    short = -(-(needed - free) // megabyte)
+    hint = (
+        f"free {short} MB or move the index elsewhere with --index DIR"
+        if short > 0
+        else "free some space or move the index elsewhere with --index DIR"
+    )
+    return DiskFullError(
+        f"no space left on device for the index at {index_dir}: {wanted},"
+        f" {free // megabyte} MB are free",
+        hint=hint,
+    )
 
 
 def fsync_dir(path: Path) -> None:
@@ -215,25 +280,51 @@ class StoredIndex:
 
     def __init__(self, index_dir: Path, *, mmap: bool = False) -> None:
         self.path = Path(index_dir)
-        # A writer may swap generations between our reading the manifest and opening
-        # its files; the second read then sees the new, complete generation.
-        for attempt in range(3):
-            self.manifest = read_manifest(self.path)
-            generation = self.path / self.manifest.generation
-            try:
-                self._open(generation, mmap=mmap)
-                break
-            except FileNotFoundError:
-                if attempt == 2:
-                    raise IndexCorruptError(
-                        f"the index files of {self.path} are missing ({generation.name})",
-                        hint="rebuild it with: assistant index build PATH",
-                    ) from None
+        self._open_current(mmap)
         self._document_cache: dict[str, Document] = {}
         self._metadata_terms: dict[str, set[str]] | None = None
         self._metadata_vocabulary: frozenset[str] = frozenset()
 
+    def _open_current(self, mmap: bool) -> None:
+        """Open the generation the manifest names.
+
+        A writer may swap in a new generation and delete the old one between our reading
+        the manifest and opening its files, which then look missing or truncated (a fresh
+        CLI process imports faiss in between). So a failure is damage only if the
+        manifest still names the same generation afterwards; if it moved on, the new
+        generation is opened, complete, since the manifest is replaced only after it is.
+        """
+        for attempt in range(OPEN_ATTEMPTS):
+            self.manifest = read_manifest(self.path)
+            generation = self.path / self.manifest.generation
+            try:
+                self._open(generation, mmap=mmap)
+                return
+            except (IndexCorruptError, OSError) as error:
+                self._close_opened()
+                moved_on = read_manifest(self.path).generation != self.manifest.generation
+                if moved_on and attempt + 1 < OPEN_ATTEMPTS:
+                    continue
+                if isinstance(error, IndexCorruptError):
+                    raise
+                raise IndexCorruptError(
+                    f"the index files of {self.path} are missing ({generation.name})"
+                    if isinstance(error, FileNotFoundError)
+                    else f"the index files of {self.path} are unreadable ({error})",
+                    hint=REBUILD,
+                ) from None
+
+    def _close_opened(self) -> None:
+        """Close what a failed open got to: the next attempt opens everything anew."""
+        if self.db is not None:
+            self.db.close()
+        for reader in (self._raw_rows, self._sentence_rows):
+            if reader is not None:
+                reader.close()
+        self.db = self._raw_rows = self._sentence_rows = None
+
     def _open(self, generation: Path, *, mmap: bool) -> None:
+        self.db = self._raw_rows = self._sentence_rows = None
         db_path = generation / DB_NAME
         vectors_path = generation / VECTORS_NAME
         if not db_path.is_file() or not vectors_path.is_file():
@@ -624,6 +715,8 @@ class StoredIndex:
 
 
 REBUILD = "rebuild it with: assistant index build PATH"
+# Each retry of an open means a writer swapped in a whole new generation meanwhile.
+OPEN_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)

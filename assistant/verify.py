@@ -101,6 +101,7 @@ def verify_index(index_dir: str | Path) -> VerifyReport:
         _verify_database(report, manifest, generation / DB_NAME)
         _verify_vectors(report, manifest, generation / VECTORS_NAME)
     _verify_sources(report, manifest)
+    _report_skipped(report, manifest)
     leftovers = sorted(p.name for p in index_dir.glob("*.partial"))
     if leftovers:
         report.passed(
@@ -199,6 +200,26 @@ def _verify_vectors(report: VerifyReport, manifest: Manifest, path: Path) -> Non
         report.passed(
             "vectors", f"{path.name} ({manifest.vector_index}): {manifest.vectors} vectors"
         )
+
+
+def _report_skipped(report: VerifyReport, manifest: Manifest) -> None:
+    """What the last write left out, and why: not a fault of the index (the files are
+    as they were when they were skipped), so it is said without failing."""
+    lines = [entry["reason"] for entry in manifest.skipped.values()]
+    files_with_lines = [entry for entry in manifest.files.values() if entry.problems]
+    if not (lines or files_with_lines):
+        return
+    parts = []
+    if lines:
+        shown = "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
+        plural = "s" if len(lines) != 1 else ""
+        parts.append(f"{len(lines)} skipped file{plural}, left out until they change ({shown})")
+    if files_with_lines:
+        notes = [note for entry in files_with_lines for note in entry.problems]
+        shown = "; ".join(notes[:3]) + ("; ..." if len(notes) > 3 else "")
+        plural = "s" if len(files_with_lines) != 1 else ""
+        parts.append(f"lines left out of {len(files_with_lines)} indexed file{plural} ({shown})")
+    report.passed("skipped", "; ".join(parts))
 
 
 def _verify_sources(report: VerifyReport, manifest: Manifest) -> None:

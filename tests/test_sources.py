@@ -78,9 +78,10 @@ def test_jsonl_records_become_documents(tmp_path):
     ]
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n\n")
     docs = load_documents(next(find_source_files([str(path)])))
+    # Record ids are namespaced by their file: never another file's path or record.
     assert [(d.doc_id, d.title, d.text, d.outlet, d.published) for d in docs] == [
-        ("d1", "One", "First text.", None, "2021-10-03"),
-        ("7", "Two", "Second text.", "Wire", None),
+        (f"{path}#d1", "One", "First text.", None, "2021-10-03"),
+        (f"{path}#7", "Two", "Second text.", "Wire", None),
     ]
     assert all(d.source == str(path) for d in docs)
 

@@ -1,0 +1,346 @@
+"""Hard to break, storage: readers never take a swap for damage, a full disk is a clear
+error that leaves nothing behind, and what the assistant writes is private."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import sqlite3
+import stat
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from assistant import Index, indexer, store
+from assistant.cli import main
+from assistant.history import QuestionHistory, history_file
+from assistant.indexer import build_index
+
+QUESTION = "What did Azerbaijan say about the border?"
+EXPECTED = "Azerbaijan said the 132-km border would open in May after the talks in Baku."
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory) -> Path:
+    """Two short files, indexed: each test works on its own copy."""
+    folder = tmp_path_factory.mktemp("small")
+    docs = folder / "docs"
+    docs.mkdir()
+    (docs / "border.txt").write_text(f"Border talks\n\n{EXPECTED}\n\nThe commission met twice.\n")
+    (docs / "weather.txt").write_text("Weather report\n\nIt rained in Tbilisi all week.\n")
+    build_index([str(docs)], folder / "index")
+    return folder / "index"
+
+
+@pytest.fixture
+def index_copy(small_index, tmp_path) -> Path:
+    copy = tmp_path / "index"
+    shutil.copytree(small_index, copy)
+    return copy
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def generations(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-"))
+
+
+def current_generation(index_dir: Path) -> str:
+    return json.loads((index_dir / "manifest.json").read_text())["generation"]
+
+
+# -- readers during a swap ---------------------------------------------------------------
+
+
+def swap_generation(index_dir: Path) -> str:
+    """What a writer does: a new complete generation, the manifest replaced, the old
+    generation deleted."""
+    manifest = store.read_manifest(index_dir)
+    new = manifest.generation + "-next"
+    shutil.copytree(index_dir / manifest.generation, index_dir / new)
+    manifest.generation = new
+    store.write_manifest(index_dir, manifest)
+    indexer._remove_old_generations(index_dir, keep=new)
+    return new
+
+
+def swap_before_first_call(monkeypatch, owner, name: str, index_dir: Path) -> list[str]:
+    """Replace ``owner.name`` so that its first call finds the generation swapped away."""
+    real = getattr(owner, name)
+    swapped: list[str] = []
+
+    def patched(*args, **kwargs):
+        if not swapped:
+            swapped.append(swap_generation(index_dir))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, patched)
+    return swapped
+
+
+@pytest.mark.parametrize(
+    "moment",
+    ["before-database", "before-vectors", "before-full-precision-vectors"],
+)
+def test_a_swap_between_manifest_and_files_is_not_damage(index_copy, monkeypatch, moment):
+    """Issue: CLI readers during updates got exit 9 "vectors.faiss is truncated or
+    corrupt": they read manifest N, the writer swapped in N+1 and deleted N's files."""
+    owner, name = {
+        "before-database": (sqlite3, "connect"),
+        "before-vectors": (store, "load_vectors"),
+        "before-full-precision-vectors": (store, "load_raw_vectors"),
+    }[moment]
+    swapped = swap_before_first_call(monkeypatch, owner, name, index_copy)
+    result = run("ask", QUESTION, "--index", str(index_copy), "--json")
+    assert swapped, "the swap never happened"
+    assert result.exit_code == 0, result.stderr
+    assert EXPECTED in json.loads(result.stdout)["citations"][0]["text"]
+    assert generations(index_copy) == swapped
+
+
+def test_damage_is_still_reported_when_no_writer_moved_on(index_copy, monkeypatch):
+    """The retry is for swaps only: with a stable manifest, a bad file is reported at once."""
+    vectors = index_copy / current_generation(index_copy) / "vectors.faiss"
+    vectors.write_bytes(b"\0" * vectors.stat().st_size)  # same size, not a FAISS file
+    reads = []
+    real = store.read_manifest
+    monkeypatch.setattr(store, "read_manifest", lambda path: reads.append(path) or real(path))
+    result = run("search", "border", "--index", str(index_copy))
+    assert result.exit_code == 9, result.output
+    assert "vectors.faiss is truncated or corrupt" in result.stderr
+    assert len(reads) == 2  # the open, and the check that the generation is unchanged
+
+
+# -- disk full ---------------------------------------------------------------------------
+
+
+def numpy_short_write(monkeypatch) -> None:
+    """np.save onto a full disk: part of the array written, then numpy's own error."""
+    real = np.save
+
+    def save(handle, array, *args, **kwargs):
+        data = array.tobytes()
+        handle.write(data[: len(data) // 2])
+        raise OSError(f"{len(data)} requested and {len(data) // 2} written")
+
+    monkeypatch.setattr(np, "save", save)
+    assert real is not np.save
+
+
+class FullFile:
+    """A file on a disk with ``room`` bytes left: writes past it fail with ENOSPC."""
+
+    def __init__(self, handle, room: int) -> None:
+        self.handle, self.room = handle, room
+
+    def write(self, data: bytes) -> int:
+        if len(data) > self.room:
+            self.handle.write(data[: self.room])
+            self.room = 0
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room -= len(data)
+        return self.handle.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.handle, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.close()
+
+
+def full_disk_for(monkeypatch, module, file_name: str, room: int) -> None:
+    """``open`` in ``module`` gives a FullFile for ``file_name`` (names looked up in the
+    module's globals first, so the rest of the program is untouched)."""
+
+    def fake_open(path, mode="r", *args, **kwargs):
+        handle = open(path, mode, *args, **kwargs)  # noqa: SIM115 (closed by the caller)
+        return FullFile(handle, room) if Path(path).name.startswith(file_name) else handle
+
+    monkeypatch.setattr(module, "open", fake_open, raising=False)
+
+
+def sqlite_full(monkeypatch) -> None:
+    """A database that may not grow past 5 pages: SQLite's own SQLITE_FULL."""
+    real = sqlite3.connect
+
+    def connect(path, *args, **kwargs):
+        db = real(path, *args, **kwargs)
+        if not str(path).startswith("file:"):  # the writer's, not a read-only reader's
+            db.execute("PRAGMA max_page_count = 5")
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+
+
+DISK_FULL = {
+    "vectors.npy short write": lambda mp: numpy_short_write(mp),
+    "vectors.faiss ENOSPC": lambda mp: full_disk_for(mp, indexer, "vectors.faiss", 2000),
+    "passages.sqlite SQLITE_FULL": lambda mp: sqlite_full(mp),
+    "manifest.json ENOSPC": lambda mp: full_disk_for(mp, store, "manifest.json", 100),
+}
+
+
+@pytest.mark.parametrize("fault", list(DISK_FULL))
+def test_disk_full_is_a_typed_error_and_the_half_written_generation_goes(
+    index_copy, monkeypatch, fault
+):
+    """Issue: exit 70 "unexpected OSError: 2413056 requested and 948160 written", and
+    the half-written generation left filling the disk until the next write."""
+    before = generations(index_copy)
+    manifest = (index_copy / "manifest.json").read_bytes()
+    docs = Path(store.read_manifest(index_copy).roots[0]["path"])
+    (docs / "new.txt").write_text("Harbour news\n\nThe ferry to Aktau sailed on time today.\n")
+    DISK_FULL[fault](monkeypatch)
+
+    result = run("index", "update", "--index", str(index_copy))
+    monkeypatch.undo()
+    assert result.exit_code == 14, result.output
+    assert result.stderr.startswith(f"error: no space left on device for the index at {index_copy}")
+    assert "writing it needs about 1 MB" in result.stderr and "MB are free" in result.stderr
+    assert "or move the index elsewhere with --index DIR)" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    # Removed at once: only the previous generation, its manifest, the lock.
+    assert generations(index_copy) == before
+    assert sorted(p.name for p in index_copy.iterdir()) == [*before, "lock", "manifest.json"]
+    assert (index_copy / "manifest.json").read_bytes() == manifest
+    with Index(index_copy) as index:  # the previous index still answers
+        assert EXPECTED in index.search("132-km border", k=1)[0].passage.text
+
+
+def test_disk_full_on_a_first_build_leaves_no_index(tmp_path, monkeypatch):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(f"Border talks\n\n{EXPECTED}\n")
+    numpy_short_write(monkeypatch)
+    result = run("index", "build", str(docs), "--index", str(tmp_path / "index"))
+    monkeypatch.undo()
+    assert result.exit_code == 14, result.output
+    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == ["lock"]
+    assert run("ask", QUESTION, "--index", str(tmp_path / "index")).exit_code == 4
+
+
+def test_disk_full_outside_the_index_write_is_one_line_and_exit_14(index_copy, monkeypatch):
+    full_disk_for(monkeypatch, indexer, "lock", 0)  # the writer's pid in the lock file
+    result = run("index", "update", "--index", str(index_copy))
+    monkeypatch.undo()
+    assert result.exit_code == 14, result.output
+    assert result.stderr == (
+        "error: no space left on device ([Errno 28] No space left on device)"
+        " (free some space and try again)\n"
+    )
+
+
+def test_disk_full_message_says_how_much_to_free(tmp_path, monkeypatch):
+    megabyte = 1024 * 1024
+    free = SimpleNamespace(total=0, used=0, free=100 * megabyte)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: free)
+    error = store.disk_full_error(tmp_path, 300 * megabyte)
+    assert error.exit_code == 14
+    assert str(error) == (
+        f"no space left on device for the index at {tmp_path}: writing it needs about"
+        " 300 MB, 100 MB are free (free 200 MB or move the index elsewhere with --index DIR)"
+    )
+
+
+# -- private files -----------------------------------------------------------------------
+
+
+def modes(root: Path) -> dict[str, str]:
+    """Mode of ``root`` and everything below it, as octal strings, by relative path."""
+    found = {".": oct(stat.S_IMODE(root.stat().st_mode))}
+    for path in root.rglob("*"):
+        found[str(path.relative_to(root))] = oct(stat.S_IMODE(path.stat().st_mode))
+    return found
+
+
+def assert_private(root: Path, directory: str = "0o700", file: str = "0o600") -> None:
+    for name, mode in modes(root).items():
+        expected = directory if (root / name).is_dir() else file
+        assert mode == expected, (name, mode)
+
+
+@pytest.fixture
+def usual_umask():
+    """The tests run under a 022 umask, the usual one, whatever the caller's was."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_the_index_is_private(tmp_path, usual_umask, monkeypatch):
+    """Issue: index files were created 0644; a 0600 source was readable by another
+    user through passages.sqlite."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    secret = docs / "secret.txt"
+    secret.write_text(f"Border talks\n\n{EXPECTED}\n")
+    secret.chmod(0o600)
+    monkeypatch.delenv("ASSISTANT_UMASK", raising=False)
+    index_dir = tmp_path / "new" / "index"
+    build_index([str(docs)], index_dir)
+    assert_private(tmp_path / "new")
+    secret.write_text(f"Border talks\n\n{EXPECTED}\n\nMore of it.\n")
+    result = run("index", "update", "--index", str(index_dir))
+    assert result.exit_code == 0, result.output
+    assert_private(tmp_path / "new")
+
+
+def test_umask_setting_shares_the_index(tmp_path, usual_umask, monkeypatch):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(f"Border talks\n\n{EXPECTED}\n")
+    monkeypatch.setenv("ASSISTANT_UMASK", "022")
+    build_index([str(docs)], tmp_path / "shared")
+    assert_private(tmp_path / "shared", directory="0o755", file="0o644")
+    # A stricter process umask still wins over the setting.
+    os.umask(0o077)
+    build_index([str(docs)], tmp_path / "strict")
+    assert_private(tmp_path / "strict")
+
+
+def test_history_and_exports_are_private(tmp_path, usual_umask, monkeypatch):
+    from assistant.paths import write_private_text
+
+    monkeypatch.setenv("ASSISTANT_USER_DIR", str(tmp_path / "user"))
+    history = QuestionHistory(tmp_path / "some-index", limit=2)
+    for question in ("one?", "two?", "three?", "four?", "five?"):
+        history.add(question)
+    assert_private(tmp_path / "user")
+    QuestionHistory(tmp_path / "some-index", limit=2)  # five lines > 2 * limit: rewritten
+    assert history_file(tmp_path / "some-index").read_text().count("\n") == 2
+    assert_private(tmp_path / "user")
+
+    write_private_text(tmp_path / "exports" / "conversation.md", "# Conversation\n")
+    assert_private(tmp_path / "exports")
+
+
+async def test_the_chat_exports_privately(small_index, tmp_path, usual_umask, monkeypatch):
+    from assistant.tui.app import AssistantApp
+    from assistant.tui.widgets import QuestionInput
+
+    monkeypatch.setenv("ASSISTANT_USER_DIR", str(tmp_path / "user"))
+    monkeypatch.setenv("ASSISTANT_EXPORT_DIR", str(tmp_path / "exports"))
+    app = AssistantApp(small_index)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        box = app.screen.query_one(QuestionInput)
+        box.focus()
+        box.value = QUESTION
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+    assert len(list((tmp_path / "exports").glob("conversation-*.md"))) == 1
+    assert_private(tmp_path / "exports")
+    assert_private(tmp_path / "user")
