@@ -110,7 +110,9 @@ class BuildScreen(Screen):
 
     def on_build_screen_progress(self, message: Progress) -> None:
         label = STAGE_NAMES.get(message.stage, message.stage)
-        self.query_one("#build-stage", Label).update(f"{label}: {message.done} of {message.total}")
+        self.query_one("#build-stage", Label).update(
+            plain(f"{label}: {message.done} of {message.total}")
+        )
         self.query_one("#build-progress", ProgressBar).update(
             total=max(message.total, 1), progress=message.done
         )
@@ -120,7 +122,12 @@ class BuildScreen(Screen):
 
     def on_build_screen_failed(self, message: Failed) -> None:
         self.query_one("#build-stage", Label).update(plain(f"Failed: {message.text}"))
-        self.notify(one_line(message.text), title="Could not prepare the index", severity="error")
+        self.notify(
+            one_line(message.text),
+            title="Could not prepare the index",
+            severity="error",
+            markup=False,
+        )
 
 
 class BrokenIndexScreen(Screen):
@@ -252,18 +259,20 @@ class ChatScreen(Screen):
                 sources.append(value)
         else:
             self.notify(
-                "Commands: /since DATE, /until DATE, /source NAME, /all", severity="warning"
+                "Commands: /since DATE, /until DATE, /source NAME, /all",
+                severity="warning",
+                markup=False,
             )
             return
         try:
             self.search_filter = SearchFilter.parse(since, until, sources)
         except AssistantError as error:
-            self.notify(one_line(str(error)), severity="error")
+            self.notify(one_line(str(error)), severity="error", markup=False)
             return
         self.query_one(QuestionInput).value = ""
         self._show_filter()
         described = self.search_filter.describe() if self.search_filter else "every document"
-        self.notify(f"Searching {described}.")
+        self.notify(f"Searching {one_line(described)}.", markup=False)
 
     @work(thread=True, group="warm-up")
     def warm_up(self) -> None:
@@ -277,13 +286,13 @@ class ChatScreen(Screen):
     def ask(self, event: Input.Submitted) -> None:
         question = event.value.strip()
         if not question:
-            self.notify("Type a question first.", severity="warning")
+            self.notify("Type a question first.", severity="warning", markup=False)
             return
         if question.startswith("/"):
             self._filter_command(question)
             return
         if self.pending is not None:
-            self.notify("Still answering the previous question…", severity="warning")
+            self.notify("Still answering the previous question…", severity="warning", markup=False)
             return
         box = self.query_one(QuestionInput)
         box.forget_position()
@@ -347,6 +356,7 @@ class ChatScreen(Screen):
                 f"Could not rewrite the follow-up with the model ({one_line(message.problem)});"
                 " searched with the rule-based rewrite.",
                 severity="warning",
+                markup=False,
             )
 
     def on_answer_ready(self, message: AnswerReady) -> None:
@@ -356,7 +366,9 @@ class ChatScreen(Screen):
             return  # asked before ctrl+l cleared the conversation
         self.conversation.add(exchange.question, exchange.standalone, answer)
         if answer.notice:
-            self.notify(one_line(answer.notice), title="Language model", severity="warning")
+            self.notify(
+                one_line(answer.notice), title="Language model", severity="warning", markup=False
+            )
         exchange.show_answer(answer)
         self.query_one(SourcesPanel).show_answer(answer, self.index.store.document)
         box = self.query_one(QuestionInput)
@@ -371,20 +383,23 @@ class ChatScreen(Screen):
                 f"{one_line(source)} changed since it was indexed; quotes show the indexed"
                 " text. Run: assistant index update",
                 severity="warning",
+                markup=False,
             )
 
     def on_answer_failed(self, message: AnswerFailed) -> None:
         self.pending = None
         if message.exchange.is_attached:
             message.exchange.show_error(message.text)
-        self.notify(one_line(message.text), title="Could not answer", severity="error")
+        self.notify(
+            one_line(message.text), title="Could not answer", severity="error", markup=False
+        )
 
     # citations -----------------------------------------------------------------------
 
     def action_jump(self, n: int) -> None:
         card = self.query_one(SourcesPanel).card(n)
         if card is None:
-            self.notify(f"There is no citation {n}.", severity="warning")
+            self.notify(f"There is no citation {n}.", severity="warning", markup=False)
             return
         card.focus()
         card.scroll_visible(animate=False)
@@ -404,40 +419,41 @@ class ChatScreen(Screen):
             text = self.index.store.document_text(card.passage.doc_id)
             passages = self.index.store.document_passages(card.passage.doc_id)
         except AssistantError as error:
-            self.notify(one_line(_describe(error)), severity="error")
+            self.notify(one_line(_describe(error)), severity="error", markup=False)
             return
         self.app.push_screen(ReaderScreen(card, text, passages))
 
     # conversation-wide actions -------------------------------------------------------
 
     def action_export(self) -> None:
-        from ..paths import export_dir
+        from ..paths import export_dir, write_private_text
 
         if not self.conversation.turns:
-            self.notify("Nothing to export yet.", severity="warning")
+            self.notify("Nothing to export yet.", severity="warning", markup=False)
             return
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         target = export_dir() / f"conversation-{stamp}.md"
         title = f"Conversation with {self.index.path.name} ({datetime.now():%Y-%m-%d %H:%M})"
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(self.conversation.to_markdown(title), encoding="utf-8")
+            write_private_text(target, self.conversation.to_markdown(title))  # 0600
         except OSError as error:
-            self.notify(f"Could not export: {error}", severity="error")
+            self.notify(f"Could not export: {one_line(str(error))}", severity="error", markup=False)
             return
         self.exported = target
-        self.notify(f"Exported {len(self.conversation)} questions to {target}")
+        self.notify(
+            f"Exported {len(self.conversation)} questions to {one_line(str(target))}", markup=False
+        )
 
     def action_new_conversation(self) -> None:
         self.conversation.clear()
         self.query_one("#conversation", VerticalScroll).remove_children()
         self.query_one(SourcesPanel).clear()
         self.query_one(QuestionInput).focus()
-        self.notify("New conversation.")
+        self.notify("New conversation.", markup=False)
 
     def action_search_history(self) -> None:
         if not self.history.questions:
-            self.notify("No earlier questions for this index.", severity="warning")
+            self.notify("No earlier questions for this index.", severity="warning", markup=False)
             return
 
         def chosen(question: str | None) -> None:
@@ -578,7 +594,8 @@ class HistorySearchScreen(ModalScreen[str | None]):
         with Vertical(id="history-box"):
             yield Static(Text("Earlier questions", style="bold"))
             yield Input(placeholder="Filter…", id="history-filter")
-            yield OptionList(*self._matches(""), id="history-list")
+            # Earlier questions are what users typed: shown as text, never read as markup.
+            yield OptionList(*self._matches(""), id="history-list", markup=False)
 
     def _matches(self, text: str) -> list[str]:
         return [one_line(q) for q in self.history.search(text)]

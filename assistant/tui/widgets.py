@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import Input, LoadingIndicator, Static
 
 from ..conversation import citation_clipboard_text, citation_label
-from ..display import inert
+from ..display import inert, paste_safe
 from ..history import QuestionHistory
 from ..types import Answer, Citation, Document, IndexStatus, Passage, Span
 
@@ -298,8 +298,19 @@ class SourceCard(Vertical, can_focus=True):
         else:
             label = citation_label(self.citation)
             text = citation_clipboard_text(self.citation)
+        # Pasted into a shell, a quote's control characters could run a command.
+        text, removed = paste_safe(text)
         self.app.copy_to_clipboard(text)
-        self.notify(f"Copied {self.label}: {one_line(label)[:70]}")
+        self.notify(
+            f"Copied {self.label}: {one_line(label)[:70]}{_removed_note(removed)}", markup=False
+        )
+
+
+def _removed_note(removed: int) -> str:
+    if not removed:
+        return ""
+    what = "control character or sequence" if removed == 1 else "control characters or sequences"
+    return f" (removed {removed} {what})"
 
 
 class SourcesPanel(VerticalScroll):
