@@ -66,7 +66,7 @@ class GenerativeAnswerer:
         if fallback.abstained:
             # The engine's evidence says the sources do not answer; a model would guess.
             report = LLMReport(
-                self.config.url,
+                self.config.shown_url,
                 self.config.model,
                 fallback="not asked: the sources do not answer this question",
             )
@@ -76,7 +76,7 @@ class GenerativeAnswerer:
         template = load_prompt("answer", self.config.prompts)
         today = date.today().isoformat()
         system_text = system.render(today=today)
-        report: dict = {"url": self.config.url, "model": self.config.model}
+        report: dict = {"url": self.config.shown_url, "model": self.config.model}
         pieces: list[str] = []
         usage = None
         try:
@@ -125,7 +125,12 @@ class GenerativeAnswerer:
             )
             return _with_report(fallback, LLMReport(**report, fallback=notice), notice)
         notice = None
-        if result.finish_reason == "length":
+        if result.cut_at is not None:
+            notice = (
+                f"the server did not stop at the {self.config.answer_tokens}-token limit;"
+                f" its answer was cut at {result.cut_at} tokens"
+            )
+        elif result.finish_reason == "length":
             notice = f"the answer was cut at the {self.config.answer_tokens}-token limit"
         return Answer(
             question=question,
