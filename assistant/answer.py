@@ -255,11 +255,18 @@ class ExtractiveAnswerer:
         # A further citation must answer in its own right: the fitted model accepts it
         # as it would accept the best passage.
         threshold = weights["abstain"]["threshold"]
+        # A figure the question names ("the 132-km border") is what it is about: a
+        # further citation that does not give it answers something else.
+        numbers = {t for t in analysis.question.subject_terms if any(c.isdigit() for c in t)}
         chosen = [best] if _may_answer(best) else []
         for item in evidence[1:]:
             if len(chosen) == 2 * max_citations:
                 break  # enough to put the speaker's own first and keep max_citations
-            if _may_answer(item) and self.answerable(analysis, item, evidence) >= threshold:
+            if (
+                _may_answer(item)
+                and numbers <= item.present
+                and self.answerable(analysis, item, evidence) >= threshold
+            ):
                 chosen.append(item)
         chosen = chosen or [best]
         # "What did X say": passages where X (or X's side) speaks come first.

@@ -430,8 +430,10 @@ async def test_a_cited_file_edited_during_the_chat_is_flagged(user_env, tmp_path
 
 # -- with a language model (a scripted OpenAI-compatible server) --------------------------
 
+# Passage [1] is the ministry's quoted statement and does not name the ministry, so the
+# reply names Azerbaijan, as the passage does (a name the passage lacks is unverified).
 LLM_REPLY = (
-    "Azerbaijan's Defence Ministry reminded Heydari that Armenia kept Azerbaijani lands under"
+    "Azerbaijan reminded Heydari that Armenia kept Azerbaijani lands under"
     " occupation for 30 years, and a “132-kilometer section of the Azerbaijani-Iranian state"
     " border” was occupied [1]."
     " Iran was never consulted [31]."
@@ -479,7 +481,7 @@ async def test_model_answer_streams_then_shows_verdicts(user_env, chat_index, sc
         exchange = list(app.screen.query(Exchange))[-1]
         assert not exchange.query(".streaming")
         answer = text_of(exchange.query_one(".generated", Static))
-        assert answer.startswith("Azerbaijan's Defence Ministry reminded Heydari")
+        assert answer.startswith("Azerbaijan reminded Heydari")
         assert answer.endswith("Iran was never consulted. (unverified)")  # [31] was not given
         verdicts = text_of(exchange.query_one(".verification", Static))
         assert verdicts.startswith(
