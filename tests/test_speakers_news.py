@@ -230,7 +230,10 @@ The cladding may have spread the blaze faster, but Valencia’s mayor, María Jo
 
 The company’s chief executive, Jane Fraser, said profits rose.
 """  # noqa: E501
-    assert who(text) == ["Valencia’s mayor, María José Catalá", "The company’s chief executive, Jane Fraser"]
+    assert who(text) == [
+        "Valencia’s mayor, María José Catalá",
+        "The company’s chief executive, Jane Fraser",
+    ]
 
 
 def test_a_quotation_left_open_goes_on_with_its_speaker():
