@@ -23,15 +23,15 @@ $(STAMP): pyproject.toml requirements.lock
 # Builds index/ when missing; otherwise re-embeds only what changed in seeds/.
 index: $(STAMP)
 	@if [ -f index/manifest.json ]; then \
-		$(BIN)/assistant index update --index index; \
+		$(BIN)/assistant index update --index ./index; \
 	else \
-		$(BIN)/assistant index build seeds --index index; \
+		$(BIN)/assistant index build seeds --index ./index; \
 	fi
 
 demo: index
 	@echo
 	@echo "$$ assistant ask \"$(QUESTION)\""
-	@$(BIN)/assistant ask "$(QUESTION)" --index index
+	@$(BIN)/assistant ask "$(QUESTION)" --index ./index
 
 # The chat's end-to-end check drives the real app in tmux; install it where we can
 # (root with apt), otherwise that one test is skipped and says why.
@@ -44,7 +44,7 @@ terminal-tools:
 		else echo "tmux not found: the tmux chat check will be skipped"; fi; }
 
 chat: index
-	$(BIN)/assistant chat --index index
+	$(BIN)/assistant chat --index ./index
 
 test: $(STAMP) terminal-tools
 	$(BIN)/python -m pytest -q -m "not llm"

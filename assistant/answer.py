@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from . import keywords, speakers
+from .display import flowed
 from .filters import SearchFilter
 from .question import QuestionAnalysis
 from .retrieval import QueryAnalysis, Retriever
@@ -132,8 +133,8 @@ def _answer_line(citation: Citation) -> str:
         side = (
             f" ({citation.side})" if citation.side and citation.side not in citation.speaker else ""
         )
-        return f"{citation.quote_text} — {citation.speaker}{side} [{citation.n}]"
-    return f"{citation.quote_text} [{citation.n}]"
+        return f"{flowed(citation.quote_text)} — {citation.speaker}{side} [{citation.n}]"
+    return f"{flowed(citation.quote_text)} [{citation.n}]"
 
 
 def _as_written(question: str, term: str) -> str:

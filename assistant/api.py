@@ -85,6 +85,48 @@ class Index:
         self.reload()
         return report
 
+    def add(
+        self,
+        paths: list[str | Path],
+        urls: list[str] = (),
+        feeds: list[str] = (),
+        progress: indexer.ProgressCallback | None = None,
+        *,
+        allow_empty: bool = False,
+        follow_links: bool = False,
+    ) -> indexer.BuildReport:
+        """Add files and folders (and web pages, feeds) to this index; only what is new
+        is embedded. See :func:`assistant.indexer.add_sources`."""
+        report = indexer.add_sources(
+            [str(p) for p in paths],
+            self.path,
+            progress,
+            urls=list(urls),
+            feeds=list(feeds),
+            allow_empty=allow_empty,
+            follow_links=follow_links,
+        )
+        self.reload()
+        return report
+
+    def remove(
+        self,
+        paths: list[str | Path],
+        progress: indexer.ProgressCallback | None = None,
+        *,
+        allow_empty: bool = False,
+    ) -> indexer.BuildReport:
+        """Remove indexed files or folders and their documents; nothing is re-embedded."""
+        report = indexer.remove_sources(
+            [str(p) for p in paths], self.path, progress, allow_empty=allow_empty
+        )
+        self.reload()
+        return report
+
+    def sources(self) -> list[indexer.SourceInfo]:
+        """Every indexed (or skipped) file with its counts, dates and state on disk."""
+        return indexer.list_sources(self.path)
+
     def _stamp(self) -> tuple[int, int] | None:
         try:
             stat = (self.path / "manifest.json").stat()
@@ -174,11 +216,20 @@ class Index:
         question = _clean_question(question)
         self._follow_writer()
         with _database_errors(self.path):
+            if search_filter is not None and self._filter_matches_nothing(search_filter):
+                reason = f"no document matches the filter ({search_filter.describe()})"
+                text = f"The sources do not answer this: {reason}."
+                return Answer(question, text, abstained=True, reason=reason)
             if llm is None:
                 return self.answerer.answer(question, max_citations=k, search_filter=search_filter)
             return self._generator(llm).answer(
                 question, max_citations=k, on_text=on_text, search_filter=search_filter
             )
+
+    def _filter_matches_nothing(self, search_filter: SearchFilter) -> bool:
+        """A filter no document passes (``--source CNN`` in an index without CNN): the
+        answer says so, rather than that no passage covers the question."""
+        return not len(self._store.restriction(search_filter).vector_rows)
 
     def condense(self, question: str, turns: list[tuple[str, str]], llm: LLMConfig) -> str:
         """A follow-up question rewritten by the model to stand on its own.

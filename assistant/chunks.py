@@ -26,11 +26,14 @@ MAX_TOKENS = 254
 # date) are kept as head passages. 4: credit, teaser-label, glued-name and
 # repeated-across-a-site lines are boilerplate. 5: speakers found in news in general
 # (the statements table is rebuilt). 6: a role set off before the name ("Valencia’s
-# mayor, María José Catalá, said") stays part of the speaker.
-CHUNKING_VERSION = 6
+# mayor, María José Catalá, said") stays part of the speaker. 7: sentences run on
+# across the line breaks of hard-wrapped prose; a metadata line without a word (a
+# "---" or "=====" rule) is no head passage.
+CHUNKING_VERSION = 7
 
 TokenCounter = Callable[[str], int]
 _WORD = re.compile(r"\S+")
+_WORD_CHARACTER = re.compile(r"\w")
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def split_document(
                 if run:
                     pieces.append((paragraph, run[0][0], run[-1][1]))
                 run = []
-                if text[line[0] : line[1]].strip("# \t"):
+                if _WORD_CHARACTER.search(text, line[0], line[1]):
                     heads.append(_head_chunk(text, paragraph, *line))
             else:
                 run.append(line)
@@ -80,7 +83,7 @@ def split_document(
 
     chunks: list[Chunk] = []
     for (paragraph, start, end), flag in zip(pieces, flags, strict=True):
-        sentences = list(iter_sentences(text, start, end))
+        sentences = list(iter_sentences(text, start, end, join_wrapped=True))
         for part_start, part_end, part_sentences in _fit_window(
             text, start, end, sentences, count_tokens, max_tokens
         ):

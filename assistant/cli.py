@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -12,7 +13,12 @@ import click
 
 from .errors import AssistantError
 
-INDEX_HELP = "Index directory (default: $ASSISTANT_INDEX or the project's index/)."
+INDEX_HELP = (
+    "A collection NAME (kept in the user's data directory) or an index DIR"
+    " (default: $ASSISTANT_INDEX, else the collection 'default')."
+)
+# -h as well as --help, on every command.
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
 class AssistantGroup(click.Group):
@@ -27,6 +33,8 @@ class AssistantGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as error:  # the promise is: never a traceback
@@ -39,6 +47,16 @@ class AssistantGroup(click.Group):
                 err=True,
             )
             sys.exit(70)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of our output went away (``assistant ask … | head -1``): stop without
+    a word, as Unix tools do. Python would still flush stdout at exit and complain, so
+    it is pointed at /dev/null first. 141 is what a shell reports for SIGPIPE."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(141)
 
 
 def _exit_if_disk_full(error: Exception) -> None:
@@ -57,9 +75,9 @@ def _exit_if_disk_full(error: Exception) -> None:
 
 
 def _one_line(text: str) -> str:
-    from .display import inert
+    from .render import one_line
 
-    return " ".join(inert(text, keep_newlines=False).split())
+    return one_line(text)
 
 
 def _shown(value) -> str:
@@ -70,9 +88,9 @@ def _shown(value) -> str:
 
 
 def _index_path(value: str | None) -> Path:
-    from .paths import default_index_dir
+    from .paths import resolve_index
 
-    return Path(value) if value else default_index_dir()
+    return resolve_index(value)
 
 
 def _open_index(value: str | None):
@@ -95,36 +113,67 @@ def _changed_warnings(index, sources) -> list[str]:
     ]
 
 
-def _progress_printer():
-    """A progress bar on a terminal; nothing when stderr is piped or redirected."""
-    if not sys.stderr.isatty():
+def _progress_printer(quiet: bool = False):
+    """A progress line on a terminal (stderr); nothing when piped, redirected or quiet."""
+    if quiet or not sys.stderr.isatty():
         return None
-    state: dict = {}
-
-    def report(stage: str, done: int, total: int) -> None:
-        bar = state.get(stage)
-        if bar is None:
-            for other in state.values():
-                other.render_finish()
-            bar = click.progressbar(length=max(total, 1), label=f"{stage:9}", file=sys.stderr)
-            state.clear()
-            state[stage] = bar
-        bar.update(done - bar.pos)
-
-    return report
+    return _ProgressLine()
 
 
-index_option = click.option("--index", "index_dir", metavar="DIR", help=INDEX_HELP)
+class _ProgressLine:
+    """One line of stderr, redrawn in place: a bar, the count, the rate, the time left
+    (``render.ProgressFigures``). Redrawn at most ten times a second, and always at the
+    start and end of a stage, so a short stage is still seen."""
+
+    def __init__(self) -> None:
+        from .render import ProgressFigures
+
+        self.figures = ProgressFigures()
+        self.drawn_at = 0.0
+        self.width = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        import time
+
+        new_stage = stage != self.figures.stage
+        if new_stage and self.figures.stage:
+            self._draw()
+            click.echo("", err=True)  # keep the finished stage's line
+            self.width = 0
+        self.figures.update(stage, done, total)
+        now = time.monotonic()
+        if new_stage or done >= total or now - self.drawn_at >= 0.1:
+            self.drawn_at = now
+            self._draw()
+        if stage == "writing" and done >= total:
+            click.echo("", err=True)
+
+    def _draw(self) -> None:
+        filled = int(self.figures.fraction * 20)
+        line = f"[{'#' * filled}{'-' * (20 - filled)}] {self.figures.line()}"
+        padding = " " * max(self.width - len(line), 0)  # wipe a longer previous line
+        self.width = len(line)
+        click.echo(f"\r{line}{padding}", err=True, nl=False)
+
+
+index_option = click.option("--index", "index_dir", metavar="NAME|DIR", help=INDEX_HELP)
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="Print nothing but errors (no progress, no summary)."
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
-@click.group(cls=AssistantGroup, invoke_without_command=True)
+@click.group(cls=AssistantGroup, invoke_without_command=True, context_settings=CONTEXT_SETTINGS)
 @click.version_option(package_name="assistant", prog_name="assistant")
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Ask questions of your own documents; answers quote the sources verbatim.
 
-    With no command, opens the chat on the default index.
+    With no command, opens the chat on the default index. Start with:
+    assistant index add PATH (a file, a folder or a URL).
+
+    Shell completion (bash): eval "$(_ASSISTANT_COMPLETE=bash_source assistant)"
+    (zsh: zsh_source, fish: fish_source).
     """
     if ctx.invoked_subcommand is None:
         ctx.invoke(chat)
@@ -209,7 +258,7 @@ def _llm_config(llm_url, llm_model, context_window, answer_tokens, no_llm):
 @llm_options
 @filter_options
 def chat(index_dir: str | None, since, until, sources, **llm_settings) -> None:
-    """Open the terminal chat (builds the index from seeds/ first if it is missing)."""
+    """Open the terminal chat (with no index yet, it asks for a file or folder to add)."""
     llm = _llm_config(**llm_settings)
     search_filter = _search_filter(since, until, sources)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -320,20 +369,18 @@ def _print_tokens(report) -> None:
 def _print_passage(
     n: int, passage, document, score: float | None = None, said_by: str | None = None
 ) -> None:
-    from .display import inert
+    from .display import flowed, inert
+    from .render import characters, document_label, location
 
-    facts = [document.outlet, document.published]
-    heading = inert(document.title or passage.source, keep_newlines=False)
-    extra = ", ".join(inert(f, keep_newlines=False) for f in facts if f)
-    click.echo(f"[{n}] {heading}" + (f" — {extra}" if extra else ""))
-    where = f"{passage.source} ¶{passage.paragraph}, characters {passage.start}–{passage.end}"
+    click.echo(f"[{n}] {_one_line(document_label(document, passage.source))}")
+    where = f"{location(passage, document)}, {characters(passage)}"
     if score is not None:
         where += f", score {score:.4f}"
     click.echo(f"    {inert(where, keep_newlines=False)}")
     if said_by:
         click.echo(f"    said by {_one_line(said_by)}")
     body = textwrap.fill(
-        inert(passage.text, keep_newlines=False),
+        inert(flowed(passage.text), keep_newlines=False),
         width=100,
         initial_indent="    “",
         subsequent_indent="     ",
@@ -388,7 +435,18 @@ def eval_command(
     as_json: bool,
 ) -> None:
     """Score answers on QUESTIONS.jsonl (hit@1, hit@3, MRR, abstention accuracy), or
-    retrieval on a BEIR collection with --beir (nDCG@10, recall@100, MRR@10)."""
+    retrieval on a BEIR collection with --beir (nDCG@10, recall@100, MRR@10).
+
+    \b
+    QUESTIONS.jsonl has one JSON object a line:
+      {"q": "What did Azerbaijan say about the 132-km border?",
+       "gold": ["132-kilometer section"], "kind": "said"}
+      {"q": "What is the GDP of Japan?", "abstain": true}
+    q       the question (required)
+    gold    strings; a cited passage holding any one of them is a hit
+    abstain true when the sources do not answer: refusing is then right
+    kind    optional label; the scores are also given per kind
+    """
     if beir_dir is not None:
         _eval_beir(beir_dir, split, index_dir, as_json)
         return
@@ -461,7 +519,7 @@ def _eval_beir(beir_dir: Path, split: str, index_dir: str | None, as_json: bool)
 
 @main.group()
 def index() -> None:
-    """Build, update and inspect an index."""
+    """Add to, remove from, build, update and inspect an index (a collection)."""
 
 
 allow_empty_option = click.option(
@@ -482,24 +540,26 @@ follow_links_option = click.option(
 @json_option
 @allow_empty_option
 @follow_links_option
+@quiet_option
 def build(
     paths: tuple[str, ...],
     index_dir: str | None,
     as_json: bool,
     allow_empty: bool,
     follow_links: bool,
+    quiet: bool,
 ) -> None:
-    """Index the files and directories in PATHS (replaces the index)."""
+    """Make a new index from the files and directories in PATHS (replaces the index)."""
     from .indexer import build_index
 
     report = build_index(
         list(paths),
         _index_path(index_dir),
-        _progress_printer(),
+        _progress_printer(quiet or as_json),
         allow_empty=allow_empty,
         follow_links=follow_links,
     )
-    _print_report(report, as_json)
+    _print_report(report, as_json, quiet)
 
 
 @index.command()
@@ -507,39 +567,188 @@ def build(
 @json_option
 @allow_empty_option
 @follow_links_option
-def update(index_dir: str | None, as_json: bool, allow_empty: bool, follow_links: bool) -> None:
+@quiet_option
+def update(
+    index_dir: str | None, as_json: bool, allow_empty: bool, follow_links: bool, quiet: bool
+) -> None:
     """Re-read the indexed paths; embed only new or changed files."""
     from .indexer import update_index
 
     report = update_index(
         _index_path(index_dir),
-        _progress_printer(),
+        _progress_printer(quiet or as_json),
         allow_empty=allow_empty,
         follow_links=follow_links,
     )
-    _print_report(report, as_json)
+    _print_report(report, as_json, quiet)
 
 
-def _print_report(report, as_json: bool) -> None:
+@index.command()
+@click.argument("sources", nargs=-1)
+@click.option(
+    "--feed", "feeds", multiple=True, metavar="URL", help="An RSS or Atom feed (repeatable)."
+)
+@index_option
+@json_option
+@allow_empty_option
+@follow_links_option
+@quiet_option
+def add(
+    sources: tuple[str, ...],
+    feeds: tuple[str, ...],
+    index_dir: str | None,
+    as_json: bool,
+    allow_empty: bool,
+    follow_links: bool,
+    quiet: bool,
+) -> None:
+    """Add files, directories or web pages (http:// or https:// URLs) to the index,
+    creating it if needed; only what is new is read and embedded."""
+    from .errors import UsageError
+    from .indexer import add_sources
+
+    urls = [s for s in sources if s.startswith(("http://", "https://"))]
+    paths = [s for s in sources if s not in urls]
+    if not (paths or urls or feeds):
+        raise UsageError("give a file, a directory or a URL to add (or --feed URL)")
+    report = add_sources(
+        paths,
+        _index_path(index_dir),
+        _progress_printer(quiet or as_json),
+        urls=urls,
+        feeds=list(feeds),
+        allow_empty=allow_empty,
+        follow_links=follow_links,
+    )
+    _print_report(report, as_json, quiet)
+
+
+@index.command()
+@click.argument("paths", nargs=-1, required=True)
+@index_option
+@json_option
+@allow_empty_option
+@quiet_option
+def remove(
+    paths: tuple[str, ...], index_dir: str | None, as_json: bool, allow_empty: bool, quiet: bool
+) -> None:
+    """Remove indexed files or directories (as given to build or add) and their
+    documents; nothing else is re-embedded."""
+    from .indexer import remove_sources
+
+    report = remove_sources(
+        list(paths),
+        _index_path(index_dir),
+        _progress_printer(quiet or as_json),
+        allow_empty=allow_empty,
+    )
+    _print_report(report, as_json, quiet)
+
+
+@index.command(name="sources")
+@index_option
+@json_option
+def list_sources_command(index_dir: str | None, as_json: bool) -> None:
+    """List the indexed files: passages, dates and state (indexed, changed, missing,
+    skipped)."""
+    from .indexer import list_sources
+
+    found = list_sources(_index_path(index_dir))
+    if as_json:
+        _emit_json({"index": str(_index_path(index_dir)), "sources": [s.to_json() for s in found]})
+        return
+    header = f"{'state':8} {'docs':>5} {'passages':>8}  {'modified':10}  {'published':21}"
+    click.echo(f"{header}  source")
+    for info in found:
+        modified = (info.modified or "")[:10]
+        click.echo(
+            f"{info.state:8} {info.documents:5d} {info.passages:8d}  {modified:10}"
+            f"  {_one_line(info.published or '-'):21}  {_one_line(info.source)}"
+        )
+        if info.reason:
+            click.echo(f"{'':8} {_one_line(info.reason)}")
+    counted = [info for info in found if info.state != "skipped"]
+    click.echo(
+        f"{len(counted)} files, {sum(i.documents for i in counted)} documents,"
+        f" {sum(i.passages for i in counted)} passages"
+        f" ({len(found) - len(counted)} skipped)"
+    )
+
+
+@index.command(name="list")
+@json_option
+def list_collections(as_json: bool) -> None:
+    """List the collections in the user's data directory (use one with --index NAME)."""
+    from .paths import collections_dir, default_index_dir
+    from .store import read_manifest
+
+    folder = collections_dir()
+    default = default_index_dir()
+    rows = []
+    names = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    for name in names:
+        path = folder / name
+        try:
+            manifest = read_manifest(path)
+        except AssistantError as error:
+            row = {"name": name, "path": str(path), "error": str(error)}
+        else:
+            row = {
+                "name": name,
+                "path": str(path),
+                "documents": manifest.documents,
+                "passages": manifest.passages,
+                "updated": manifest.updated_at,
+            }
+        row["default"] = path == default
+        rows.append(row)
+    if as_json:
+        _emit_json({"directory": str(folder), "default": str(default), "collections": rows})
+        return
+    if not rows:
+        click.echo(f"no collections in {_shown(folder)} (make one: assistant index add PATH)")
+    for row in rows:
+        mark = "*" if row["default"] else " "
+        if "error" in row:
+            click.echo(f"{mark} {_one_line(row['name']):20} {_one_line(row['error'])}")
+            continue
+        click.echo(
+            f"{mark} {_one_line(row['name']):20} {row['documents']:6d} documents"
+            f" {row['passages']:8d} passages  updated {_shown(row['updated'])[:16]}"
+        )
+    if not any(row["default"] for row in rows):
+        click.echo(f"default index: {_shown(default)}")
+
+
+def _print_report(report, as_json: bool, quiet: bool = False) -> None:
+    """On a terminal, the report in full; piped, one summary line; quiet, nothing."""
     if as_json:
         _emit_json(report.to_json())
+        return
+    if quiet:
         return
     for skipped in report.skipped:
         click.echo(f"skipped: {_one_line(skipped.reason)}", err=True)
     for warning in report.warnings:  # lines left out of files that were indexed
         click.echo(f"warning: {_one_line(warning.reason)}", err=True)
-    click.echo(
-        f"indexed {report.documents} documents, {report.passages} passages"
-        f" ({report.boilerplate} boilerplate) into {_shown(report.index)}"
+    counts = (
+        f"{report.documents} documents, {report.passages} passages"
+        f" ({report.boilerplate} boilerplate)"
     )
-    click.echo(
-        f"files: {len(report.files_embedded)} new or changed, {report.files_unchanged} unchanged,"
+    files = (
+        f"{len(report.files_embedded)} new or changed, {report.files_unchanged} unchanged,"
         f" {len(report.files_removed)} removed, {len(report.skipped)} skipped"
     )
-    click.echo(
-        f"embedded {report.passages_embedded} passages, reused {report.passages_reused}"
-        f" in {report.seconds:.1f} s"
-    )
+    embedded = f"embedded {report.passages_embedded} passages, reused {report.passages_reused}"
+    if not sys.stdout.isatty():
+        click.echo(
+            f"indexed {counts} into {_shown(report.index)}; files: {files};"
+            f" {embedded} in {report.seconds:.1f} s"
+        )
+        return
+    click.echo(f"indexed {counts} into {_shown(report.index)}")
+    click.echo(f"files: {files}")
+    click.echo(f"{embedded} in {report.seconds:.1f} s")
 
 
 @index.command()

@@ -16,7 +16,10 @@ from datetime import datetime
 
 from .keywords import content_terms, tokens
 from .question import analyze
+from .render import citation_clipboard_text, citation_label, passage_line, quote_line, said_by
 from .types import Answer
+
+__all__ = ["Conversation", "Turn", "citation_clipboard_text", "citation_label", "make_standalone"]
 
 # Openers that only make sense as a continuation of the previous question.
 _FOLLOW_UP_OPENER = re.compile(
@@ -117,38 +120,21 @@ class Conversation:
                         lines.append(f"- ({rank}) {where}: {_md_inline(p.text)}")
                     lines.append("")
                 continue
-            for citation in answer.citations:
-                lines += [f"> {_md_inline(citation.quote_text)} [{citation.n}]", ">"]
+            for citation in answer.citations:  # each quote with who says it, as the chat shows
+                lines += [f"> {quote_line(citation)}", ">"]
             if answer.citations:
                 lines.pop()
             lines += ["", "Sources:", ""]
             for citation in answer.citations:
                 lines.append(f"[{citation.n}] {_md_inline(citation_label(citation))}")
-                lines.append(f"    > {_md_inline(citation.passage.text)}")
-            lines.append("")
+                speaker = said_by(citation)
+                if speaker:
+                    lines.append(f"*{_md_inline(speaker)}*")
+                # A blockquote of its own: a blank line ends the label's paragraph.
+                lines += ["", f"> {_md_inline(citation.passage.text)}", ""]
         return "\n".join(lines).rstrip() + "\n"
-
-
-def citation_label(citation) -> str:
-    """Title — outlet, date — file ¶paragraph (characters start–end)."""
-    document, passage = citation.document, citation.passage
-    facts = ", ".join(f for f in (document.outlet, document.published) if f)
-    label = document.title or passage.source
-    if facts:
-        label += f" — {facts}"
-    return (
-        f"{label} — {passage.source} ¶{passage.paragraph}"
-        f" (characters {passage.start}–{passage.end})"
-    )
-
-
-def citation_clipboard_text(citation) -> str:
-    """What `y` copies: the quote in quotation marks, then where it comes from."""
-    return f"“{citation.quote_text}” — {citation_label(citation)}"
 
 
 def _md_inline(text: str) -> str:
     """One Markdown line: whitespace collapsed, control characters made visible."""
-    from .display import inert
-
-    return " ".join(inert(text, keep_newlines=False).split())
+    return passage_line(text)

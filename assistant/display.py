@@ -45,11 +45,25 @@ def _escape(ch: str) -> str:
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
+# A line break (or a PDF's page break) with the spaces around it.
+_LINE_BREAKS = re.compile(r"[^\S\r\n\f]*[\r\n\f]\s*")
+
+
+def flowed(text: str) -> str:
+    """A passage as a reader reads it: the line breaks of hard-wrapped text are spaces.
+
+    For display only; offsets and quotes keep the text as it is.
+    """
+    return _LINE_BREAKS.sub(" ", text)
+
+
 def inert(text: str, keep_newlines: bool = True) -> str:
     out = []
     for ch in text:
         if ch == "\n" and keep_newlines:
             out.append(ch)
+        elif ch == "\f" and keep_newlines:
+            out.append("\n")  # a page break (PDF): a line of its own, not an escape
         elif ch == "\t":
             out.append("    ")
         elif _shown_as_escape(ch):

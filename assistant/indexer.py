@@ -13,7 +13,7 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +33,7 @@ from .errors import (
 )
 from .paths import make_private, private_dir, private_opener
 from .sources import (
+    SUPPORTED_SUFFIXES,
     SkippedFile,
     SourceDocument,
     SourceFile,
@@ -148,24 +149,29 @@ def build_index(
     *,
     allow_empty: bool = False,
     follow_links: bool = False,
+    urls: Sequence[str] = (),
+    feeds: Sequence[str] = (),
 ) -> BuildReport:
     """Index everything under ``paths`` into ``index_dir``, replacing what was there.
 
     A build that finds nothing to index raises :class:`NothingToIndexError` and leaves
     the index as it was, unless ``allow_empty``. Links out of ``paths`` are skipped
-    unless ``follow_links`` (recorded, so that updates do the same).
+    unless ``follow_links`` (recorded, so that updates do the same). ``urls`` (web
+    pages) and ``feeds`` (RSS/Atom) are fetched and indexed too, and recorded for
+    ``update``.
     """
-    if not paths:
+    if not paths and not (urls or feeds):
         raise UsageError("give at least one file or directory to index")
     present = [p for p in paths if Path(p).exists() or Path(p).is_symlink()]
-    if not present:
+    if paths and not present:
         missing = ", ".join(paths)
         raise SourceNotFoundError(f"no such file or directory: {missing}")
     roots = [{"given": p, "path": str(Path(p).resolve())} for p in present]
     files = list(find_source_files(present, follow_links=follow_links))
     with write_lock(index_dir):
         _remove_leftovers(index_dir)
-        options = _Options(allow_empty=allow_empty, follow_links=follow_links)
+        web = _fetch_web(list(urls), list(feeds), None, progress) if urls or feeds else None
+        options = _Options(allow_empty=allow_empty, follow_links=follow_links, web=web)
         report = _write_generation(index_dir, roots, files, None, progress, options)
     report.skipped[:0] = [
         SkippedFile(p, f"{p}: no such file or directory") for p in paths if p not in present
@@ -190,7 +196,10 @@ def update_index(
     with write_lock(index_dir):
         _remove_leftovers(index_dir)
         manifest = read_manifest(index_dir)
-        options = _Options(allow_empty, follow_links or manifest.follow_links)
+        web = None
+        if manifest.urls or manifest.feeds:  # pages fetched again, feeds' new articles
+            web = _fetch_web(manifest.urls, list(manifest.feeds), manifest, progress)
+        options = _Options(allow_empty, follow_links or manifest.follow_links, web=web)
         # A root that is gone has no files here: its files are dropped as removed.
         files = list(files_under_roots(manifest.roots, options.follow_links))
         previous = StoredIndex(index_dir)
@@ -200,10 +209,247 @@ def update_index(
             previous.close()
 
 
+def add_sources(
+    paths: list[str],
+    index_dir: Path,
+    progress: ProgressCallback | None = None,
+    *,
+    urls: list[str] = (),
+    feeds: list[str] = (),
+    allow_empty: bool = False,
+    follow_links: bool = False,
+) -> BuildReport:
+    """Add files and directories to the index (created if missing); what it held stays
+    as it is, and only the new files are read and embedded.
+
+    The paths join the index's roots, so ``update`` re-reads them too. Paths that bring
+    no document raise :class:`NothingToIndexError` (unless ``allow_empty``); a missing
+    path is :class:`SourceNotFoundError`, as for a build. ``urls`` (web pages) and
+    ``feeds`` (RSS/Atom) are fetched by :mod:`assistant.web` and :mod:`assistant.feeds`.
+    """
+    if not paths and not (urls or feeds):
+        raise UsageError("give at least one file, directory, URL or feed to add")
+    missing = [p for p in paths if not (Path(p).exists() or Path(p).is_symlink())]
+    if missing:
+        raise SourceNotFoundError(f"no such file or directory: {', '.join(missing)}")
+    if not index_exists(index_dir):
+        return build_index(
+            paths,
+            index_dir,
+            progress,
+            allow_empty=allow_empty,
+            follow_links=follow_links,
+            urls=urls,
+            feeds=feeds,
+        )
+    with write_lock(index_dir):
+        _remove_leftovers(index_dir)
+        manifest = read_manifest(index_dir)
+        roots = _merged_roots(manifest.roots, paths)
+        links = follow_links or manifest.follow_links
+        files = list(find_source_files(paths, follow_links=links))
+        carried: tuple[str, ...] = tuple(manifest.files) + tuple(manifest.skipped)
+        if manifest.chunking != chunking.CHUNKING_VERSION:
+            # Passages split under other rules cannot be kept: read everything again.
+            files = list(files_under_roots(roots, links))
+            carried = ()
+        # Only the URLs and feeds given are fetched; indexed pages stay as they are.
+        web = _fetch_web(list(urls), list(feeds), manifest, progress) if urls or feeds else None
+        options = _Options(allow_empty, links, carried=carried, adding=True, web=web)
+        previous = StoredIndex(index_dir)
+        try:
+            return _write_generation(index_dir, roots, files, previous, progress, options)
+        finally:
+            previous.close()
+
+
+def remove_sources(
+    paths: list[str],
+    index_dir: Path,
+    progress: ProgressCallback | None = None,
+    *,
+    allow_empty: bool = False,
+) -> BuildReport:
+    """Remove indexed files, or whole indexed folders, and their documents; nothing
+    else is read or embedded.
+
+    A path may name a root given to build/add, or anything under one that is not
+    inside a root that stays (``update`` would bring it back): removing a file from an
+    indexed folder is refused with :class:`UsageError`. A path the index does not hold
+    is :class:`SourceNotFoundError`. Removing every document needs ``allow_empty``.
+    """
+    if not paths:
+        raise UsageError("give at least one indexed file or directory to remove")
+    read_manifest(index_dir)  # no index: say so without creating the directory
+    with write_lock(index_dir):
+        _remove_leftovers(index_dir)
+        manifest = read_manifest(index_dir)
+        web = _web_removed(manifest, [given for given in paths if _is_url(given)])
+        targets = {given: _absolute(given) for given in paths if not _is_url(given)}
+        roots = [
+            root
+            for root in manifest.roots
+            if not any(_within(root["path"], target) for target in targets.values())
+        ]
+        for given, target in targets.items():
+            holder = next((r for r in roots if _within(target, r["path"])), None)
+            if holder is not None:
+                raise UsageError(
+                    f"{given} is inside the indexed folder {holder['given']},"
+                    " which would bring it back at the next update",
+                    hint=f"remove {holder['given']}, or move the file out of it",
+                )
+        known = {source: entry["path"] for source, entry in manifest.skipped.items()}
+        known.update({source: entry.path for source, entry in manifest.files.items()})
+
+        def named(source: str, given: str) -> bool:
+            return source == given or _within(known[source], targets[given])
+
+        gone = {source for source in known if any(named(source, given) for given in targets)}
+        unmatched = [
+            given
+            for given, target in targets.items()
+            if not any(named(source, given) for source in gone)
+            and not any(_within(root["path"], target) for root in manifest.roots)
+        ]
+        unmatched += [
+            given
+            for given in paths
+            if _is_url(given) and given not in manifest.pages and given not in manifest.feeds
+        ]
+        if unmatched:
+            raise SourceNotFoundError(
+                f"not in the index at {index_dir}: {', '.join(unmatched)}",
+                hint="see what it holds with: assistant index sources",
+            )
+        carried = tuple(source for source in known if source not in gone)
+        options = _Options(allow_empty, manifest.follow_links, carried=carried, web=web)
+        previous = StoredIndex(index_dir)
+        try:
+            return _write_generation(index_dir, roots, [], previous, progress, options)
+        except NothingToIndexError:
+            raise NothingToIndexError(
+                f"removing {', '.join(paths)} would leave the index at {index_dir} without"
+                " a document; it is unchanged",
+                hint="add --allow-empty to write an empty index",
+            ) from None
+        finally:
+            previous.close()
+
+
+@dataclass
+class SourceInfo:
+    """One source of an index as ``index sources`` lists it."""
+
+    source: str
+    state: str  # "indexed", "changed", "missing" or "skipped"
+    documents: int = 0
+    passages: int = 0
+    modified: str | None = None  # the file's modification time when it was read (ISO)
+    published: str | None = None  # its documents' publication dates: "2023-04-02" or a range
+    reason: str | None = None  # why it is skipped
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def list_sources(index_dir: Path) -> list[SourceInfo]:
+    """Every file the index holds or skipped, with counts, dates and its state on disk
+    now (``changed`` and ``missing`` as ``status`` finds them; hashed only when touched)."""
+    from .api import file_state
+
+    manifest = read_manifest(index_dir)
+    store = StoredIndex(index_dir)
+    try:
+        dates: dict[str, list[str]] = {}
+        for source, published in store.db.execute(
+            "SELECT source, published FROM documents WHERE published IS NOT NULL"
+        ):
+            dates.setdefault(source, []).append(published)
+        # Passages as the build report counts them: head lines (headline, byline) are not.
+        counts = dict(
+            store.db.execute(
+                "SELECT source, count(*) FROM passages WHERE is_boilerplate != ? GROUP BY source",
+                (HEAD_LINE,),
+            )
+        )
+    finally:
+        store.close()
+    found = []
+    for source, entry in manifest.files.items():
+        days = sorted(dates.get(source, []))
+        found.append(
+            SourceInfo(
+                source=source,
+                state=file_state(entry) or "indexed",
+                documents=entry.documents,
+                passages=counts.get(source, 0),
+                modified=_iso(entry.mtime_ns),
+                published=None if not days else "–".join(dict.fromkeys((days[0], days[-1]))),
+            )
+        )
+    for source, entry in manifest.pages.items():  # web pages: "modified" is the fetch
+        days = sorted(dates.get(source, []))
+        found.append(
+            SourceInfo(
+                source=source,
+                state="indexed",
+                documents=entry["documents"],
+                passages=counts.get(source, 0),
+                modified=entry["fetched_at"],
+                published=None if not days else "–".join(dict.fromkeys((days[0], days[-1]))),
+            )
+        )
+    for source, entry in manifest.skipped.items():
+        stat = entry.get("stat")
+        found.append(
+            SourceInfo(
+                source=source,
+                state="skipped",
+                modified=_iso(stat[1]) if stat else None,
+                reason=entry.get("reason"),
+            )
+        )
+    return sorted(found, key=lambda info: info.source)
+
+
+def _iso(mtime_ns: int) -> str:
+    return datetime.fromtimestamp(mtime_ns / 1e9, UTC).isoformat(timespec="seconds")
+
+
+def _absolute(path: str) -> str:
+    """As the manifest records paths: absolute, links resolved (a missing path too)."""
+    return os.path.realpath(os.path.expanduser(path))
+
+
+def _within(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it (as strings: either may be gone)."""
+    path, folder = os.path.normpath(path), os.path.normpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _merged_roots(roots: list[dict], paths: list[str]) -> list[dict]:
+    """The index's roots and the new paths, each once; a path under a root already
+    there adds nothing to update (the root's walk finds it)."""
+    merged = list(roots)
+    for given in paths:
+        absolute = str(Path(given).resolve())
+        if not any(_within(absolute, root["path"]) for root in merged):
+            merged.append({"given": given, "path": absolute})
+    return merged
+
+
 @dataclass(frozen=True)
 class _Options:
     allow_empty: bool = False
     follow_links: bool = False
+    # Indexed sources kept as they are, neither read nor hashed (``add``, ``remove``).
+    carried: tuple[str, ...] = ()
+    # ``add``: the files read must bring at least one document (else NothingToIndexError).
+    adding: bool = False
+    # Web pages and feed articles fetched for this write (``_fetch_web``); indexed pages
+    # not fetched again are kept as they are.
+    web: _Web | None = None
 
 
 def _write_generation(
@@ -229,6 +475,12 @@ def _write_generation(
     # Passages split under other rules are not reused: the file is read again.
     same_chunking = previous is not None and previous.manifest.chunking == chunking.CHUNKING_VERSION
 
+    def rows() -> _ReusableRows:
+        nonlocal reusable
+        if reusable is None:
+            reusable = _ReusableRows(previous)
+        return reusable
+
     def skip(file: SourceFile, reason: str) -> None:
         report.skipped.append(SkippedFile(file.source, reason))
         skipped[file.source] = {
@@ -236,6 +488,22 @@ def _write_generation(
             "reason": reason,
             "stat": stat_signature(file.path),
         }
+
+    read = {file.source for file in files}
+    for source in options.carried:
+        if source in read or source not in old_files:
+            continue  # read again below: it was named again
+        if reusable is None:
+            reusable = _ReusableRows(previous)
+        reused_docs, reused = reusable.for_source(source)
+        documents.extend(reused_docs)
+        pending.extend(reused)
+        entries[source] = old_files[source]
+        seen_sources.add(source)
+        report.files_unchanged += 1
+    for source, entry in (previous.manifest.skipped if options.carried else {}).items():
+        if source in options.carried and source not in read:
+            skipped[source] = entry  # still skipped, and still known as skipped
 
     for number, file in enumerate(files, 1):
         if progress:
@@ -284,14 +552,25 @@ def _write_generation(
             entry.problems = problems
             report.files_embedded.append(file.source)
         entries[file.source] = entry
+    # Web pages and feed articles, fetched before the write (``_fetch_web``).
+    web_docs, web_pending, pages = _web_rows(previous, options.web, rows, same_chunking, report)
+    documents.extend(web_docs)
+    pending.extend(web_pending)
+    old_pages = previous.manifest.pages if previous else {}
     report.files_removed = sorted(set(old_files) - set(entries))
+    report.files_removed += sorted(set(old_pages) - set(pages))
+    web_fields = _web_fields(previous, options.web, pages)
+    fetched = set(options.web.documents) if options.web else set()
+    added = read & set(entries) or fetched & set(pages)
+    if options.adding and not options.allow_empty and not added:
+        raise _nothing_to_add(index_dir, report)
     # An update of an index that is already empty (allowed once) loses nothing.
     loses = previous is None or previous.manifest.documents > 0
-    if not entries and loses and not options.allow_empty:
+    if not entries and not pages and loses and not options.allow_empty:
         raise _nothing_to_index(index_dir, report, previous)
     if previous is not None and not report.files_embedded and not report.files_removed:
         # Nothing changed: keep the current generation rather than rewrite it.
-        _record_skipped(index_dir, previous.manifest, entries, skipped, options)
+        _record_skipped(index_dir, previous.manifest, entries, skipped, options, roots, web_fields)
         report.documents = previous.manifest.documents
         report.passages = previous.manifest.passages
         report.passages_reused = previous.manifest.vectors
@@ -361,6 +640,7 @@ def _write_generation(
         chunking=chunking.CHUNKING_VERSION,
         skipped=skipped,
         follow_links=options.follow_links,
+        **web_fields,
     )
     with _unfinished_removed(index_dir, generation, needed):
         write_manifest(index_dir, manifest)
@@ -411,11 +691,27 @@ def _nothing_to_index(
         parts = ", ".join(gone + ([count] if reasons else []))
         what = f"the update would remove all {previous.manifest.documents} documents ({parts})"
     else:
-        what = "nothing to index: " + (count if reasons else "no .txt, .md, .html or .jsonl file")
+        none = f"no file of a supported type ({', '.join(SUPPORTED_SUFFIXES)})"
+        what = "nothing to index: " + (count if reasons else none)
     kept = "is unchanged" if index_exists(index_dir) else "was not written"
     return NothingToIndexError(
         f"{what}; the index at {index_dir} {kept}",
         hint="add --allow-empty to write an empty index",
+    )
+
+
+def _nothing_to_add(index_dir: Path, report: BuildReport) -> NothingToIndexError:
+    """``add`` of paths that bring no document: refused, the index stays as it was."""
+    reasons = [skipped.reason for skipped in report.skipped]
+    shown = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more" if len(reasons) > 3 else "")
+    what = (
+        f"{len(reasons)} file{'s' if len(reasons) != 1 else ''} skipped ({shown})"
+        if reasons
+        else "no .txt, .md, .html or .jsonl file in them"
+    )
+    return NothingToIndexError(
+        f"nothing to add: {what}; the index at {index_dir} is unchanged",
+        hint="add --allow-empty to record the paths anyway",
     )
 
 
@@ -425,13 +721,21 @@ def _record_skipped(
     entries: dict[str, FileEntry],
     skipped: dict[str, dict],
     options: _Options,
+    roots: list[dict],
+    web_fields: dict,
 ) -> None:
-    """No passage changed, but what is skipped (or the link rule) did: the manifest
-    alone is replaced, so that status stops listing those files as new."""
-    if (skipped, options.follow_links) == (manifest.skipped, manifest.follow_links):
+    """No passage changed, but what is skipped, the link rule or the roots (``add`` of
+    files already indexed) did: the manifest alone is replaced, so that status stops
+    listing those files as new and ``update`` keeps the roots. Web pages found unchanged
+    are recorded too (when they were checked; feeds added)."""
+    now = (skipped, options.follow_links, roots, web_fields)
+    web_then = {name: getattr(manifest, name) for name in web_fields}
+    if now == (manifest.skipped, manifest.follow_links, manifest.roots, web_then):
         return
     updated = dataclasses.replace(
         manifest,
+        **web_fields,
+        roots=roots,
         files=entries,
         skipped=skipped,
         follow_links=options.follow_links,
@@ -520,7 +824,10 @@ def _embed(
 
     def embedding_progress(done: int, total: int) -> None:
         if progress:
-            progress("embedding", done, total)
+            # Counted in passages, as users count them: each passage's sentences are
+            # embedded with it (texts go by length, so this is the share done).
+            passages_done = len(passages) * done // total if total else len(passages)
+            progress("embedding", passages_done, len(passages))
         fault_point("embedding")
 
     fresh = encoder.encode_many(texts, progress=embedding_progress)
@@ -821,5 +1128,199 @@ def index_exists(index_dir: Path) -> bool:
 def require_index(index_dir: Path) -> None:
     if not index_exists(index_dir):
         raise IndexNotFoundError(
-            f"no index at {index_dir}", hint="build one with: assistant index build PATH"
+            f"no index at {index_dir}", hint="add sources with: assistant index add PATH"
         )
+
+
+# -- web pages and news feeds ------------------------------------------------------
+
+
+@dataclass
+class _Web:
+    """What one write fetched from the web, and the URLs the manifest will record."""
+
+    urls: list[str]  # pages re-fetched by ``update``
+    feeds: dict[str, dict]  # feed URL -> {"title", "url", "fetched_at", "entries"}
+    documents: dict[str, list[SourceDocument]] = field(default_factory=dict)  # by source
+    skipped: list[SkippedFile] = field(default_factory=list)
+    warnings: list[SkippedFile] = field(default_factory=list)
+    dropped: set[str] = field(default_factory=set)  # indexed pages removed (``remove``)
+
+
+def _is_url(text: str) -> bool:
+    return text.lower().startswith(("http://", "https://"))
+
+
+def _web_removed(manifest: Manifest, urls: list[str]) -> _Web | None:
+    """What ``remove`` of these pages and feeds leaves: a feed goes with its articles.
+    An article of a feed that stays is refused, as a file inside an indexed folder is:
+    the next ``update`` would bring it back."""
+    if not urls:
+        return None
+    for url in urls:
+        feed = manifest.pages.get(url, {}).get("feed")
+        if feed and feed not in urls:
+            raise UsageError(
+                f"{url} is an article of the feed {feed},"
+                " which would bring it back at the next update",
+                hint=f"remove {feed}",
+            )
+    return _Web(
+        urls=[url for url in manifest.urls if url not in urls],
+        feeds={feed: info for feed, info in manifest.feeds.items() if feed not in urls},
+        dropped={s for s, page in manifest.pages.items() if s in urls or page["feed"] in urls},
+    )
+
+
+def _fetch_web(
+    urls: list[str],
+    feeds: list[str],
+    manifest: Manifest | None,
+    progress: ProgressCallback | None,
+) -> _Web:
+    """Fetch ``urls`` and read ``feeds`` (only their entries not indexed yet). A page or
+    feed that fails and was indexed before keeps its indexed copy, with a warning (a
+    server down for an hour must not empty the index); one never indexed is skipped.
+    Each failure is one line with its URL."""
+    from .feeds import fetch_feed
+    from .web import fetch_pages
+
+    old_pages = manifest.pages if manifest else {}
+    web = _Web(
+        urls=list(manifest.urls) if manifest else [],
+        feeds=dict(manifest.feeds) if manifest else {},
+    )
+
+    def failed(item: SkippedFile, indexed: bool) -> None:
+        if indexed:
+            web.warnings.append(SkippedFile(item.source, f"{item.reason}; the indexed copy stays"))
+        else:
+            web.skipped.append(item)
+
+    documents, skipped = fetch_pages(urls, progress=progress)
+    for document in documents:
+        web.documents.setdefault(document.source, []).append(document)
+        if document.source not in web.urls:
+            web.urls.append(document.source)
+    for item in skipped:
+        failed(item, item.source in old_pages)
+    for feed in dict.fromkeys(feeds):
+        known = {source for source, entry in old_pages.items() if entry["feed"] == feed}
+        documents, skipped, info = fetch_feed(feed, known=known, progress=progress)
+        if info.fetched_at is None:  # the feed itself could not be read
+            for item in skipped:
+                failed(item, feed in web.feeds)
+            continue
+        web.feeds[feed] = {
+            "title": info.title,
+            "url": info.final_url,
+            "fetched_at": info.fetched_at,
+            "entries": info.entries,
+        }
+        for document in documents:
+            if document.source not in web.documents:  # also given as a page: once
+                web.documents[document.source] = [document]
+        web.skipped.extend(skipped)
+        web.warnings.extend(SkippedFile(feed, note) for note in info.notes)
+    return web
+
+
+def _web_rows(
+    previous: StoredIndex | None,
+    web: _Web | None,
+    rows: Callable[[], _ReusableRows],
+    same_chunking: bool,
+    report: BuildReport,
+) -> tuple[list[SourceDocument], list[_PendingPassage], dict[str, dict]]:
+    """The web documents of this write with their passages, and the manifest's page
+    entries. A page fetched again whose body hash is unchanged keeps its passages and
+    vectors; a changed or new one is split (and embedded later). Pages not fetched this
+    time (a feed's older articles, a page whose fetch failed, every page when files are
+    added) are kept as they are."""
+    old_pages = previous.manifest.pages if previous else {}
+    fresh = web.documents if web else {}
+    documents: list[SourceDocument] = []
+    pending: list[_PendingPassage] = []
+    pages: dict[str, dict] = {}
+    report.skipped.extend(web.skipped if web else [])
+    report.warnings.extend(web.warnings if web else [])
+    for source, loaded in fresh.items():
+        first = loaded[0]
+        old = old_pages.get(source)
+        if old and old["sha256"] == first.sha256 and same_chunking:
+            kept_docs, kept = rows().for_source(source)
+            documents.extend(kept_docs)
+            pending.extend(kept)
+            pages[source] = {**old, "checked_at": first.fetched_at}
+            report.files_unchanged += 1
+            continue
+        try:
+            passages = _split(loaded)
+        except UnreadableSource as error:
+            report.skipped.append(SkippedFile(source, str(error)))
+            continue
+        documents.extend(loaded)
+        pending.extend(passages)
+        pages[source] = {
+            "url": first.url,
+            "sha256": first.sha256,
+            "size": first.size,
+            "fetched_at": first.fetched_at,
+            "checked_at": first.fetched_at,
+            "feed": first.feed,
+            "documents": len(loaded),
+            "passages": len(passages),
+        }
+        report.files_embedded.append(source)
+    for source, old in old_pages.items():
+        if source in pages or source in fresh or (web and source in web.dropped):
+            continue
+        kept_docs, kept = rows().for_source(source)
+        if not same_chunking:
+            kept = _split(_with_head_spans(kept_docs, kept))
+        documents.extend(kept_docs)
+        pending.extend(kept)
+        pages[source] = old
+        report.files_unchanged += 1
+    report.files_total += len(fresh)
+    return documents, pending, pages
+
+
+def _web_fields(previous: StoredIndex | None, web: _Web | None, pages: dict[str, dict]) -> dict:
+    """The manifest's record of the web sources: the URLs and feeds this write fetched
+    (old and new), else those it had; and every web document kept."""
+    manifest = previous.manifest if previous else None
+    urls = web.urls if web else list(manifest.urls) if manifest else []
+    feeds = web.feeds if web else dict(manifest.feeds) if manifest else {}
+    return {"urls": urls, "feeds": feeds, "pages": pages}
+
+
+def _split(documents: list[SourceDocument]) -> list[_PendingPassage]:
+    """Passages of documents already read (fetched pages); a splitter failure on one
+    page's text costs that page, as for a file."""
+    try:
+        return [
+            _PendingPassage(document.doc_id, document.source, chunk)
+            for document in documents
+            for chunk in chunking.split_document(document, embeddings.count_tokens)
+        ]
+    except AssistantError:
+        raise
+    except Exception as error:
+        source = documents[0].source if documents else "?"
+        raise UnreadableSource(f"{source}: could not be split ({type(error).__name__})") from None
+
+
+def _with_head_spans(
+    documents: list[SourceDocument], passages: list[_PendingPassage]
+) -> list[SourceDocument]:
+    """Stored documents with their head lines (headline, byline, date) marked again from
+    their stored passages, so that splitting them under new rules keeps those lines out
+    of the body: the page is not fetched again for it."""
+    for document in documents:
+        document.meta_spans = [
+            (p.chunk.start, p.chunk.end)
+            for p in passages
+            if p.doc_id == document.doc_id and p.chunk.is_head
+        ]
+    return documents

@@ -157,6 +157,8 @@ def annotate(document: SourceDocument) -> None:
     blocks = list(iter_blocks(text))
     head_done = False
     for block_start, block_end in blocks[:12]:
+        if _is_wrapped_prose(text, block_start, block_end):
+            break  # the story has begun
         for start, end in iter_lines(text, block_start, block_end):
             line = text[start:end].strip()
             plain = line.lstrip("#").strip()
@@ -186,7 +188,10 @@ def annotate(document: SourceDocument) -> None:
                 document.byline = plain
                 document.meta_spans.append((start, end))
                 continue
-            if document.title is None and looks_like_headline(plain):
+            # A title is a paragraph of its own or a Markdown heading: the first line of
+            # hard-wrapped prose is a sentence cut off, not a headline.
+            own_line = (start, end) == (block_start, block_end) or line.startswith("#")
+            if document.title is None and own_line and looks_like_headline(plain):
                 document.title = plain
                 document.meta_spans.append((start, end))
                 continue
@@ -196,6 +201,16 @@ def annotate(document: SourceDocument) -> None:
             break
     if document.outlet is None:
         document.outlet = _outlet_from_bios(text, blocks, document.byline)
+
+
+def _is_wrapped_prose(text: str, start: int, end: int) -> bool:
+    """A paragraph hard-wrapped over several lines that reads as running prose."""
+    lines = [text[s:e] for s, e in iter_lines(text, start, end)]
+    return (
+        len(lines) > 1
+        and is_body_line(" ".join(lines))
+        and not any(parse_date(line) or parse_byline(line) for line in lines)
+    )
 
 
 def _only_space_between(text: str, start: int, end: int) -> bool:

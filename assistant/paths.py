@@ -17,19 +17,64 @@ def _env_path(name: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+# A collection's name: letters, digits, dot, dash and underscore, not starting with a dot
+# (a bare word on the command line, and a directory name on every system).
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+DEFAULT_COLLECTION = "default"
+
+
+def in_checkout() -> bool:
+    """Whether this is the project's source tree (``make demo``), not an installed copy:
+    an installed package has no ``seeds/`` and ``pyproject.toml`` beside it."""
+    return (PROJECT_ROOT / "seeds").is_dir() and (PROJECT_ROOT / "pyproject.toml").is_file()
+
+
+def collections_dir() -> Path:
+    """Where named indexes live: ``<user data dir>/indexes/NAME``."""
+    return user_dir() / "indexes"
+
+
+def is_collection_name(value: str) -> bool:
+    return bool(value) and not value.startswith(".") and set(value) <= _NAME_CHARS
+
+
+def resolve_index(value: str | Path | None) -> Path:
+    """The index directory for ``--index NAME|DIR`` (None: the default).
+
+    A bare name that is not a directory here names a collection in the user's data
+    directory; anything else (a path with a slash, an existing directory) is a
+    directory (``make demo`` says ``--index ./index``).
+    """
+    if value is None or str(value) == "":
+        return default_index_dir()
+    text = str(value)
+    path = Path(text).expanduser()
+    if isinstance(value, Path) or not is_collection_name(text) or path.is_dir():
+        return path
+    return collections_dir() / text
+
+
 def default_index_dir() -> Path:
-    """``$ASSISTANT_INDEX``, else the project's ``index/`` beside ``seeds/``, else ``./index``."""
-    configured = _env_path("ASSISTANT_INDEX")
+    """``$ASSISTANT_INDEX`` (a name or a directory); else, in the project's checkout, its
+    ``index/``; else the collection ``default`` in the user's data directory.
+
+    Never the current directory: an installed tool works the same from any folder.
+    """
+    configured = os.environ.get("ASSISTANT_INDEX", "").strip()
+    if configured:
+        return resolve_index(configured)
+    if in_checkout():
+        return PROJECT_ROOT / "index"
+    return collections_dir() / DEFAULT_COLLECTION
+
+
+def seeds_dir() -> Path | None:
+    """The bundled news articles, used when the chat starts without an index: only in
+    the project's checkout (or ``$ASSISTANT_SEEDS``), never inside site-packages."""
+    configured = _env_path("ASSISTANT_SEEDS")
     if configured:
         return configured
-    if (PROJECT_ROOT / "seeds").is_dir():
-        return PROJECT_ROOT / "index"
-    return Path("index")
-
-
-def seeds_dir() -> Path:
-    """The bundled news articles, the corpus used when nothing else is given."""
-    return _env_path("ASSISTANT_SEEDS") or PROJECT_ROOT / "seeds"
+    return PROJECT_ROOT / "seeds" if in_checkout() else None
 
 
 def cache_dir() -> Path:
@@ -42,12 +87,15 @@ def cache_dir() -> Path:
 
 
 def user_dir() -> Path:
-    """The user's own data (chat history, exports)."""
+    """The user's own data (collections, chat history): ``$ASSISTANT_USER_DIR``, else
+    the platform's user data directory (``~/.local/share/assistant`` on Linux,
+    ``~/Library/Application Support/assistant`` on macOS)."""
     configured = _env_path("ASSISTANT_USER_DIR")
     if configured:
         return configured
-    base = _env_path("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return base / "assistant"
+    from platformdirs import user_data_path
+
+    return user_data_path("assistant", appauthor=False)
 
 
 def export_dir() -> Path:

@@ -25,12 +25,21 @@ _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_]\w*)\}")
 
 
 def default_prompts_dir() -> Path:
+    """``$ASSISTANT_PROMPTS``, else the checkout's ``prompts/``, else the copy an
+    installed package carries (``<prefix>/share/assistant/prompts``: pip and pipx put
+    the project's ``prompts/`` there)."""
     import os
+    import sys
 
     from .paths import PROJECT_ROOT
 
     configured = os.environ.get("ASSISTANT_PROMPTS")
-    return Path(configured).expanduser() if configured else PROJECT_ROOT / "prompts"
+    if configured:
+        return Path(configured).expanduser()
+    beside = PROJECT_ROOT / "prompts"
+    if beside.is_dir():
+        return beside
+    return Path(sys.prefix) / "share" / "assistant" / "prompts"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Sources: find files, decode them, and turn them into documents with news metadata.
 
 Offsets everywhere in the engine are character offsets into ``SourceDocument.text``:
-for ``.txt``/``.md`` that is the file decoded as UTF-8 with a BOM removed and line
-endings left exactly as they are; for ``.html`` it is the extracted main text; for
-``.jsonl`` it is the record's ``text`` field.
+for ``.txt``/``.md``/``.rst`` that is the file decoded as UTF-8 with a BOM removed and
+line endings left exactly as they are; for ``.html`` it is the extracted main text; for
+``.jsonl`` it is the record's ``text`` field; for ``.pdf``, ``.docx`` and ``.epub`` it
+is the text their reader extracts (:mod:`assistant.readers`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from typing import BinaryIO
 from . import metadata
 from .errors import SourceNotFoundError
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl")
+# Read as text as they are (front matter, headings and rules marked), or extracted.
+_TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".rest", ".html", ".htm", ".jsonl")
+_EXTRACTED_SUFFIXES = (".pdf", ".docx", ".epub")
+SUPPORTED_SUFFIXES = _TEXT_SUFFIXES + _EXTRACTED_SUFFIXES
 # Prose has paragraphs; a million characters without a line break is minified data,
 # a dump or an attack on the splitter, and is reported rather than indexed.
 MAX_LINE_CHARS = 1_000_000
@@ -101,15 +105,25 @@ def find_source_files(
                     yield SourceFile(source, Path(real) / name, _link_problem(source, outside))
             dirnames[:] = walked
             for name in sorted(filenames):
-                if name.startswith(".") or not name.lower().endswith(SUPPORTED_SUFFIXES):
-                    continue
+                if name.startswith(".") or name == SIDECAR_NAME:
+                    continue  # hidden files are nobody's sources; the sidecar is metadata
                 full = Path(dirpath) / name
                 source = str(Path(root) / full.relative_to(root_path))
+                if not name.lower().endswith(SUPPORTED_SUFFIXES):
+                    # Resolved as a read file's path is: status and verify match it.
+                    yield SourceFile(source, full.resolve(), unsupported_problem(source))
+                    continue
                 outside = None if follow_links else _outside(full, inside)
                 if outside is None:
                     yield SourceFile(source=source, path=full.resolve())
                 else:
                     yield SourceFile(source, Path(real) / name, _link_problem(source, outside))
+
+
+def unsupported_problem(source: str) -> str:
+    """Why a file found in a folder is left out: "x.gz: unsupported type (.gz)"."""
+    suffix = Path(source).suffix.lower()
+    return f"{source}: unsupported type ({suffix or 'no extension'})"
 
 
 def _outside(path: Path, folders: list[str]) -> str | None:
@@ -186,6 +200,11 @@ def load_documents(file: SourceFile, problems: list[str] | None = None) -> list[
     suffix = file.path.suffix.lower()
     if suffix == ".jsonl":
         return _load_jsonl(file, _LineProblems(file.source, problems))
+    if suffix in _EXTRACTED_SUFFIXES:
+        document = _load_extracted(file, suffix)
+        _apply_sidecar(document, file.path)
+        metadata.annotate(document)
+        return [document]
     try:
         data = file.path.read_bytes()
     except OSError as error:
@@ -201,6 +220,12 @@ def load_documents(file: SourceFile, problems: list[str] | None = None) -> list[
     else:
         document = SourceDocument(doc_id=file.source, source=file.source, text=text)
         _read_front_matter(document)
+        if suffix in (".rst", ".rest"):
+            from .readers.rst import read_rst
+
+            read_rst(document)
+        elif suffix in (".md", ".markdown"):
+            _read_markdown_title(document)
     _apply_sidecar(document, file.path)
     metadata.annotate(document)
     return [document]
@@ -226,6 +251,51 @@ _KEY_VALUE = re.compile(r"^(?P<key>[A-Za-z_]+)[ \t]*:[ \t]*(?P<value>.*?)[ \t]*$
 # One JSON file per folder gives metadata the files do not state: {"file name": {"date":
 # ..., "outlet": ..., "title": ..., "author": ..., "url": ...}}. It is not indexed itself.
 SIDECAR_NAME = "assistant-metadata.json"
+
+
+def _load_extracted(file: SourceFile, suffix: str) -> SourceDocument:
+    """A PDF, DOCX or EPUB through its reader (each imports its library only here)."""
+    if suffix == ".pdf":
+        from .readers.pdf import read_pdf as read
+    elif suffix == ".docx":
+        from .readers.docx import read_docx as read
+    else:
+        from .readers.epub import read_epub as read
+    try:
+        return read(file.path, file.source)
+    except OSError as error:
+        raise UnreadableSource(f"{file.source}: {error.strerror or error}") from None
+
+
+# An ATX heading ("## Title ##") or a setext one (a line over "====" or "----").
+_ATX_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<title>.+?)(?:[ \t]+#+)?[ \t]*$", re.M)
+_SETEXT_HEADING = re.compile(r"^(?P<title>[^\s#>|-].*?)[ \t]*\r?\n {0,3}(?:=+|-+)[ \t]*$", re.M)
+
+
+def _read_markdown_title(document: SourceDocument) -> None:
+    """A Markdown file's first heading is its title (when front matter names none)."""
+    if document.title is not None:
+        return
+    start = document.meta_spans[-1][1] if document.meta_spans else 0  # after front matter
+    found = [
+        match
+        for pattern in (_ATX_HEADING, _SETEXT_HEADING)
+        if (match := pattern.search(document.text, start))
+    ]
+    if found:
+        first = min(found, key=lambda match: match.start())
+        document.title = first.group("title").strip()
+
+
+def set_metadata_field(document: SourceDocument, key: str, value: str) -> bool:
+    """Fill the field a metadata key names ("author" -> byline), unless the document
+    already has it; whether the key names a field."""
+    field_name = _FRONT_MATTER_KEYS.get(key.strip().lower())
+    if field_name is None:
+        return False
+    if getattr(document, field_name) is None:
+        setattr(document, field_name, _metadata_value(field_name, value))
+    return True
 
 
 def _metadata_value(field_name: str, value: str) -> str | None:
@@ -441,7 +511,34 @@ def _str_or_none(value: object) -> str | None:
     return None
 
 
-def _load_html(html: str, source: str) -> SourceDocument:
+def document_from_html(
+    html: str,
+    source: str,
+    *,
+    url: str | None = None,
+    title: str | None = None,
+    byline: str | None = None,
+    published: str | None = None,
+) -> SourceDocument:
+    """A fetched web page (or a feed entry's HTML) as a document, exactly as an
+    ``.html`` file would be read: ``source`` names it (the URL), ``url`` is where it
+    was found in the end, and ``title``/``byline``/``published`` (e.g. from a news
+    feed) fill what the page itself does not state, head lines included. Raises
+    :class:`UnreadableSource` when the page has no main text."""
+    document = _load_html(html, source, title=title, byline=byline, published=published)
+    document.url = url or document.url
+    metadata.annotate(document)
+    return document
+
+
+def _load_html(
+    html: str,
+    source: str,
+    *,
+    title: str | None = None,
+    byline: str | None = None,
+    published: str | None = None,
+) -> SourceDocument:
     # trafilatura keeps the main text and drops navigation, ads and link lists.
     import trafilatura
 
@@ -456,9 +553,10 @@ def _load_html(html: str, source: str) -> SourceDocument:
         raise UnreadableSource(f"{source}: no main text found in the HTML")
     # One paragraph per line in trafilatura's output; blank lines are our paragraph mark.
     body = "\n\n".join(line.strip() for line in extracted.text.splitlines() if line.strip())
-    title = _str_or_none(extracted.title)
-    byline = _str_or_none(extracted.author)
-    published = metadata.parse_date(extracted.date or "")
+    # What the markup states wins; the fallbacks (a feed's entry) fill the gaps.
+    title = _str_or_none(extracted.title) or _str_or_none(title)
+    byline = _str_or_none(extracted.author) or _str_or_none(byline)
+    published = metadata.parse_date(extracted.date or "") or metadata.parse_date(published or "")
     # The page states its headline, author and date in its markup, not in the main
     # text: they head the text as lines of their own, so that "who wrote ..." and
     # "when was ... published" can be answered with a citation like anything else.

@@ -26,7 +26,7 @@ import json
 import os
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +42,7 @@ from .errors import (
 )
 from .paths import private_opener
 from .speakers import Statement
-from .types import Document, Passage, Span
+from .types import Document, Passage, Span, page_starts
 
 # passages.is_boilerplate: 0 a citable passage, 1 boilerplate, HEAD_LINE a headline,
 # byline or date line (not embedded, cited only for questions about the report).
@@ -146,6 +146,15 @@ class Manifest:
     # mtime_ns] or None}. Until one changes, it is known as skipped, not as new.
     skipped: dict[str, dict] = field(default_factory=dict)
     follow_links: bool = False  # links out of the roots are followed (index build option)
+    # Web pages given to ``index add`` (fetched again by ``update``), and news feeds
+    # (``update`` adds their new entries): feed URL -> {"title", "fetched_at", "entries"}.
+    urls: list[str] = field(default_factory=list)
+    feeds: dict[str, dict] = field(default_factory=dict)
+    # Every indexed web document's source (its URL as given) -> {"url" (after
+    # redirects), "sha256" (of the body), "size", "fetched_at" (of the indexed copy),
+    # "checked_at", "feed" (or None), "documents", "passages"}. Not files: status and
+    # verify do not look for them on disk.
+    pages: dict[str, dict] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         data = self.__dict__.copy()
@@ -163,7 +172,7 @@ def read_manifest(index_dir: Path) -> Manifest:
     path = index_dir / MANIFEST_NAME
     if not path.is_file():
         raise IndexNotFoundError(
-            f"no index at {index_dir}", hint="build one with: assistant index build PATH"
+            f"no index at {index_dir}", hint="add sources with: assistant index add PATH"
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -437,13 +446,16 @@ class StoredIndex:
         if cached:
             return cached
         row = self.db.execute(
-            "SELECT doc_id, source, title, outlet, byline, published, url FROM documents"
-            " WHERE doc_id = ?",
+            "SELECT doc_id, source, title, outlet, byline, published, url,"
+            " instr(text, char(12)) > 0 FROM documents WHERE doc_id = ?",
             (doc_id,),
         ).fetchone()
         if row is None:
             raise IndexCorruptError(f"document {doc_id!r} is missing from {self.path}")
-        document = Document(*row)
+        document = Document(*row[:7])
+        if row[7]:  # pages parted by form feeds (a PDF): where each starts, for "p. N"
+            starts = page_starts(self.document_text(doc_id))
+            document = replace(document, page_starts=starts)
         self._document_cache[doc_id] = document
         return document
 

@@ -62,9 +62,14 @@ _SENTENCE_END = re.compile(
 )
 
 
-def iter_sentences(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    """Sentence spans inside ``text[start:end]``; line breaks always end a sentence."""
-    for line_start, line_end in iter_lines(text, start, end):
+def iter_sentences(
+    text: str, start: int, end: int, *, join_wrapped: bool = False
+) -> Iterator[tuple[int, int]]:
+    """Sentence spans inside ``text[start:end]``. Line breaks end a sentence, unless
+    ``join_wrapped``: then a line break inside hard-wrapped prose (see
+    :func:`iter_wrapped_lines`) is a space, and a sentence runs on past it."""
+    lines = iter_wrapped_lines(text, start, end) if join_wrapped else iter_lines(text, start, end)
+    for line_start, line_end in lines:
         position = line_start
         for match in _SENTENCE_END.finditer(text, line_start, line_end):
             if text[match.start()] == "." and _ends_with_abbreviation(
@@ -78,6 +83,41 @@ def iter_sentences(text: str, start: int, end: int) -> Iterator[tuple[int, int]]
         sentence = strip_span(text, position, line_end)
         if sentence[0] < sentence[1]:
             yield sentence
+
+
+# A line that starts a list item, a heading, a quotation or a table row starts anew,
+# however long the line before it.
+_OWN_LINE = re.compile(r"[^\S\r\n]*(?:[-*+•>#|]|\d{1,3}[.)])\s")
+# Lines of hard-wrapped prose run to near the wrap width; a line much shorter than the
+# longest of its paragraph ended where its author ended it (a heading, a list, a verse).
+_WRAPPED_SHARE = 0.6
+_WRAPPED_MIN_CHARS = 40
+
+
+def iter_wrapped_lines(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Like :func:`iter_lines`, but lines of hard-wrapped prose come joined: a line at
+    least 60% as long as the longest (and 40 characters) runs on into the next, unless
+    that one starts a list item, heading, quotation or table row, or the break is a
+    lone carriage return."""
+    lines = list(iter_lines(text, start, end))
+    if not lines:
+        return
+    longest = max(line_end - line_start for line_start, line_end in lines)
+    wide = max(_WRAPPED_MIN_CHARS, _WRAPPED_SHARE * longest)
+    run_start, run_end = lines[0]
+    before = lines[0]
+    for line_start, line_end in lines[1:]:
+        wrapped = (
+            before[1] - before[0] >= wide
+            and "\n" in text[before[1] : line_start]  # a lone \r returns; it wraps nothing
+            and not _OWN_LINE.match(text, line_start)
+        )
+        if not wrapped:
+            yield run_start, run_end
+            run_start = line_start
+        run_end = line_end
+        before = (line_start, line_end)
+    yield run_start, run_end
 
 
 def _ends_with_abbreviation(text: str, start: int, dot: int) -> bool:

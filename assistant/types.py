@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
+
+# A form feed parts the pages of a paginated text (a PDF's extracted text, as pdftotext
+# writes it): page N starts after the (N-1)th one.
+PAGE_BREAK = "\f"
 
 
 @dataclass(frozen=True)
@@ -16,6 +21,25 @@ class Document:
     byline: str | None = None
     published: str | None = None  # ISO date, YYYY-MM-DD
     url: str | None = None
+    # Offsets where pages 2, 3, ... start; empty for a text without pages.
+    page_starts: tuple[int, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding ``offset``, or None for a text without pages."""
+        if not self.page_starts:
+            return None
+        return bisect_right(self.page_starts, offset) + 1
+
+
+def page_starts(text: str) -> tuple[int, ...]:
+    """Where each page after the first starts in a text whose pages are parted by
+    :data:`PAGE_BREAK`."""
+    starts = []
+    position = text.find(PAGE_BREAK)
+    while position != -1:
+        starts.append(position + 1)
+        position = text.find(PAGE_BREAK, position + 1)
+    return tuple(starts)
 
 
 @dataclass(frozen=True)
@@ -66,6 +90,11 @@ class Citation:
     side: str | None = None  # whom the speaker speaks for (a country)
 
     @property
+    def page(self) -> int | None:
+        """The page the passage starts on (PDF), or None."""
+        return self.document.page_at(self.passage.start)
+
+    @property
     def said_by(self) -> str | None:
         """The speaker as front ends show it: "Heydari (for Iran)", or the speaker
         alone when the name already says the side ("Azerbaijan’s Ministry of Defense")."""
@@ -84,6 +113,7 @@ class Citation:
             "outlet": self.document.outlet,
             "published": self.document.published,
             "paragraph": self.passage.paragraph,
+            "page": self.page,
             "start": self.passage.start,
             "end": self.passage.end,
             "text": self.passage.text,

@@ -60,7 +60,8 @@ def test_markdown_export_quotes_every_citation(seeds_index):
     markdown = conversation.to_markdown("Test")
     assert markdown.startswith("# Test\n\n## 1. " + FIRST)
     for c in answer.citations:
-        assert f"> {c.quote_text} [{c.n}]" in markdown
+        speaker = f" — {c.said_by}" if c.said_by else ""
+        assert f"> {c.quote_text}{speaker} [{c.n}]" in markdown
         assert (
             f"[{c.n}] {c.document.title} — {c.document.outlet}" in markdown
             and f"{c.passage.source} ¶{c.passage.paragraph}"

@@ -6,14 +6,19 @@ from assistant.errors import SourceNotFoundError
 from assistant.sources import UnreadableSource, find_source_files, load_documents
 
 
-def test_walks_directories_in_order_and_skips_hidden_and_unknown(tmp_path):
+def test_walks_directories_in_order_skips_hidden_and_reports_unknown(tmp_path):
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "z.md").write_text("z")
     (tmp_path / "a.txt").write_text("a")
     (tmp_path / ".hidden.txt").write_text("h")
     (tmp_path / "image.png").write_bytes(b"\x89PNG")
-    found = [f.source for f in find_source_files([str(tmp_path)])]
-    assert found == [str(tmp_path / "a.txt"), str(tmp_path / "b" / "z.md")]
+    found = [(f.source, f.problem) for f in find_source_files([str(tmp_path)])]
+    png = str(tmp_path / "image.png")
+    assert found == [
+        (str(tmp_path / "a.txt"), None),
+        (png, f"{png}: unsupported type (.png)"),  # reported and skipped, not read
+        (str(tmp_path / "b" / "z.md"), None),
+    ]
 
 
 def test_symlink_loop_does_not_hang(tmp_path):

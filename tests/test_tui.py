@@ -195,7 +195,8 @@ async def test_export_writes_markdown_with_citations(user_env, chat_index):
         assert f"## 1. {QUESTION}" in markdown
         assert f"## 2. {OUT_OF_SCOPE}" in markdown
         for citation in answered.answer.citations:
-            assert f"> {citation.quote_text} [{citation.n}]" in markdown
+            speaker = f" — {citation.said_by}" if citation.said_by else ""
+            assert f"> {citation.quote_text}{speaker} [{citation.n}]" in markdown
             assert f"[{citation.n}] {citation.document.title}" in markdown
             assert f"{citation.passage.source} ¶{citation.passage.paragraph}" in markdown
         assert "**Not in the sources.**" in markdown

@@ -9,7 +9,7 @@ from textual.binding import Binding
 
 from ..errors import AssistantError
 from ..paths import default_index_dir, seeds_dir
-from .screens import BrokenIndexScreen, BuildScreen, ChatScreen
+from .screens import AddSourcesScreen, BrokenIndexScreen, BuildScreen, ChatScreen
 
 
 class AssistantApp(App):
@@ -32,11 +32,15 @@ class AssistantApp(App):
         self.llm = llm  # an LLMConfig: a language model writes the answers
         self.search_filter = search_filter  # a SearchFilter the chat starts with
         self.index_path = Path(index_path) if index_path is not None else default_index_dir()
+        # The bundled articles in the project's checkout; None for an installed tool.
         self.seeds = seeds or seeds_dir()
         self.index = None
 
     def on_mount(self) -> None:
         if not (self.index_path / "manifest.json").exists():
+            if self.seeds is None or not self.seeds.is_dir():
+                self.push_screen(AddSourcesScreen(self.index_path))
+                return
             reason = f"There is no index at {self.index_path} yet: building it from {self.seeds}."
             self.push_screen(BuildScreen(self.index_path, [self.seeds], reason))
             return

@@ -31,6 +31,7 @@ from textual.widgets import (
 from ..conversation import Conversation
 from ..errors import AssistantError
 from ..history import QuestionHistory
+from ..render import ProgressFigures, one_line
 from ..types import Answer
 from .widgets import (
     Exchange,
@@ -39,12 +40,10 @@ from .widgets import (
     SourceCard,
     SourcesPanel,
     highlighted,
-    one_line,
     plain,
 )
 
 EXAMPLE_QUESTION = "What did Azerbaijan say about the 132-km border?"
-STAGE_NAMES = {"reading": "Reading files", "embedding": "Embedding", "writing": "Writing"}
 
 
 def _describe(error: BaseException) -> str:
@@ -56,8 +55,61 @@ def _describe(error: BaseException) -> str:
 # -- preparing the index ---------------------------------------------------------------
 
 
+class AddSourcesScreen(Screen):
+    """No index yet, and no bundled seeds: say how to add sources, and take a path.
+
+    The path is added in a worker (:class:`BuildScreen`); the same as running the
+    command shown. An installed tool never builds from what lies beside the package.
+    """
+
+    BINDINGS = [Binding("escape", "app.quit", "Quit", key_display="Esc")]
+
+    def __init__(self, index_path: Path, problem: str | None = None) -> None:
+        super().__init__()
+        self.index_path = index_path
+        self.problem = problem  # why the last attempt failed
+
+    def compose(self) -> ComposeResult:
+        from ..paths import DEFAULT_COLLECTION, collections_dir
+
+        command = "assistant index add PATH"
+        if self.index_path != collections_dir() / DEFAULT_COLLECTION:
+            command += f" --index {self.index_path}"
+        with Vertical(id="build-box"):
+            yield Static(Text("No sources yet", style="bold"), id="build-title")
+            yield Static(
+                plain(
+                    f"There is no index at {self.index_path} yet. Type a file or a folder of"
+                    " your documents (.txt .md .html .jsonl …) and press Enter to add it,"
+                    f" or quit and run:\n    {command}"
+                ),
+                id="build-reason",
+            )
+            yield Input(placeholder="~/Documents/articles", id="add-path")
+            yield Label(plain(f"Could not add: {one_line(self.problem)}" if self.problem else ""))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#add-path", Input).focus()
+
+    @on(Input.Submitted, "#add-path")
+    def add(self, event: Input.Submitted) -> None:
+        typed = event.value.strip()
+        if not typed:
+            self.notify("Type a file or folder first.", severity="warning", markup=False)
+            return
+        path = Path(typed).expanduser()
+        if not path.exists():
+            shown = one_line(typed)
+            self.notify(f"No such file or folder: {shown}", severity="error", markup=False)
+            return
+        reason = f"Adding {path} to the index at {self.index_path}."
+        self.app.switch_screen(BuildScreen(self.index_path, [path], reason, retry=True))
+
+
 class BuildScreen(Screen):
-    """Builds the index from the seeds (or updates it) with visible progress."""
+    """Adds the sources to the index (a new one from the seeds, or the user's path), or
+    updates it, with the same figures as the CLI's progress line."""
 
     BINDINGS = [Binding("q", "app.quit", "Quit")]
 
@@ -74,11 +126,15 @@ class BuildScreen(Screen):
             super().__init__()
             self.text = text
 
-    def __init__(self, index_path: Path, sources: list[Path] | None, reason: str) -> None:
+    def __init__(
+        self, index_path: Path, sources: list[Path] | None, reason: str, retry: bool = False
+    ) -> None:
         super().__init__()
         self.index_path = index_path
         self.sources = sources  # None: update the index from its own sources
         self.reason = reason
+        self.retry = retry  # on failure, back to the add screen to try another path
+        self.figures = ProgressFigures()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="build-box"):
@@ -102,17 +158,15 @@ class BuildScreen(Screen):
             if self.sources is None:
                 indexer.update_index(self.index_path, progress)
             else:
-                indexer.build_index([str(p) for p in self.sources], self.index_path, progress)
+                indexer.add_sources([str(p) for p in self.sources], self.index_path, progress)
         except Exception as error:  # the screen shows it; nothing may escape the worker
             self.post_message(self.Failed(_describe(error)))
         else:
             self.post_message(self.Finished())
 
     def on_build_screen_progress(self, message: Progress) -> None:
-        label = STAGE_NAMES.get(message.stage, message.stage)
-        self.query_one("#build-stage", Label).update(
-            plain(f"{label}: {message.done} of {message.total}")
-        )
+        self.figures.update(message.stage, message.done, message.total)
+        self.query_one("#build-stage", Label).update(plain(self.figures.line()))
         self.query_one("#build-progress", ProgressBar).update(
             total=max(message.total, 1), progress=message.done
         )
@@ -121,6 +175,9 @@ class BuildScreen(Screen):
         self.app.open_chat()
 
     def on_build_screen_failed(self, message: Failed) -> None:
+        if self.retry:
+            self.app.switch_screen(AddSourcesScreen(self.index_path, message.text))
+            return
         self.query_one("#build-stage", Label).update(plain(f"Failed: {message.text}"))
         self.notify(
             one_line(message.text),

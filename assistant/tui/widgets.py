@@ -17,9 +17,17 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, LoadingIndicator, Static
 
-from ..conversation import citation_clipboard_text, citation_label
 from ..display import inert, paste_safe
 from ..history import QuestionHistory
+from ..render import (
+    characters,
+    citation_clipboard_text,
+    citation_label,
+    location,
+    one_line,
+    quote_line,
+    said_by,
+)
 from ..types import Answer, Citation, Document, IndexStatus, Passage, Span
 
 MARKER_STYLE = "bold #5fafff"
@@ -31,10 +39,6 @@ SPEAKER_STYLE = "italic #87afaf"
 def plain(text: str, style: str = "") -> Text:
     """Untrusted text as a renderable that cannot carry markup or terminal controls."""
     return Text(inert(text), style=style)
-
-
-def one_line(text: str) -> str:
-    return " ".join(inert(text, keep_newlines=False).split())
 
 
 def highlighted(passage: Passage, quote: Span | None) -> Text:
@@ -189,10 +193,13 @@ class Exchange(Vertical):
         for citation in answer.citations:
             if body:
                 body.append("\n")
-            body.append_text(plain(one_line(citation.quote_text)))
-            if citation.speaker:
-                body.append_text(plain(f" — {one_line(citation.speaker)}", SPEAKER_STYLE))
-            body.append(f" [{citation.n}]", style=MARKER_STYLE)
+            # quote_line's text, styled by part: the quote, "— speaker", "[n]".
+            line = quote_line(citation)
+            marker = f" [{citation.n}]"
+            quote = one_line(citation.quote_text)
+            body.append_text(plain(quote))
+            body.append_text(plain(line[len(quote) : -len(marker)], SPEAKER_STYLE))
+            body.append(marker, style=MARKER_STYLE)
         self.mount(Static(body, classes="answer"))
 
     def show_error(self, message: str) -> None:
@@ -279,13 +286,11 @@ class SourceCard(Vertical, can_focus=True):
         title.append_text(plain(one_line(doc.title or passage.source), style="bold"))
         yield Static(title, classes="card-title")
         facts = [f for f in (doc.outlet, doc.published) if f]
-        facts.append(f"{passage.source} ¶{passage.paragraph}")
-        facts.append(f"characters {passage.start}–{passage.end}")
+        facts += [location(passage, doc), characters(passage)]
         yield Static(plain(" · ".join(one_line(f) for f in facts)), classes="card-meta")
-        if self.citation is not None and self.citation.said_by:
-            yield Static(
-                plain(f"said by {one_line(self.citation.said_by)}"), classes="card-speaker"
-            )
+        speaker = said_by(self.citation) if self.citation is not None else None
+        if speaker:
+            yield Static(plain(one_line(speaker)), classes="card-speaker")
         yield Static(highlighted(passage, self.quote), classes="card-body")
 
     def action_open(self) -> None:
@@ -293,7 +298,7 @@ class SourceCard(Vertical, can_focus=True):
 
     def action_copy(self) -> None:
         if self.citation is None:  # a nearest passage: no answering sentence to quote
-            label = f"{self.passage.source} ¶{self.passage.paragraph}"
+            label = location(self.passage, self.document)
             text = f"“{self.passage.text}” — {label}"
         else:
             label = citation_label(self.citation)
