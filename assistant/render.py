@@ -16,16 +16,31 @@ def one_line(text: str) -> str:
     return " ".join(inert(str(text), keep_newlines=False).split())
 
 
+def changed_warning(source: str) -> str:
+    """What front ends say when a cited source changed on disk since it was indexed."""
+    return (
+        f"{source} changed since it was indexed; its quotes show the indexed text"
+        " (run: assistant index update)"
+    )
+
+
 def passage_line(text: str) -> str:
     """A passage on one line as a reader reads it: hard-wrapped lines joined."""
     return one_line(flowed(text))
 
 
 def document_label(document, source: str | None = None) -> str:
-    """``Title — outlet, date``; the source's path stands in for a missing title."""
-    label = document.title or source or document.source
+    """``Title — outlet, date``; the file's name (a page's URL) stands in for a missing
+    title: the path is on the location line already."""
+    label = document.title or short_name(source or document.source)
     facts = ", ".join(f for f in (document.outlet, document.published) if f)
     return f"{label} — {facts}" if facts else label
+
+
+def short_name(source: str) -> str:
+    if "://" in source:
+        return source
+    return source.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or source
 
 
 def location(passage, document=None) -> str:
@@ -138,3 +153,35 @@ def duration(seconds: float) -> str:
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+# -- the JSON of `ask --json` and `search --json` ---------------------------------------
+# Built here, not in the CLI, so that every front end (the CLI, the HTTP API) writes the
+# same documents without importing click.
+
+
+def answer_warnings(index, answer, llm=None) -> list[str]:
+    """What a reader must know beside the answer, most important first: the model
+    settings' own warnings, the answer's notice, then each cited file that changed on
+    disk since it was indexed (its quotes show the indexed text)."""
+    warnings = list(llm.warnings) if llm is not None else []
+    if answer.notice:
+        warnings.append(answer.notice)
+    cited = [c.passage.source for c in answer.citations]
+    warnings += [changed_warning(name) for name in index.changed_sources(cited)]
+    return warnings
+
+
+def ask_json(answer, warnings: list[str], search_filter=None) -> dict:
+    """The document ``assistant ask --json`` prints."""
+    from .types import filter_to_json
+
+    return {**answer.to_json(), "warnings": warnings, "filter": filter_to_json(search_filter)}
+
+
+def search_json(query: str, hits, search_filter=None) -> dict:
+    """The document ``assistant search --json`` prints."""
+    from .types import filter_to_json, hit_to_json
+
+    results = [hit_to_json(hit, rank) for rank, hit in enumerate(hits, 1)]
+    return {"query": query, "results": results, "filter": filter_to_json(search_filter)}

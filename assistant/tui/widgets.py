@@ -27,6 +27,7 @@ from ..render import (
     one_line,
     quote_line,
     said_by,
+    short_name,
 )
 from ..types import Answer, Citation, Document, IndexStatus, Passage, Span
 
@@ -283,7 +284,7 @@ class SourceCard(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         doc, passage = self.document, self.passage
         title = Text(f"{self.label} ", style=MARKER_STYLE)
-        title.append_text(plain(one_line(doc.title or passage.source), style="bold"))
+        title.append_text(plain(one_line(doc.title or short_name(passage.source)), style="bold"))
         yield Static(title, classes="card-title")
         facts = [f for f in (doc.outlet, doc.published) if f]
         facts += [location(passage, doc), characters(passage)]
