@@ -128,13 +128,11 @@ class Evidence:
 
 
 def _answer_line(citation: Citation) -> str:
-    """The quote, and who says it when the source says so."""
-    if citation.speaker:
-        side = (
-            f" ({citation.side})" if citation.side and citation.side not in citation.speaker else ""
-        )
-        return f"{flowed(citation.quote_text)} — {citation.speaker}{side} [{citation.n}]"
-    return f"{flowed(citation.quote_text)} [{citation.n}]"
+    """The quote, and who says it when the source says so (as every front end says it:
+    :attr:`Citation.said_by`)."""
+    speaker = citation.said_by
+    by = f" — {speaker}" if speaker else ""
+    return f"{flowed(citation.quote_text)}{by} [{citation.n}]"
 
 
 def _as_written(question: str, term: str) -> str:

@@ -128,7 +128,7 @@ def test_what_did_a_side_say_cites_that_sides_statements_first(seeds_index, ques
     # The quoted words are inside the passage, and the answer names who said them.
     assert first.quote_text in first.passage.text
     assert answer.text.splitlines()[0].endswith(
-        f" — {first.speaker}" + (f" ({side})" if side not in first.speaker else "") + " [1]"
+        f" — {first.speaker}" + (f" (for {side})" if side not in first.speaker else "") + " [1]"
     )
 
 
