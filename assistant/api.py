@@ -7,19 +7,24 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import indexer
-from .errors import DatabaseCorruptError, UsageError
-from .sources import file_sha256, files_under_roots, stat_signature
-from .store import REBUILD, StoredIndex
-from .types import Answer, Hit, IndexStatus
+from .errors import UsageError
+from .storage import layout
+from .storage.database import database_errors
+from .storage.layout import compare_with_disk, file_state, is_disk_full
+from .storage.local import StoredIndex
+from .storage.writer import BuildReport, IndexWriter, ProgressCallback, SourceInfo, sources_of
+from .types import Answer, Document, Hit, IndexStatus, Passage
 
 if TYPE_CHECKING:
     from .filters import SearchFilter
     from .llm import LLMConfig
+    from .storage.layout import Manifest
+
+# Where they were before the storage package; front ends import them from here.
+__all__ = ["Index", "compare_with_disk", "file_state", "is_disk_full"]
 
 # Beyond this, a "question" is a document: embed and match its beginning only.
 MAX_QUESTION_CHARS = 2000
@@ -55,32 +60,48 @@ class Index:
         cls,
         paths: list[str | Path],
         path: str | Path | None = None,
-        progress: indexer.ProgressCallback | None = None,
+        progress: ProgressCallback | None = None,
         *,
         allow_empty: bool = False,
         follow_links: bool = False,
-    ) -> tuple[Index, indexer.BuildReport]:
+    ) -> tuple[Index, BuildReport]:
         from .paths import default_index_dir
 
         target = Path(path) if path is not None else default_index_dir()
-        report = indexer.build_index(
-            [str(p) for p in paths],
-            target,
-            progress,
-            allow_empty=allow_empty,
-            follow_links=follow_links,
+        report = IndexWriter(target).build(
+            paths, progress, allow_empty=allow_empty, follow_links=follow_links
         )
         return cls(target), report
 
+    @staticmethod
+    def writer(path: str | Path | None = None) -> IndexWriter:
+        """Build, update, add to or remove from the index at ``path`` without opening it
+        for queries: a damaged index, or one made by another model, can be rebuilt, and
+        ``add`` creates a missing one."""
+        from .paths import default_index_dir
+
+        return IndexWriter(Path(path) if path is not None else default_index_dir())
+
+    @staticmethod
+    def exists(path: str | Path) -> bool:
+        """Whether there is an index (a manifest) at ``path``; nothing is opened."""
+        return layout.index_exists(Path(path))
+
+    @staticmethod
+    def read_manifest(path: str | Path) -> Manifest:
+        """The manifest of the index at ``path`` (counts, dates, model), without
+        opening its files: for listing collections."""
+        return layout.read_manifest(Path(path))
+
     def update(
         self,
-        progress: indexer.ProgressCallback | None = None,
+        progress: ProgressCallback | None = None,
         *,
         allow_empty: bool = False,
         follow_links: bool = False,
-    ) -> indexer.BuildReport:
-        report = indexer.update_index(
-            self.path, progress, allow_empty=allow_empty, follow_links=follow_links
+    ) -> BuildReport:
+        report = IndexWriter(self.path).update(
+            progress, allow_empty=allow_empty, follow_links=follow_links
         )
         self.reload()
         return report
@@ -90,19 +111,18 @@ class Index:
         paths: list[str | Path],
         urls: list[str] = (),
         feeds: list[str] = (),
-        progress: indexer.ProgressCallback | None = None,
+        progress: ProgressCallback | None = None,
         *,
         allow_empty: bool = False,
         follow_links: bool = False,
-    ) -> indexer.BuildReport:
+    ) -> BuildReport:
         """Add files and folders (and web pages, feeds) to this index; only what is new
-        is embedded. See :func:`assistant.indexer.add_sources`."""
-        report = indexer.add_sources(
-            [str(p) for p in paths],
-            self.path,
+        is embedded. See :func:`assistant.storage.writer.add_sources`."""
+        report = IndexWriter(self.path).add(
+            paths,
             progress,
-            urls=list(urls),
-            feeds=list(feeds),
+            urls=urls,
+            feeds=feeds,
             allow_empty=allow_empty,
             follow_links=follow_links,
         )
@@ -112,27 +132,23 @@ class Index:
     def remove(
         self,
         paths: list[str | Path],
-        progress: indexer.ProgressCallback | None = None,
+        progress: ProgressCallback | None = None,
         *,
         allow_empty: bool = False,
-    ) -> indexer.BuildReport:
+    ) -> BuildReport:
         """Remove indexed files or folders and their documents; nothing is re-embedded."""
-        report = indexer.remove_sources(
-            [str(p) for p in paths], self.path, progress, allow_empty=allow_empty
-        )
+        report = IndexWriter(self.path).remove(paths, progress, allow_empty=allow_empty)
         self.reload()
         return report
 
-    def sources(self) -> list[indexer.SourceInfo]:
+    def sources(self) -> list[SourceInfo]:
         """Every indexed (or skipped) file with its counts, dates and state on disk."""
-        return indexer.list_sources(self.path)
+        self._follow_writer()
+        with database_errors(self.path):
+            return sources_of(self._store)
 
     def _stamp(self) -> tuple[int, int] | None:
-        try:
-            stat = (self.path / "manifest.json").stat()
-        except OSError:
-            return None
-        return stat.st_ino, stat.st_mtime_ns
+        return layout.manifest_stamp(self.path)
 
     def _follow_writer(self) -> None:
         """Switch to the newest generation once a writer has swapped the manifest.
@@ -192,7 +208,7 @@ class Index:
             raise UsageError("k must be at least 1")
         query = _clean_question(query)
         self._follow_writer()
-        with _database_errors(self.path):
+        with database_errors(self.path):
             return self.retriever.search(query, k, search_filter=search_filter)
 
     def ask(
@@ -215,7 +231,7 @@ class Index:
             raise UsageError("k must be at least 1")
         question = _clean_question(question)
         self._follow_writer()
-        with _database_errors(self.path):
+        with database_errors(self.path):
             if search_filter is not None and self._filter_matches_nothing(search_filter):
                 reason = f"no document matches the filter ({search_filter.describe()})"
                 text = f"The sources do not answer this: {reason}."
@@ -267,7 +283,36 @@ class Index:
 
     @property
     def store(self) -> StoredIndex:
+        """The store of the current generation (the read protocol of
+        :mod:`assistant.storage`), for library users and tests; front ends use the
+        methods of this class."""
         return self._store
+
+    def document(self, doc_id: str) -> Document:
+        """A document's metadata (title, outlet, date, pages) by its id."""
+        with database_errors(self.path):
+            return self._store.document(doc_id)
+
+    def document_text(self, doc_id: str) -> str:
+        """A document's whole text as indexed (what citation offsets point into)."""
+        with database_errors(self.path):
+            return self._store.document_text(doc_id)
+
+    def document_passages(self, doc_id: str) -> list[Passage]:
+        """A document's passages in reading order (head lines and boilerplate too)."""
+        with database_errors(self.path):
+            return self._store.document_passages(doc_id)
+
+    def documents(self) -> list[Document]:
+        with database_errors(self.path):
+            return self._store.documents()
+
+    def document_ids(self, name: str) -> list[str]:
+        """``[name]`` when it is a document id, else the ids of the documents of the
+        source ``name`` (a file as indexed, a URL); [] when the index has neither."""
+        self._follow_writer()
+        with database_errors(self.path):
+            return self._store.document_ids(name)
 
     def status(self, check_files: bool = True) -> IndexStatus:
         manifest = self._store.manifest
@@ -297,59 +342,3 @@ class Index:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-@contextmanager
-def _database_errors(index_dir: Path):
-    """SQLite can find damage only when a query reaches it: report it like at open."""
-    import sqlite3
-
-    try:
-        yield
-    except sqlite3.DatabaseError as error:
-        raise DatabaseCorruptError(
-            f"the passage database of {index_dir} is damaged ({error})", hint=REBUILD
-        ) from None
-
-
-def file_state(entry, by_hash: bool = False) -> str | None:
-    """One indexed file on disk now: "missing", "changed" or None (unchanged).
-
-    A file whose size and mtime are unchanged is trusted without reading it, unless
-    ``by_hash``; one whose size or mtime changed is hashed before calling it changed.
-    """
-    path = Path(entry.path)
-    try:
-        stat = path.stat()
-    except OSError:
-        return "missing"
-    touched = (stat.st_size, stat.st_mtime_ns) != (entry.size, entry.mtime_ns)
-    if (touched or by_hash) and file_sha256(path) != entry.sha256:
-        return "changed"
-    return None
-
-
-def compare_with_disk(manifest, by_hash: bool = False) -> tuple[list[str], list[str], list[str]]:
-    """Sources (changed, missing, new) since the index was written; ``by_hash`` is
-    what ``index verify`` uses (see :func:`file_state`).
-
-    The chat decides to update with this too. A file skipped at the last write (and
-    recorded in the manifest as such) is not new until it changes: otherwise every
-    start would update for a file that will be skipped again.
-    """
-    stale, missing = [], []
-    for source, entry in manifest.files.items():
-        state = file_state(entry, by_hash)
-        if state == "missing":
-            missing.append(source)
-        elif state == "changed":
-            stale.append(source)
-    known = {entry.path for entry in manifest.files.values()}
-    skipped = {entry["path"]: entry.get("stat") for entry in manifest.skipped.values()}
-    new = []
-    for found in files_under_roots(manifest.roots, manifest.follow_links):
-        path = str(found.path)
-        if path in known or (path in skipped and skipped[path] == stat_signature(found.path)):
-            continue
-        new.append(path)
-    return stale, missing, new

@@ -2,7 +2,8 @@
 
 The restriction is applied inside each search (the vector search only visits allowed
 passages, the BM25 queries only match them), never to the results afterwards, so a
-filter cannot empty a result list that has matches within it.
+filter cannot empty a result list that has matches within it. How a store applies it
+is the store's business (the local one turns it into SQL: ``storage.database``).
 """
 
 from __future__ import annotations
@@ -60,28 +61,6 @@ class SearchFilter:
         if not (start or stop or cleaned):
             return None
         return cls(start, stop, cleaned)
-
-    def where(self, alias: str = "d") -> tuple[str, list]:
-        """A SQL condition over the documents table (as ``alias``) and its parameters."""
-        clauses: list[str] = []
-        values: list = []
-        if self.since:
-            clauses.append(f"{alias}.published >= ?")
-            values.append(self.since)
-        if self.until:
-            clauses.append(f"{alias}.published <= ?")
-            values.append(self.until)
-        if self.sources:
-            either = []
-            for source in self.sources:
-                folder = source.rstrip("/") + "/"
-                either.append(
-                    f"(lower({alias}.outlet) = lower(?) OR {alias}.source = ?"
-                    f" OR substr({alias}.source, 1, ?) = ? OR {alias}.source GLOB ?)"
-                )
-                values.extend([source, source, len(folder), folder, source])
-            clauses.append("(" + " OR ".join(either) + ")")
-        return " AND ".join(clauses) or "1", values
 
     def describe(self) -> str:
         parts = []

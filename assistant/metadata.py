@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .textspans import iter_blocks, iter_lines
 
 if TYPE_CHECKING:
-    from .sources import SourceDocument
+    from .types import SourceDocument
 
 _MONTHS = {
     name: number

@@ -17,12 +17,13 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from . import metadata
 from .errors import SourceNotFoundError
+from .types import SourceDocument  # defined there, imported from here by the readers
 
 # Read as text as they are (front matter, headings and rules marked), or extracted.
 _TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".rest", ".html", ".htm", ".jsonl")
@@ -41,21 +42,6 @@ class SourceFile:
     path: Path  # absolute path used to read it
     # Why it is not read at all (a link out of the indexed folders); None for a file to read.
     problem: str | None = None
-
-
-@dataclass
-class SourceDocument:
-    doc_id: str
-    source: str
-    text: str
-    title: str | None = None
-    outlet: str | None = None
-    byline: str | None = None
-    published: str | None = None
-    url: str | None = None
-    # Offsets of lines that are metadata (headline, byline, date): not passages.
-    meta_spans: list[tuple[int, int]] = field(default_factory=list)
-    detect_metadata: bool = True
 
 
 @dataclass(frozen=True)

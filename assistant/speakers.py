@@ -42,6 +42,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from .keywords import edit_distance, fold
+from .types import Statement  # stored with the passages; defined with the other value types
 
 _DATA = Path(__file__).with_name("data")
 
@@ -274,14 +275,6 @@ _SUBORDINATE = re.compile(r"\s+(?:when|while|as|because|since|after|before|if|wh
 _AGE = re.compile(r"^\d{1,3}$")
 _AGED = re.compile(r"^\d+-(?:year|month)-old$")
 _PASSIVE = re.compile(r"\b(?:was|were|is|are|be|been|being|get|gets|got)\s*$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Statement:
-    start: int  # absolute offsets of what was said (the quotation, else the sentence)
-    end: int
-    speaker: str
-    side: str | None
 
 
 def surnames(phrase: str) -> list[str]:

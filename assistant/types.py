@@ -1,4 +1,5 @@
-"""Core value types shared by every stage. Frozen so results can be cached and shared."""
+"""Core value types shared by every stage. Frozen so results can be cached and shared
+(all but :class:`SourceDocument`, which the readers fill in as they find metadata)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,36 @@ def page_starts(text: str) -> tuple[int, ...]:
         starts.append(position + 1)
         position = text.find(PAGE_BREAK, position + 1)
     return tuple(starts)
+
+
+@dataclass
+class SourceDocument:
+    """A document as read from a source, before it is stored: what the readers make and
+    the writer stores. Here rather than in ``sources`` so that ``metadata``, the readers
+    and the storage package need not import the module that reads files."""
+
+    doc_id: str
+    source: str
+    text: str
+    title: str | None = None
+    outlet: str | None = None
+    byline: str | None = None
+    published: str | None = None
+    url: str | None = None
+    # Offsets of lines that are metadata (headline, byline, date): not passages.
+    meta_spans: list[tuple[int, int]] = field(default_factory=list)
+    detect_metadata: bool = True
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A quotation or reported statement in a passage (found by ``speakers``, stored
+    with the passages)."""
+
+    start: int  # absolute offsets of what was said (the quotation, else the sentence)
+    end: int
+    speaker: str
+    side: str | None
 
 
 @dataclass(frozen=True)
@@ -208,6 +239,17 @@ def hit_to_json(hit: Hit, rank: int) -> dict:
         "end": p.end,
         "text": p.text,
         "score": round(float(hit.score), 6),
+    }
+
+
+def filter_to_json(search_filter) -> dict | None:
+    """A :class:`~assistant.filters.SearchFilter` as ``--json`` gives it (None: no filter)."""
+    if search_filter is None:
+        return None
+    return {
+        "since": search_filter.since,
+        "until": search_filter.until,
+        "sources": list(search_filter.sources),
     }
 
 

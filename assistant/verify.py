@@ -8,7 +8,6 @@ exit code and the command that fixes it.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,18 +18,14 @@ from .errors import (
     SourcesChangedError,
     VectorsCorruptError,
 )
-from .sources import file_sha256
-from .store import (
+from .storage import database, layout, vectors
+from .storage.layout import (
     DB_NAME,
-    HEAD_LINE,
-    RAW_VECTORS_NAME,
     REBUILD,
-    SENTENCE_VECTORS_NAME,
     VECTORS_NAME,
     Manifest,
     check_compatible,
-    load_raw_vectors,
-    load_vectors,
+    compare_with_disk,
     read_manifest,
 )
 
@@ -99,10 +94,10 @@ def verify_index(index_dir: str | Path) -> VerifyReport:
         )
     else:
         _verify_database(report, manifest, generation / DB_NAME)
-        _verify_vectors(report, manifest, generation / VECTORS_NAME)
+        _verify_vectors(report, manifest, generation)
     _verify_sources(report, manifest)
     _report_skipped(report, manifest)
-    leftovers = sorted(p.name for p in index_dir.glob("*.partial"))
+    leftovers = layout.leftover_names(index_dir)
     if leftovers:
         report.passed(
             "leftovers",
@@ -112,44 +107,10 @@ def verify_index(index_dir: str | Path) -> VerifyReport:
     return report
 
 
-def _hash_matches(manifest: Manifest, path: Path) -> str | None:
-    """None when the file matches the manifest, else what is wrong."""
-    expected = manifest.artifacts.get(path.name)
-    if not path.is_file():
-        return f"{path.name} is missing"
-    if not expected:
-        return None  # an index written before hashes were recorded
-    size = path.stat().st_size
-    if size != expected["size"]:
-        return f"{path.name} is {size} bytes, the manifest says {expected['size']}"
-    if file_sha256(path) != expected["sha256"]:
-        return f"{path.name} does not match its SHA-256 in the manifest"
-    return None
-
-
 def _verify_database(report: VerifyReport, manifest: Manifest, path: Path) -> None:
-    problem = _hash_matches(manifest, path)
+    problem = layout.artifact_problem(manifest, path)
     if problem is None:
-        try:
-            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            try:
-                result = db.execute("PRAGMA integrity_check").fetchone()[0]
-                # Head lines (headline, byline, date) are stored but not counted.
-                passages, vectors = db.execute(
-                    f"SELECT count(*), count(vector_row) FROM passages"
-                    f" WHERE is_boilerplate != {HEAD_LINE}"
-                ).fetchone()
-            finally:
-                db.close()
-            if result != "ok":
-                problem = f"SQLite integrity check: {result}"
-            elif (passages, vectors) != (manifest.passages, manifest.vectors):
-                problem = (
-                    f"{passages} passages ({vectors} with vectors), the manifest says"
-                    f" {manifest.passages} ({manifest.vectors})"
-                )
-        except sqlite3.DatabaseError as error:
-            problem = f"unreadable ({error})"
+        problem = database.database_problem(path, manifest.passages, manifest.vectors)
     if problem:
         report.failed(
             "database", DatabaseCorruptError(f"the passage database: {problem}", hint=REBUILD)
@@ -158,47 +119,13 @@ def _verify_database(report: VerifyReport, manifest: Manifest, path: Path) -> No
         report.passed("database", f"{path.name}: integrity ok, {manifest.passages} passages")
 
 
-def _verify_vectors(report: VerifyReport, manifest: Manifest, path: Path) -> None:
-    raw_path = path.with_name(RAW_VECTORS_NAME)
-    problem = _hash_matches(manifest, path)
-    if problem is None and (raw_path.is_file() or RAW_VECTORS_NAME in manifest.artifacts):
-        problem = _hash_matches(manifest, raw_path)
-        if problem is None:
-            try:
-                shape = load_raw_vectors(raw_path).shape
-                if shape != (manifest.vectors, manifest.dimension):
-                    problem = f"{raw_path.name} holds {shape}, the manifest says"
-                    problem += f" ({manifest.vectors}, {manifest.dimension})"
-            except AssistantError as error:
-                problem = str(error)
-    sentences_path = path.with_name(SENTENCE_VECTORS_NAME)
-    if problem is None and (
-        sentences_path.is_file() or SENTENCE_VECTORS_NAME in manifest.artifacts
-    ):
-        problem = _hash_matches(manifest, sentences_path)
-        if problem is None:
-            try:
-                shape = load_raw_vectors(sentences_path).shape
-                if len(shape) != 2 or shape[1] != manifest.dimension:
-                    problem = f"{sentences_path.name} holds {shape}, not rows of"
-                    problem += f" {manifest.dimension}"
-            except AssistantError as error:
-                problem = str(error)
-    if problem is None:
-        try:
-            vectors = load_vectors(path)
-            if (vectors.ntotal, vectors.d) != (manifest.vectors, manifest.dimension):
-                problem = (
-                    f"{vectors.ntotal} vectors of {vectors.d} dimensions, the manifest says"
-                    f" {manifest.vectors} of {manifest.dimension}"
-                )
-        except AssistantError as error:
-            problem = str(error)
+def _verify_vectors(report: VerifyReport, manifest: Manifest, generation: Path) -> None:
+    problem = vectors.vectors_problem(generation, manifest)
     if problem:
         report.failed("vectors", VectorsCorruptError(f"the vector file: {problem}", hint=REBUILD))
     else:
         report.passed(
-            "vectors", f"{path.name} ({manifest.vector_index}): {manifest.vectors} vectors"
+            "vectors", f"{VECTORS_NAME} ({manifest.vector_index}): {manifest.vectors} vectors"
         )
 
 
@@ -223,8 +150,6 @@ def _report_skipped(report: VerifyReport, manifest: Manifest) -> None:
 
 
 def _verify_sources(report: VerifyReport, manifest: Manifest) -> None:
-    from .api import compare_with_disk
-
     stale, missing, new = compare_with_disk(manifest, by_hash=True)
     if not (stale or missing or new):
         report.passed("sources", f"{len(manifest.files)} files unchanged since the build")

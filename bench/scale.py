@@ -1,7 +1,8 @@
 """Scale sweep: warm query latency, memory and recall at 10k, 100k and 1M passages.
 
-For each size a real index is written with the indexer's own writers (SQLite with
-FTS5 and name keys, vectors.faiss chosen by size, vectors.npy): the text is generated
+For each size a real index is written with the storage package's own writers
+(``storage.database``: SQLite with FTS5 and name keys; ``storage.vectors``:
+vectors.faiss chosen by size, vectors.npy): the text is generated
 (Zipf-distributed pseudo-words, names, ten paragraphs per document) and the vectors are
 synthetic (clustered on the sphere), since embedding a million paragraphs would take
 hours here. Then a fresh process opens it through the library and measures:
@@ -79,11 +80,12 @@ def synthetic_vectors(rng, count: int) -> np.ndarray:
 
 
 def write_index(index_dir: Path, count: int, seed: int = 1) -> dict:
+    from types import SimpleNamespace
+
     from assistant import embeddings
     from assistant.chunks import Chunk
-    from assistant.indexer import _PendingPassage, _write_database, _write_vectors
-    from assistant.sources import SourceDocument
-    from assistant.store import (
+    from assistant.storage import database, vectors
+    from assistant.storage.layout import (
         DB_NAME,
         RAW_VECTORS_NAME,
         SCHEMA_VERSION,
@@ -91,6 +93,7 @@ def write_index(index_dir: Path, count: int, seed: int = 1) -> dict:
         Manifest,
         write_manifest,
     )
+    from assistant.types import SourceDocument
 
     rng = np.random.default_rng(seed)
     started = time.perf_counter()
@@ -104,20 +107,20 @@ def write_index(index_dir: Path, count: int, seed: int = 1) -> dict:
             start = len(text)
             text += body
             chunk = Chunk(paragraph, start, len(text), body, False, ((start, len(text)),))
-            pending.append(_PendingPassage(doc_id, doc_id, chunk))
+            pending.append(SimpleNamespace(doc_id=doc_id, source=doc_id, chunk=chunk))
             text += "\n\n"
         documents.append(SourceDocument(doc_id=doc_id, source=doc_id, text=text.rstrip()))
-    vectors = synthetic_vectors(rng, count)
+    passage_vectors = synthetic_vectors(rng, count)
     generated = time.perf_counter() - started
 
     generation = "gen-bench"
     folder = index_dir / generation
     folder.mkdir(parents=True)
     started = time.perf_counter()
-    _write_database(folder / DB_NAME, documents, pending)
+    database.write_database(folder / DB_NAME, documents, pending)
     database_s = time.perf_counter() - started
     started = time.perf_counter()
-    kind = _write_vectors(folder, vectors)
+    kind = vectors.write_vectors(folder, passage_vectors)
     vectors_s = time.perf_counter() - started
     now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
     write_manifest(

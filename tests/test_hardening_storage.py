@@ -16,10 +16,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from assistant import Index, indexer, store
+from assistant import Index, store
 from assistant.cli import main
 from assistant.history import QuestionHistory, history_file
 from assistant.indexer import build_index
+from assistant.storage import layout
+from assistant.storage import vectors as vector_files
 
 QUESTION = "What did Azerbaijan say about the border?"
 EXPECTED = "Azerbaijan said the 132-km border would open in May after the talks in Baku."
@@ -67,7 +69,7 @@ def swap_generation(index_dir: Path) -> str:
     shutil.copytree(index_dir / manifest.generation, index_dir / new)
     manifest.generation = new
     store.write_manifest(index_dir, manifest)
-    indexer._remove_old_generations(index_dir, keep=new)
+    layout.remove_old_generations(index_dir, keep=new)
     return new
 
 
@@ -94,8 +96,8 @@ def test_a_swap_between_manifest_and_files_is_not_damage(index_copy, monkeypatch
     corrupt": they read manifest N, the writer swapped in N+1 and deleted N's files."""
     owner, name = {
         "before-database": (sqlite3, "connect"),
-        "before-vectors": (store, "load_vectors"),
-        "before-full-precision-vectors": (store, "load_raw_vectors"),
+        "before-vectors": (vector_files, "load_vectors"),
+        "before-full-precision-vectors": (vector_files, "load_raw_vectors"),
     }[moment]
     swapped = swap_before_first_call(monkeypatch, owner, name, index_copy)
     result = run("ask", QUESTION, "--index", str(index_copy), "--json")
@@ -110,8 +112,8 @@ def test_damage_is_still_reported_when_no_writer_moved_on(index_copy, monkeypatc
     vectors = index_copy / current_generation(index_copy) / "vectors.faiss"
     vectors.write_bytes(b"\0" * vectors.stat().st_size)  # same size, not a FAISS file
     reads = []
-    real = store.read_manifest
-    monkeypatch.setattr(store, "read_manifest", lambda path: reads.append(path) or real(path))
+    real = layout.read_manifest
+    monkeypatch.setattr(layout, "read_manifest", lambda path: reads.append(path) or real(path))
     result = run("search", "border", "--index", str(index_copy))
     assert result.exit_code == 9, result.output
     assert "vectors.faiss is truncated or corrupt" in result.stderr
@@ -184,9 +186,9 @@ def sqlite_full(monkeypatch) -> None:
 
 DISK_FULL = {
     "vectors.npy short write": lambda mp: numpy_short_write(mp),
-    "vectors.faiss ENOSPC": lambda mp: full_disk_for(mp, indexer, "vectors.faiss", 2000),
+    "vectors.faiss ENOSPC": lambda mp: full_disk_for(mp, vector_files, "vectors.faiss", 2000),
     "passages.sqlite SQLITE_FULL": lambda mp: sqlite_full(mp),
-    "manifest.json ENOSPC": lambda mp: full_disk_for(mp, store, "manifest.json", 100),
+    "manifest.json ENOSPC": lambda mp: full_disk_for(mp, layout, "manifest.json", 100),
 }
 
 
@@ -230,7 +232,7 @@ def test_disk_full_on_a_first_build_leaves_no_index(tmp_path, monkeypatch):
 
 
 def test_disk_full_outside_the_index_write_is_one_line_and_exit_14(index_copy, monkeypatch):
-    full_disk_for(monkeypatch, indexer, "lock", 0)  # the writer's pid in the lock file
+    full_disk_for(monkeypatch, layout, "lock", 0)  # the writer's pid in the lock file
     result = run("index", "update", "--index", str(index_copy))
     monkeypatch.undo()
     assert result.exit_code == 14, result.output

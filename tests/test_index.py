@@ -177,23 +177,22 @@ def test_unreadable_files_are_skipped_and_the_rest_indexed(tmp_path):
 def test_large_indexes_use_ivf_and_keep_recall(monkeypatch):
     """Above the exact-search limit the vectors go into IVF with 8-bit codes; the
     full-precision copy re-ranks candidates, so the top results match exact search."""
-    from assistant import store
+    from assistant.storage import vectors as vector_files
 
-    monkeypatch.setattr(store, "EXACT_SEARCH_LIMIT", 1_000)
+    monkeypatch.setattr(vector_files, "EXACT_SEARCH_LIMIT", 1_000)
     rng = np.random.default_rng(7)
     centers = rng.standard_normal((40, 384)).astype(np.float32)
     vectors = centers[rng.integers(0, 40, 20_000)] + 0.35 * rng.standard_normal((20_000, 384))
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-    index, kind = store.make_vector_index(vectors)
-    assert kind == f"ivf{store.ivf_list_count(20_000)},sq8"
+    index, kind = vector_files.make_vector_index(vectors)
+    assert kind == f"ivf{vector_files.ivf_list_count(20_000)},sq8"
 
-    view = store.StoredIndex.__new__(store.StoredIndex)
-    view.vectors, view.raw_vectors, view._raw_rows = index, vectors, None
-    view._ivf = store._ivf_of(index)
-    view._ivf.nprobe = store.probe_count(view._ivf.nlist)
+    # The search structure and its full-precision copy, as a generation holds them.
+    view = vector_files.VectorFiles(index, vectors)
+    assert view._ivf.nprobe == vector_files.probe_count(view._ivf.nlist)
     queries = vectors[rng.integers(0, 20_000, 50)] + 0.1 * rng.standard_normal((50, 384))
     found = 0
     for query in queries.astype(np.float32):
         exact = set(np.argsort(-(vectors @ query))[:10].tolist())
-        found += len(exact & {row for row, _ in view.dense_search(query, 10)})
+        found += len(exact & {row for row, _ in view.search(query, 10)})
     assert found / 500 >= 0.95

@@ -5,21 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.app import App
-from textual.binding import Binding
 
 from ..errors import AssistantError
 from ..paths import default_index_dir, seeds_dir
-from .screens import AddSourcesScreen, BrokenIndexScreen, BuildScreen, ChatScreen
+from .screens import (
+    APP_BINDINGS,
+    AddSourcesScreen,
+    BrokenIndexScreen,
+    BuildScreen,
+    ChatScreen,
+    HelpScreen,
+)
 
 
 class AssistantApp(App):
     CSS_PATH = "assistant.tcss"
     TITLE = "assistant"
-    BINDINGS = [
-        # Textual's ctrl+c copies by default; here it quits, as in any terminal program.
-        Binding("ctrl+c", "quit", "Quit", priority=True, show=False),
-        Binding("f1", "help", "Help", show=False),
-    ]
+    BINDINGS = APP_BINDINGS  # ctrl+c quits, F1 helps (listed in the help: screens.py)
 
     def __init__(
         self,
@@ -37,15 +39,15 @@ class AssistantApp(App):
         self.index = None
 
     def on_mount(self) -> None:
-        if not (self.index_path / "manifest.json").exists():
+        from ..api import Index
+
+        if not Index.exists(self.index_path):
             if self.seeds is None or not self.seeds.is_dir():
                 self.push_screen(AddSourcesScreen(self.index_path))
                 return
             reason = f"There is no index at {self.index_path} yet: building it from {self.seeds}."
             self.push_screen(BuildScreen(self.index_path, [self.seeds], reason))
             return
-        from ..api import Index
-
         try:
             index = Index(self.index_path)
             status = index.status()
@@ -76,8 +78,6 @@ class AssistantApp(App):
         self.switch_screen(ChatScreen(self.index, self.llm, self.search_filter))
 
     def action_help(self) -> None:
-        from .screens import HelpScreen
-
         self.push_screen(HelpScreen())
 
     def on_unmount(self) -> None:

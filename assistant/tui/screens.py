@@ -31,7 +31,7 @@ from textual.widgets import (
 from ..conversation import Conversation
 from ..errors import AssistantError
 from ..history import QuestionHistory
-from ..render import ProgressFigures, one_line
+from ..render import ProgressFigures, one_line, short_name
 from ..types import Answer
 from .widgets import (
     Exchange,
@@ -149,16 +149,16 @@ class BuildScreen(Screen):
 
     @work(thread=True, exclusive=True, group="build")
     def run_build(self) -> None:
-        from .. import indexer
+        from ..api import Index
 
         def progress(stage: str, done: int, total: int) -> None:
             self.post_message(self.Progress(stage, done, total))
 
         try:
             if self.sources is None:
-                indexer.update_index(self.index_path, progress)
+                Index.writer(self.index_path).update(progress)
             else:
-                indexer.add_sources([str(p) for p in self.sources], self.index_path, progress)
+                Index.writer(self.index_path).add(self.sources, progress)
         except Exception as error:  # the screen shows it; nothing may escape the worker
             self.post_message(self.Failed(_describe(error)))
         else:
@@ -427,7 +427,7 @@ class ChatScreen(Screen):
                 one_line(answer.notice), title="Language model", severity="warning", markup=False
             )
         exchange.show_answer(answer)
-        self.query_one(SourcesPanel).show_answer(answer, self.index.store.document)
+        self.query_one(SourcesPanel).show_answer(answer, self.index.document)
         box = self.query_one(QuestionInput)
         if box.value.strip() == exchange.question:
             box.value = ""
@@ -473,8 +473,8 @@ class ChatScreen(Screen):
     def open_reader(self, message: SourceCard.OpenRequested) -> None:
         card = message.card
         try:
-            text = self.index.store.document_text(card.passage.doc_id)
-            passages = self.index.store.document_passages(card.passage.doc_id)
+            text = self.index.document_text(card.passage.doc_id)
+            passages = self.index.document_passages(card.passage.doc_id)
         except AssistantError as error:
             self.notify(one_line(_describe(error)), severity="error", markup=False)
             return
@@ -548,7 +548,7 @@ class ReaderScreen(Screen):
         doc = self.card.document
         facts = [f for f in (doc.outlet, doc.published, doc.byline) if f]
         facts.append(self.card.passage.source)
-        title = one_line(doc.title or self.card.passage.source)
+        title = one_line(doc.title or short_name(self.card.passage.source))
         yield Static(plain(title, "bold"), id="reader-title")
         yield Static(plain(" · ".join(one_line(f) for f in facts)), id="reader-facts")
         with VerticalScroll(id="reader-body"):
@@ -597,20 +597,27 @@ class ReaderScreen(Screen):
 # -- help and history -------------------------------------------------------------------
 
 
+# The application's own keys (``AssistantApp.BINDINGS``): defined here, where the help
+# lists them, so that the screens need not import the app that imports them.
+APP_BINDINGS = [
+    # Textual's ctrl+c copies by default; here it quits, as in any terminal program.
+    Binding("ctrl+c", "quit", "Quit", priority=True, show=False),
+    Binding("f1", "help", "Help", show=False),
+]
+
+
 def key_table() -> list[tuple[str, str, str]]:
     """(where, keys, what) for every binding with a description, from the classes."""
-    from .app import AssistantApp
-
     places = [
-        ("Chat", ChatScreen),
-        ("Question box", QuestionInput),
-        ("Source card", SourceCard),
-        ("Reader", ReaderScreen),
-        ("Anywhere", AssistantApp),
+        ("Chat", ChatScreen.BINDINGS),
+        ("Question box", QuestionInput.BINDINGS),
+        ("Source card", SourceCard.BINDINGS),
+        ("Reader", ReaderScreen.BINDINGS),
+        ("Anywhere", APP_BINDINGS),
     ]
     rows = []
-    for where, cls in places:
-        for binding in cls.BINDINGS:
+    for where, bindings in places:
+        for binding in bindings:
             if not isinstance(binding, Binding) or not binding.description:
                 continue
             if binding.action.startswith("jump(") and binding.key != "1":
