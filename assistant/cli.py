@@ -62,8 +62,8 @@ def _quiet_broken_pipe() -> None:
 def _exit_if_disk_full(error: Exception) -> None:
     """A full disk outside the index write (which says how much it needs): still one
     line and exit 14, not an "unexpected" error."""
+    from .api import is_disk_full
     from .errors import DiskFullError
-    from .store import is_disk_full
 
     if is_disk_full(error):
         click.echo(
@@ -106,11 +106,9 @@ def _emit_json(data) -> None:
 
 
 def _changed_warnings(index, sources) -> list[str]:
-    return [
-        f"{name} changed since it was indexed; its quotes show the indexed text"
-        " (run: assistant index update)"
-        for name in index.changed_sources(sources)
-    ]
+    from .render import changed_warning
+
+    return [changed_warning(name) for name in index.changed_sources(sources)]
 
 
 def _progress_printer(quiet: bool = False):
@@ -234,13 +232,9 @@ def _search_filter(since, until, sources):
 
 
 def _filter_json(search_filter) -> dict | None:
-    if search_filter is None:
-        return None
-    return {
-        "since": search_filter.since,
-        "until": search_filter.until,
-        "sources": list(search_filter.sources),
-    }
+    from .types import filter_to_json
+
+    return filter_to_json(search_filter)
 
 
 def _llm_config(llm_url, llm_model, context_window, answer_tokens, no_llm):
@@ -308,15 +302,11 @@ def ask(
 
     on_text = None if as_json or llm is None else show_piece
     answer = index.ask(question, k=k, llm=llm, on_text=on_text, search_filter=search_filter)
-    warnings = _changed_warnings(index, [c.passage.source for c in answer.citations])
-    if answer.notice:
-        warnings.insert(0, answer.notice)
-    if llm is not None:
-        warnings[:0] = llm.warnings  # the settings' own (a config file others can read)
+    from .render import answer_warnings, ask_json
+
+    warnings = answer_warnings(index, answer, llm)
     if as_json:
-        data = {**answer.to_json(), "warnings": warnings}
-        data["filter"] = _filter_json(search_filter)
-        _emit_json(data)
+        _emit_json(ask_json(answer, warnings, search_filter))
         return
     if streamed:
         click.echo("\n")
@@ -332,7 +322,7 @@ def ask(
         if answer.nearest:
             click.echo("\nNearest passages:")
             for rank, hit in enumerate(answer.nearest, 1):
-                _print_passage(rank, hit.passage, index.store.document(hit.passage.doc_id))
+                _print_passage(rank, hit.passage, index.document(hit.passage.doc_id))
         return
     click.echo("\nSources:")
     for citation in answer.citations:
@@ -396,21 +386,30 @@ def _print_passage(
 @filter_options
 def search(query: str, index_dir: str | None, k: int, as_json: bool, since, until, sources) -> None:
     """Find the passages that best match QUERY (dense + keyword, combined)."""
-    from .types import hit_to_json
+    from .render import search_json
 
     search_filter = _search_filter(since, until, sources)
     index = _open_index(index_dir)
     hits = index.search(query, k=k, search_filter=search_filter)
     if as_json:
-        results = [hit_to_json(h, r) for r, h in enumerate(hits, 1)]
-        _emit_json({"query": query, "results": results, "filter": _filter_json(search_filter)})
+        _emit_json(search_json(query, hits, search_filter))
         return
     if not hits:
         within = f" {_one_line(search_filter.describe())}" if search_filter else ""
         click.echo(f"No passages found{within}.")
         return
     for rank, hit in enumerate(hits, 1):
-        _print_passage(rank, hit.passage, index.store.document(hit.passage.doc_id), hit.score)
+        _print_passage(rank, hit.passage, index.document(hit.passage.doc_id), hit.score)
+
+
+@main.command()
+@index_option
+def mcp(index_dir: str | None) -> None:
+    """Serve the index to an MCP client (an AI assistant) over stdio: tools search,
+    ask, get_passage, get_document and list_sources."""
+    from .mcp_server import serve
+
+    serve(_index_path(index_dir))
 
 
 @main.command(name="eval")
@@ -517,6 +516,59 @@ def _eval_beir(beir_dir: Path, split: str, index_dir: str | None, as_json: bool)
         click.echo(f"{method:10} {s['ndcg@10']:8.4f} {s['recall@100']:8.4f} {s['mrr@10']:8.4f}")
 
 
+@main.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; any other than loopback draws a warning.",
+)
+@click.option(
+    "--port",
+    default=8321,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port (0: any free one, printed).",
+)
+@index_option
+@llm_options
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Searches and answers run at once (default: 16).",
+)
+@click.option("--access-log", is_flag=True, help="Log each request on stderr.")
+def serve(
+    host: str,
+    port: int,
+    index_dir: str | None,
+    workers: int | None,
+    access_log: bool,
+    **llm_settings,
+) -> None:
+    """Serve the index over HTTP: GET /search, POST /ask, GET /sources,
+    GET /documents/ID, GET /health; the JSON of --json, the OpenAPI schema at
+    /openapi.json. With $ASSISTANT_API_TOKEN set, every route but /health needs
+    "Authorization: Bearer TOKEN"."""
+    from . import http_api
+
+    llm = _llm_config(**llm_settings)
+    token = http_api.token_from_environment()
+    index = _open_index(index_dir)
+    sock = http_api.listen(host, port)  # a port in use fails before the model loads
+    index.warm_up()  # the model loads now, not on the first request
+    for warning in http_api.host_warnings(host, token) + list(llm.warnings if llm else ()):
+        click.echo(f"warning: {_one_line(warning)}", err=True)
+    mode = f"answers by {llm.shown_url}" if llm else "extractive answers"
+    click.echo(
+        f"serving {_shown(index.path)} at {http_api.url_of(sock)} ({mode};"
+        f" {'bearer token required' if token else 'no token'}; schema: /openapi.json)"
+    )
+    sys.stdout.flush()
+    app = http_api.create_app(index, llm=llm, token=token, workers=workers)
+    http_api.run(app, sock, access_log=access_log)
+
+
 @main.group()
 def index() -> None:
     """Add to, remove from, build, update and inspect an index (a collection)."""
@@ -550,11 +602,10 @@ def build(
     quiet: bool,
 ) -> None:
     """Make a new index from the files and directories in PATHS (replaces the index)."""
-    from .indexer import build_index
+    from .api import Index
 
-    report = build_index(
+    report = Index.writer(_index_path(index_dir)).build(
         list(paths),
-        _index_path(index_dir),
         _progress_printer(quiet or as_json),
         allow_empty=allow_empty,
         follow_links=follow_links,
@@ -572,10 +623,9 @@ def update(
     index_dir: str | None, as_json: bool, allow_empty: bool, follow_links: bool, quiet: bool
 ) -> None:
     """Re-read the indexed paths; embed only new or changed files."""
-    from .indexer import update_index
+    from .api import Index
 
-    report = update_index(
-        _index_path(index_dir),
+    report = Index.writer(_index_path(index_dir)).update(
         _progress_printer(quiet or as_json),
         allow_empty=allow_empty,
         follow_links=follow_links,
@@ -604,16 +654,15 @@ def add(
 ) -> None:
     """Add files, directories or web pages (http:// or https:// URLs) to the index,
     creating it if needed; only what is new is read and embedded."""
+    from .api import Index
     from .errors import UsageError
-    from .indexer import add_sources
 
     urls = [s for s in sources if s.startswith(("http://", "https://"))]
     paths = [s for s in sources if s not in urls]
     if not (paths or urls or feeds):
         raise UsageError("give a file, a directory or a URL to add (or --feed URL)")
-    report = add_sources(
+    report = Index.writer(_index_path(index_dir)).add(
         paths,
-        _index_path(index_dir),
         _progress_printer(quiet or as_json),
         urls=urls,
         feeds=list(feeds),
@@ -634,11 +683,10 @@ def remove(
 ) -> None:
     """Remove indexed files or directories (as given to build or add) and their
     documents; nothing else is re-embedded."""
-    from .indexer import remove_sources
+    from .api import Index
 
-    report = remove_sources(
+    report = Index.writer(_index_path(index_dir)).remove(
         list(paths),
-        _index_path(index_dir),
         _progress_printer(quiet or as_json),
         allow_empty=allow_empty,
     )
@@ -651,9 +699,7 @@ def remove(
 def list_sources_command(index_dir: str | None, as_json: bool) -> None:
     """List the indexed files: passages, dates and state (indexed, changed, missing,
     skipped)."""
-    from .indexer import list_sources
-
-    found = list_sources(_index_path(index_dir))
+    found = _open_index(index_dir).sources()
     if as_json:
         _emit_json({"index": str(_index_path(index_dir)), "sources": [s.to_json() for s in found]})
         return
@@ -679,8 +725,8 @@ def list_sources_command(index_dir: str | None, as_json: bool) -> None:
 @json_option
 def list_collections(as_json: bool) -> None:
     """List the collections in the user's data directory (use one with --index NAME)."""
+    from .api import Index
     from .paths import collections_dir, default_index_dir
-    from .store import read_manifest
 
     folder = collections_dir()
     default = default_index_dir()
@@ -689,7 +735,7 @@ def list_collections(as_json: bool) -> None:
     for name in names:
         path = folder / name
         try:
-            manifest = read_manifest(path)
+            manifest = Index.read_manifest(path)
         except AssistantError as error:
             row = {"name": name, "path": str(path), "error": str(error)}
         else:
