@@ -17,7 +17,6 @@ password written in the URL is never shown.
 from __future__ import annotations
 
 import os
-import socket
 import stat
 import threading
 import weakref
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from .deadline import Deadline
 from .errors import AssistantError, UsageError
 
 DEFAULT_CONTEXT_WINDOW = 4096
@@ -257,71 +257,46 @@ class _TokenCap:
         return self.used >= self.limit
 
 
-class _Deadline:
-    """A wall-clock limit on one exchange with the server.
-
-    The HTTP client's timeout applies to each read, so a server sending a byte every
-    few seconds never trips it. When this limit passes, a watchdog thread shuts down
-    the client's sockets; the blocked read then returns at once and the exchange ends
-    with :attr:`expired` set.
-    """
-
-    def __init__(self, seconds: float, streams: weakref.WeakSet) -> None:
-        self.seconds = seconds
-        self.streams = streams
-        self.expired = False
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Deadline:
-        self._timer.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._timer.cancel()
-
-    def _expire(self) -> None:
-        self.expired = True
-        for stream in list(self.streams):
-            _shut_down(stream)
-
-    def opened(self, stream) -> None:
-        """A new connection: shut at once if the limit has already passed. (Added
-        before the check, as the watchdog sets the flag before it looks: no gap.)"""
-        self.streams.add(stream)
-        if self.expired:
-            _shut_down(stream)
-
-
-def _shut_down(stream) -> None:
-    """Shut a connection down from another thread: wakes a read blocked on it."""
-    sock = stream.get_extra_info("socket")
-    try:
-        fileno = sock.fileno() if sock is not None else -1
-        if fileno < 0:
-            return
-        # A duplicate descriptor: shutdown acts on the connection, and the original
-        # (maybe wrapped in TLS) is left for its owner to close.
-        with socket.socket(fileno=os.dup(fileno)) as duplicate:
-            duplicate.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed
-
-
 class _CrossOriginRedirect(LLMError):
     pass
 
 
+class _ThreadState(threading.local):
+    """What one thread's exchanges own. A deadline shuts down the connections of its
+    own thread only: with one client shared by the HTTP server's worker threads, one
+    answer's limit must neither cut another's connection nor end with it."""
+
+    def __init__(self) -> None:
+        self.client = None  # the thread's own HTTP client and connection pool
+        # Every connection the thread's client opened, so that a deadline can shut them.
+        self.streams: weakref.WeakSet = weakref.WeakSet()
+        self.current: Deadline | None = None  # the limit of the exchange under way
+
+
 class ChatClient:
-    """One server, one model. Thread-safe for sequential use from one worker thread."""
+    """One server, one model. Safe to share between threads: each thread has its own
+    connections and its own deadline."""
 
     def __init__(self, config: LLMConfig) -> None:
         self.config = config
-        self._client = None
         self._model = config.model
-        # Every connection the client opened, so that a deadline can shut them down.
-        self._streams: weakref.WeakSet = weakref.WeakSet()
-        self._current: _Deadline | None = None  # the limit of the exchange under way
+        self._thread = _ThreadState()
+
+    @property
+    def _client(self):
+        return self._thread.client
+
+    @property
+    def _streams(self) -> weakref.WeakSet:
+        return self._thread.streams
+
+    @property
+    def _current(self) -> Deadline | None:
+        return self._thread.current
+
+    @_current.setter
+    def _current(self, deadline: Deadline | None) -> None:
+        self._thread.current = deadline
 
     def _openai(self):
         if self._client is None:
@@ -332,7 +307,7 @@ class ChatClient:
                     "the LLM answerer needs the openai package",
                     hint="pip install openai, or run: make install",
                 ) from None
-            self._client = openai.OpenAI(
+            self._thread.client = openai.OpenAI(
                 base_url=self.config.url,
                 # Local servers ignore the key but the client insists on one.
                 api_key=self._api_key() or "none",
@@ -379,14 +354,14 @@ class ChatClient:
             )
 
     @contextmanager
-    def _deadline(self) -> Iterator[_Deadline]:
+    def _deadline(self) -> Iterator[Deadline]:
         """The wall-clock limit of one exchange; an outer one (the stream's, around the
         model listing) stays in force."""
         if self._current is not None:
             yield self._current
             return
         self._openai()  # importing the client is not the server's time
-        with _Deadline(self.config.timeout, self._streams) as deadline:
+        with Deadline(self.config.timeout, self._streams) as deadline:
             self._current = deadline
             try:
                 yield deadline
@@ -477,14 +452,14 @@ class ChatClient:
         # A reply that ignores max_tokens is cut like a streamed one.
         return _TokenCap(answer_cap(max_tokens)).take(text)
 
-    def _errors(self, doing: str, deadline: _Deadline | None = None):
+    def _errors(self, doing: str, deadline: Deadline | None = None):
         return _translate_errors(self.config, doing, deadline)
 
 
 class _translate_errors:
     """Every client failure as one :class:`LLMError` that names the server and the cause."""
 
-    def __init__(self, config: LLMConfig, doing: str, deadline: _Deadline | None = None) -> None:
+    def __init__(self, config: LLMConfig, doing: str, deadline: Deadline | None = None) -> None:
         self.config, self.doing, self.deadline = config, doing, deadline
         self.started = False  # whether the server had begun to answer
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from .deadline import Deadline, tracing
 from .sources import SkippedFile, SourceDocument, UnreadableSource, document_from_html
 
 # A news page is well under a megabyte of HTML; far more is not an article, and is cut
@@ -151,6 +152,9 @@ def http_client(timeout: float = DEFAULT_TIMEOUT) -> Iterator:
 
     with httpx.Client(
         timeout=httpx.Timeout(timeout),
+        # A new connection for each request: the fetch's watchdog knows the connections
+        # it opened, and could not cut a reused one.
+        limits=httpx.Limits(max_keepalive_connections=0),
         follow_redirects=False,
         headers={"User-Agent": USER_AGENT},
     ) as client:
@@ -173,27 +177,25 @@ def fetch_body(
     problem = _not_web_url(url)
     if problem:
         raise FetchFailed(f"{url}: {problem}")
-    deadline = time.monotonic() + timeout
     seen = [url]
     current = url
+    # The client's timeout bounds each read; the watchdog bounds the whole fetch,
+    # redirects and a server that sends its headers a byte at a time included.
+    watchdog = Deadline(timeout, weakref.WeakSet())
     try:
-        while True:
-            with client.stream("GET", current) as response:
-                if response.is_redirect:
-                    current = _next_hop(url, seen, response)
+        with watchdog:
+            while True:
+                response_body = _get(client, current, url, seen, watchdog, accept, max_bytes)
+                if isinstance(response_body, str):
+                    current = response_body
                     continue
-                if response.status_code >= 400:
-                    reason = response.reason_phrase or "error"
-                    raise FetchFailed(f"{url}: HTTP {response.status_code} {reason}")
-                media_type, charset = _content_type(response.headers.get("content-type", ""))
-                if media_type and media_type not in accept:
-                    raise FetchFailed(f"{url}: not {_wanted(accept)} ({media_type})")
-                body = _read_body(url, response, max_bytes, deadline, timeout)
-                final = str(response.url)
+                body, media_type, charset, final = response_body
                 break
     except httpx.TimeoutException:
         raise FetchFailed(f"{url}: timed out after {timeout:g} s") from None
     except httpx.HTTPError as error:  # refused, reset, DNS, TLS, bad response
+        if watchdog.expired:
+            raise FetchFailed(f"{url}: timed out after {timeout:g} s") from None
         raise FetchFailed(f"{url}: {_http_error(error)}") from None
     if not media_type and not _looks_like_markup(body):
         raise FetchFailed(
@@ -207,6 +209,23 @@ def fetch_body(
         charset=charset,
         fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+
+
+def _get(client, current: str, url: str, seen: list[str], watchdog, accept, max_bytes: int):
+    """One request: the next URL when it redirects, else (body, media type, charset,
+    final URL)."""
+    extensions = {"trace": tracing(watchdog)}
+    with client.stream("GET", current, extensions=extensions) as response:
+        if response.is_redirect:
+            return _next_hop(url, seen, response)
+        if response.status_code >= 400:
+            reason = response.reason_phrase or "error"
+            raise FetchFailed(f"{url}: HTTP {response.status_code} {reason}")
+        media_type, charset = _content_type(response.headers.get("content-type", ""))
+        if media_type and media_type not in accept:
+            raise FetchFailed(f"{url}: not {_wanted(accept)} ({media_type})")
+        body = _read_body(url, response, max_bytes)
+        return body, media_type, charset, str(response.url)
 
 
 def _next_hop(url: str, seen: list[str], response) -> str:
@@ -225,7 +244,7 @@ def _next_hop(url: str, seen: list[str], response) -> str:
     return target
 
 
-def _read_body(url: str, response, max_bytes: int, deadline: float, timeout: float) -> bytes:
+def _read_body(url: str, response, max_bytes: int) -> bytes:
     """The body, streamed and cut at ``max_bytes``: an oversize page is refused after
     reading at most that much, never held whole."""
     declared = response.headers.get("content-length", "")
@@ -237,8 +256,6 @@ def _read_body(url: str, response, max_bytes: int, deadline: float, timeout: flo
         total += len(chunk)
         if total > max_bytes:
             raise FetchFailed(f"{url}: the body is over the {_size(max_bytes)} limit (cut off)")
-        if time.monotonic() > deadline:
-            raise FetchFailed(f"{url}: timed out after {timeout:g} s (body still arriving)")
         parts.append(chunk)
     return b"".join(parts)
 

@@ -21,7 +21,7 @@ import pytest
 from assistant.citecheck import addresses_model, check_answer
 from assistant.llm import ChatClient, LLMConfig, LLMError, answer_cap, redact_url
 
-from .llm_servers import free_port
+from .llm_servers import ScriptedServer, free_port
 
 MESSAGES = [{"role": "user", "content": "Passages: [1] the border. Question: how long?"}]
 DATA = Path(__file__).parent / "data"
@@ -196,6 +196,48 @@ def test_a_trickling_server_falls_back_to_the_extractive_answer_in_time(seeds_in
     assert time.monotonic() - started < 4
     assert answer.mode == "extractive"
     assert "did not answer within 1 s" in answer.notice
+
+
+def _drain(client: ChatClient):
+    """What ``_stream`` gives, with a client shared between threads."""
+    started = time.monotonic()
+    stream = client.stream(MESSAGES, 64)
+    try:
+        while True:
+            next(stream)
+    except StopIteration as done:
+        return done.value, time.monotonic() - started
+    except LLMError as error:
+        return error, time.monotonic() - started
+
+
+def test_concurrent_answers_on_one_client_each_keep_their_own_limit():
+    # `assistant serve --llm` shares one client between its worker threads. The first
+    # answer runs past its 2 s limit; the second starts later and needs less than 2 s:
+    # the first one's limit must not cut it (nor end with the first one's exchange).
+    server = ScriptedServer()
+    try:
+        server.mode, server.delay = "slow", 3.0
+        client = ChatClient(_config(server.url, timeout=2, model="scripted"))
+        outcomes: dict[str, tuple] = {}
+        first = threading.Thread(target=lambda: outcomes.setdefault("first", _drain(client)))
+        first.start()
+        time.sleep(0.5)  # the first request is with the server, asleep for 3 s
+        server.delay = 0.8
+        time.sleep(1.2)
+        second = threading.Thread(target=lambda: outcomes.setdefault("second", _drain(client)))
+        second.start()  # in flight when the first one's limit passes, 2 s after it began
+        first.join(10)
+        second.join(10)
+    finally:
+        server.close()
+    first_outcome, _ = outcomes["first"]
+    second_outcome, second_seconds = outcomes["second"]
+    assert isinstance(first_outcome, LLMError) and "did not answer within 2 s" in str(
+        first_outcome
+    )
+    assert not isinstance(second_outcome, LLMError), second_outcome
+    assert second_seconds < 2
 
 
 # -- the answer is cut at its limit -----------------------------------------------------

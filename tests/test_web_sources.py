@@ -266,3 +266,41 @@ def test_cli_adds_a_page_reports_the_404_and_cites_the_url(server, tmp_path):
     )
     citations = json.loads(answer.stdout)["citations"]
     assert citations and citations[0]["source"] == page
+
+
+def test_the_timeout_bounds_the_whole_fetch_even_a_trickle_of_headers():
+    # A server that sends its status line and headers one byte every 0.2 s, forever:
+    # each read is well within the client's per-read timeout, so only a limit on the
+    # whole fetch ends it.
+    import socket
+    import threading
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Slow: " + b"a" * 500:
+                if stop.is_set():
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/slow-headers.html"
+    started = time.monotonic()
+    try:
+        documents, skipped = fetch_pages([url], timeout=1.0)
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - started < 2.5
+    assert documents == []
+    assert reasons(skipped) == {url: f"{url}: timed out after 1 s"}

@@ -1,0 +1,73 @@
+"""A wall-clock limit on one exchange over HTTP, kept by a watchdog thread.
+
+An HTTP client's timeout applies to each read, so a server that sends a byte every few
+seconds (or its headers one byte at a time) never trips it. The watchdog shuts the
+exchange's connections down when the limit passes; the blocked read then returns at
+once. Used by the model client (:mod:`assistant.llm`) and the web fetcher
+(:mod:`assistant.web`).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import weakref
+
+
+class Deadline:
+    """A wall-clock limit on one exchange: when it passes, the watchdog thread shuts
+    down every connection in ``streams`` and the exchange ends with :attr:`expired`
+    set."""
+
+    def __init__(self, seconds: float, streams: weakref.WeakSet) -> None:
+        self.seconds = seconds
+        self.streams = streams
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        self.expired = True
+        for stream in list(self.streams):
+            shut_down(stream)
+
+    def opened(self, stream) -> None:
+        """A new connection: shut at once if the limit has already passed. (Added
+        before the check, as the watchdog sets the flag before it looks: no gap.)"""
+        self.streams.add(stream)
+        if self.expired:
+            shut_down(stream)
+
+
+def shut_down(stream) -> None:
+    """Shut a connection down from another thread: wakes a read blocked on it."""
+    sock = stream.get_extra_info("socket")
+    try:
+        fileno = sock.fileno() if sock is not None else -1
+        if fileno < 0:
+            return
+        # A duplicate descriptor: shutdown acts on the connection, and the original
+        # (maybe wrapped in TLS) is left for its owner to close.
+        with socket.socket(fileno=os.dup(fileno)) as duplicate:
+            duplicate.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
+def tracing(deadline: Deadline):
+    """An httpcore ``trace`` extension that hands each connection a request opens to
+    ``deadline``."""
+
+    def record(event: str, info: dict) -> None:
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            deadline.opened(info["return_value"])
+
+    return record
