@@ -41,15 +41,19 @@ def is_collection_name(value: str) -> bool:
 def resolve_index(value: str | Path | None) -> Path:
     """The index directory for ``--index NAME|DIR`` (None: the default).
 
-    A bare name that is not a directory here names a collection in the user's data
-    directory; anything else (a path with a slash, an existing directory) is a
-    directory (``make demo`` says ``--index ./index``).
+    A bare name names a collection in the user's data directory, unless a folder of
+    that name here holds an index; anything else (a path with a slash) is a directory
+    (``make demo`` says ``--index ./index``). A bare word never means a plain folder
+    here: ``--index news`` run beside a corpus folder called ``news`` must not write
+    the index into the corpus.
     """
     if value is None or str(value) == "":
         return default_index_dir()
     text = str(value)
     path = Path(text).expanduser()
-    if isinstance(value, Path) or not is_collection_name(text) or path.is_dir():
+    if isinstance(value, Path) or not is_collection_name(text):
+        return path
+    if (path / "manifest.json").is_file():
         return path
     return collections_dir() / text
 

@@ -58,7 +58,12 @@ def test_a_bare_name_is_a_collection_a_path_is_a_directory(user, tmp_path):
     assert paths.resolve_index("news") == user / "indexes" / "news"
     assert paths.resolve_index("./news") == Path("./news")
     assert paths.resolve_index(str(tmp_path / "x")) == tmp_path / "x"
-    Path("here").mkdir()  # an existing folder of that name wins: it is what was meant
+    # A plain folder of that name (a corpus, say) is not taken for the index: writing
+    # there would mix index files into the corpus.
+    Path("here").mkdir()
+    assert paths.resolve_index("here") == user / "indexes" / "here"
+    # A folder here that holds an index is what was meant.
+    (Path("here") / "manifest.json").write_text("{}")
     assert paths.resolve_index("here") == Path("here")
 
 
