@@ -23,6 +23,7 @@ from .errors import (
     ModelUnavailableError,
     SourceNotFoundError,
     SourcesChangedError,
+    StoreUnavailableError,
     UsageError,
     VectorsCorruptError,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "SourceNotFoundError",
     "SourcesChangedError",
     "Span",
+    "StoreUnavailableError",
     "UsageError",
     "VectorsCorruptError",
     "VerifyReport",

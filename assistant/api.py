@@ -30,6 +30,18 @@ __all__ = ["Index", "compare_with_disk", "file_state", "is_disk_full"]
 MAX_QUESTION_CHARS = 2000
 
 
+def _open_store(path: Path) -> tuple[Manifest, StoredIndex]:
+    """The directory's manifest, and the store it names: this directory's current
+    generation, or the index's collections in Milvus (a MilvusReader)."""
+    manifest = layout.read_manifest(path)
+    if not manifest.store:
+        store = StoredIndex(path)
+        return store.manifest, store
+    from .milvus_backend import open_reader  # pymilvus only for a Milvus store
+
+    return manifest, open_reader(manifest.store, manifest.store_index)
+
+
 def _clean_question(text: str) -> str:
     if not isinstance(text, str):
         raise UsageError("the question must be text")
@@ -48,7 +60,7 @@ class Index:
         self.path = Path(path) if path is not None else default_index_dir()
         self._lock = threading.RLock()
         self._manifest_stamp = self._stamp()
-        self._store = StoredIndex(self.path)
+        self._manifest, self._store = _open_store(self.path)
         self._retriever = None
         self._answerer = None
         self._generators: dict = {}  # LLMConfig -> GenerativeAnswerer
@@ -64,12 +76,16 @@ class Index:
         *,
         allow_empty: bool = False,
         follow_links: bool = False,
+        store: str | None = None,
     ) -> tuple[Index, BuildReport]:
+        """Index ``paths`` into the directory ``path``. ``store``: "local" (files in the
+        directory) or a Milvus URI (``milvus:PATH.db``, ``milvus://HOST:PORT``,
+        ``https://…``), where passages and vectors then live; None keeps the index's."""
         from .paths import default_index_dir
 
         target = Path(path) if path is not None else default_index_dir()
         report = IndexWriter(target).build(
-            paths, progress, allow_empty=allow_empty, follow_links=follow_links
+            paths, progress, allow_empty=allow_empty, follow_links=follow_links, store=store
         )
         return cls(target), report
 
@@ -143,15 +159,16 @@ class Index:
 
     def sources(self) -> list[SourceInfo]:
         """Every indexed (or skipped) file with its counts, dates and state on disk."""
-        self._follow_writer()
+        self.refresh()
         with database_errors(self.path):
-            return sources_of(self._store)
+            return sources_of(self._store, self._manifest)
 
     def _stamp(self) -> tuple[int, int] | None:
         return layout.manifest_stamp(self.path)
 
-    def _follow_writer(self) -> None:
-        """Switch to the newest generation once a writer has swapped the manifest.
+    def refresh(self) -> None:
+        """Switch to the newest generation once a writer has swapped the manifest
+        (cheap: one stat; every query does it first).
 
         Each query runs on one generation from start to end; the old one's open
         files stay readable after the writer deletes them, so nothing is mixed.
@@ -165,7 +182,7 @@ class Index:
             self._manifest_stamp = self._stamp()
             # The old store is not closed here: a query in another thread may still be
             # reading it. Its connection closes when the last reference goes.
-            self._store = StoredIndex(self.path)
+            self._manifest, self._store = _open_store(self.path)
             encoder = self._retriever.encoder if self._retriever else None
             self._retriever = self._answerer = None
             self._generators = {}
@@ -207,7 +224,7 @@ class Index:
         if k < 1:
             raise UsageError("k must be at least 1")
         query = _clean_question(query)
-        self._follow_writer()
+        self.refresh()
         with database_errors(self.path):
             return self.retriever.search(query, k, search_filter=search_filter)
 
@@ -230,7 +247,7 @@ class Index:
         if k < 1:
             raise UsageError("k must be at least 1")
         question = _clean_question(question)
-        self._follow_writer()
+        self.refresh()
         with database_errors(self.path):
             if search_filter is not None and self._filter_matches_nothing(search_filter):
                 reason = f"no document matches the filter ({search_filter.describe()})"
@@ -272,7 +289,7 @@ class Index:
         Their citations still quote the indexed text, but the offsets may no longer
         match the file: front ends warn about them.
         """
-        files = self._store.manifest.files
+        files = self._manifest.files
         return [
             source
             for source in dict.fromkeys(sources)
@@ -280,6 +297,12 @@ class Index:
         ]
 
     # -- inspecting --------------------------------------------------------------
+
+    @property
+    def manifest(self) -> Manifest:
+        """The index directory's manifest as last read: roots, files and their hashes,
+        counts, model, and ``store`` (where passages live; "" for this directory)."""
+        return self._manifest
 
     @property
     def store(self) -> StoredIndex:
@@ -303,6 +326,19 @@ class Index:
         with database_errors(self.path):
             return self._store.document_passages(doc_id)
 
+    def document_whole(self, doc_id: str) -> tuple[Document, str, list[Passage]] | None:
+        """A document, its text and its passages, all read from the newest version of
+        the index (one store for the three); None when the index has no such document."""
+        self.refresh()
+        store = self._store
+        with database_errors(self.path):
+            # Every indexed document has passages, so none means no such document
+            # (asking for the document itself would call a missing one damage).
+            passages = store.document_passages(doc_id)
+            if not passages:
+                return None
+            return store.document(doc_id), store.document_text(doc_id), passages
+
     def documents(self) -> list[Document]:
         with database_errors(self.path):
             return self._store.documents()
@@ -310,12 +346,12 @@ class Index:
     def document_ids(self, name: str) -> list[str]:
         """``[name]`` when it is a document id, else the ids of the documents of the
         source ``name`` (a file as indexed, a URL); [] when the index has neither."""
-        self._follow_writer()
+        self.refresh()
         with database_errors(self.path):
             return self._store.document_ids(name)
 
     def status(self, check_files: bool = True) -> IndexStatus:
-        manifest = self._store.manifest
+        manifest = self._manifest
         stale, missing, new = [], [], []
         if check_files:
             stale, missing, new = compare_with_disk(manifest)
@@ -332,7 +368,22 @@ class Index:
             stale=stale,
             missing=missing,
             new=new,
+            **self._store_facts(),
         )
+
+    def _store_facts(self) -> dict:
+        """A Milvus store's name, collection and recorded counts (nothing for local)."""
+        if not self._manifest.store:
+            return {}
+        recorded = self._store.manifest  # read from the collection when it was opened
+        return {
+            "store_uri": self._manifest.store,
+            "collection": self._store.passages_name,
+            "store_counts": {
+                name: getattr(recorded, name)
+                for name in ("documents", "passages", "vectors", "sentences")
+            },
+        }
 
     def close(self) -> None:
         self._store.close()

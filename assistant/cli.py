@@ -585,6 +585,14 @@ follow_links_option = click.option(
     help="Index what symlinks point to outside the given folders (skipped otherwise).",
 )
 
+store_option = click.option(
+    "--store",
+    metavar="URI",
+    help="Where passages and vectors live: local (the index directory), milvus:PATH.db"
+    " (Milvus Lite), milvus://HOST:PORT or https://... (a Milvus server; token from"
+    " $ASSISTANT_MILVUS_TOKEN). Default: the index's own, local for a new one.",
+)
+
 
 @index.command()
 @click.argument("paths", nargs=-1, required=True)
@@ -592,6 +600,7 @@ follow_links_option = click.option(
 @json_option
 @allow_empty_option
 @follow_links_option
+@store_option
 @quiet_option
 def build(
     paths: tuple[str, ...],
@@ -599,6 +608,7 @@ def build(
     as_json: bool,
     allow_empty: bool,
     follow_links: bool,
+    store: str | None,
     quiet: bool,
 ) -> None:
     """Make a new index from the files and directories in PATHS (replaces the index)."""
@@ -609,6 +619,7 @@ def build(
         _progress_printer(quiet or as_json),
         allow_empty=allow_empty,
         follow_links=follow_links,
+        store=store,
     )
     _print_report(report, as_json, quiet)
 
@@ -642,6 +653,7 @@ def update(
 @json_option
 @allow_empty_option
 @follow_links_option
+@store_option
 @quiet_option
 def add(
     sources: tuple[str, ...],
@@ -650,6 +662,7 @@ def add(
     as_json: bool,
     allow_empty: bool,
     follow_links: bool,
+    store: str | None,
     quiet: bool,
 ) -> None:
     """Add files, directories or web pages (http:// or https:// URLs) to the index,
@@ -668,6 +681,7 @@ def add(
         feeds=list(feeds),
         allow_empty=allow_empty,
         follow_links=follow_links,
+        store=store,
     )
     _print_report(report, as_json, quiet)
 
@@ -831,6 +845,9 @@ def status(index_dir: str | None, as_json: bool) -> None:
     click.echo(f"documents  {info.documents}")
     click.echo(f"passages   {info.passages}")
     click.echo(f"files      {len(info.files)}")
+    if info.store_uri:
+        counts = ", ".join(f"{value} {name}" for name, value in info.store_counts.items())
+        click.echo(f"store      {_shown(info.store_uri)} ({_shown(info.collection)}: {counts})")
     click.echo(f"model      {_shown(info.model)} ({info.dimension} dimensions)")
     click.echo(f"schema     {info.schema_version}")
     click.echo(f"built      {_shown(info.built_at)}")  # the manifest is a file too

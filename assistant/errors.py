@@ -92,3 +92,9 @@ class NothingToIndexError(AssistantError):
     index is left as it was (``allow_empty`` / ``--allow-empty`` to write it anyway)."""
 
     exit_code = 13
+
+
+class StoreUnavailableError(AssistantError):
+    """The Milvus store cannot be reached, or pymilvus is not installed."""
+
+    exit_code = 15

@@ -48,6 +48,7 @@ from .errors import (
     IndexIncompatibleError,
     IndexNotFoundError,
     ModelUnavailableError,
+    StoreUnavailableError,
     UsageError,
 )
 from .render import answer_warnings, ask_json, changed_warning, one_line, search_json
@@ -101,7 +102,11 @@ def status_for(error: AssistantError) -> int:
         return 400
     if isinstance(
         error,
-        IndexNotFoundError | IndexCorruptError | IndexIncompatibleError | ModelUnavailableError,
+        IndexNotFoundError
+        | IndexCorruptError
+        | IndexIncompatibleError
+        | ModelUnavailableError
+        | StoreUnavailableError,  # the Milvus server is down: the service is
     ):
         return 503
     return 500
@@ -193,9 +198,7 @@ def create_app(
     async def health() -> JSONText:
         """`{"status": "ok", "documents", "passages", "updated_at"}` from the index's
         manifest as it is on disk now; 503 with `"error"` when it cannot be read."""
-        from .store import read_manifest
-
-        manifest = await in_thread(lambda: read_manifest(index.path))
+        manifest = await in_thread(lambda: index.read_manifest(index.path))
         return JSONText(
             {
                 "status": "ok",
@@ -287,14 +290,10 @@ def create_app(
 
 def document_json(index: Index, doc_id: str) -> dict:
     """One document as ``GET /documents/{id}`` gives it; 404 when the index has none."""
-    index._follow_writer()  # the newest generation, as a search would use
-    store = index.store  # one generation for the whole document
-    # Every indexed document has passages, so none means no such document (asking for
-    # the document itself would call a missing one damage).
-    found = store.document_passages(doc_id)
-    if not found:
+    whole = index.document_whole(doc_id)
+    if whole is None:
         raise StarletteHTTPException(404, f"no document {doc_id!r} in the index")
-    document = store.document(doc_id)
+    document, text, found = whole
     passages = []
     for passage in found:
         kind = "head" if passage.is_head else "boilerplate" if passage.is_boilerplate else "body"
@@ -316,7 +315,7 @@ def document_json(index: Index, doc_id: str) -> dict:
         "published": document.published,
         "url": document.url,
         "page_starts": list(document.page_starts),
-        "text": store.document_text(doc_id),
+        "text": text,
         "passages": passages,
         "warnings": [changed_warning(name) for name in index.changed_sources([document.source])],
     }

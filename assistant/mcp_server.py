@@ -92,7 +92,7 @@ class IndexTools:
         reading a document or passage must too, or it would keep serving the text of
         the generation that was current when the index was opened."""
         index = self.index()
-        index._follow_writer()
+        index.refresh()
         return index
 
     # -- tools -------------------------------------------------------------------
@@ -213,14 +213,14 @@ class IndexTools:
         # The file's own path (absolute, or relative to here) names the source it was
         # indexed under: ``seeds/x.txt`` is the source; ``/home/me/project/seeds/x.txt`` too.
         wanted = str(Path(source).expanduser().absolute())
-        for name, entry in index.store.manifest.files.items():
+        for name, entry in index.manifest.files.items():
             if entry.path == wanted:
                 return doc_ids.get(name, [])
         return []
 
     def _doc_ids(self, index) -> tuple[set[str], dict[str, list[str]]]:
         """Every doc_id, and those each source holds: listed once per generation."""
-        store = index.store
+        store = index.manifest  # a new object for each version of the index
         if self._names is None or self._names[0] is not store:
             doc_ids: dict[str, list[str]] = {}
             for document in index.documents():

@@ -26,6 +26,16 @@ memory), joined by spaces. Milvus then only splits on spaces, and its BM25 sees 
 same terms as FTS5 would, on Milvus Lite and on a server alike (Milvus Lite ignores
 analyzer filters such as a stemmer, so stemming in the engine would differ by target).
 
+Keyword scores are FTS5's own: the engine finds the passages holding a query term
+(``text_match``) and counts each term's passages; the client scores them with FTS5's
+``bm25()`` formula (its IDF differs from the engine's BM25 function, which would rank
+passages of several terms otherwise). The engine's BM25 function serves
+:meth:`MilvusReader.hybrid_search`.
+
+An index directory whose manifest names a store (``Manifest.store``, ``store_index``)
+keeps only its manifest: the writer (storage/writer.py) writes the rows here with
+:class:`MilvusWriter`, and :class:`assistant.Index` reads them with :class:`MilvusReader`.
+
 pymilvus is imported only when a Milvus store is opened.
 """
 
@@ -33,6 +43,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 import os
 import re
 import sqlite3
@@ -47,15 +58,16 @@ import numpy as np
 
 from . import keywords
 from .errors import (
-    AssistantError,
     IndexCorruptError,
     IndexIncompatibleError,
     IndexNotFoundError,
+    StoreUnavailableError,
     UsageError,
 )
 from .types import Document, Passage, Span, Statement, page_starts
 
-SCHEMA_VERSION = 1
+# 2: keyword text searchable by term (text_match) with its token count, for FTS5's BM25.
+SCHEMA_VERSION = 2
 TOKEN_ENVIRONMENT = "ASSISTANT_MILVUS_TOKEN"
 # Kinds of passage, as the local store's is_boilerplate column has them.
 CITABLE, BOILERPLATE, HEAD_LINE = 0, 1, 2
@@ -77,7 +89,10 @@ DENSE_INDEXES = {
     "HNSW": {"M": 16, "efConstruction": 200},
 }
 HNSW_EF = 128
-# SQLite FTS5's BM25 constants (k1 1.2, b 0.75), so scores follow the local index's.
+# SQLite FTS5's BM25 constants (k1 1.2, b 0.75): the engine's BM25 function (used by
+# hybrid_search) with them, and the keyword scores of the answers computed with them
+# exactly as FTS5 does (see MilvusReader.keyword_search).
+BM25_K1, BM25_B = 1.2, 0.75
 BM25_INDEX = {
     "index_type": "SPARSE_INVERTED_INDEX",
     "metric_type": "BM25",
@@ -94,12 +109,6 @@ PASSAGE_FIELDS = [
     "kind",
     "sentences",
 ]
-
-
-class StoreUnavailableError(AssistantError):
-    """The Milvus server cannot be reached, or pymilvus is not installed."""
-
-    exit_code = 15
 
 
 # -- where the store is --------------------------------------------------------------
@@ -168,6 +177,28 @@ def _token(environ) -> str | None:
     return str(value) if value else None
 
 
+def recorded_uri(target: StoreTarget) -> str:
+    """What an index's manifest records: the Lite file as an absolute path, a server as
+    given (the token never: it comes from the environment or the config file)."""
+    return f"milvus:{target.uri}" if target.lite else target.given
+
+
+def index_name_for(index_dir: Path) -> str:
+    """The index's name in the store: the directory's name and a digest of its absolute
+    path, so that two directories called ``index`` on one server stay apart."""
+    import hashlib
+
+    path = str(Path(index_dir).absolute())
+    digest = hashlib.sha256(path.encode("utf-8")).hexdigest()[:10]
+    return f"{re.sub(r'[^0-9A-Za-z_]', '_', Path(path).name)[:40]}_{digest}"
+
+
+def open_reader(store: str, index_name: str) -> MilvusReader:
+    """The reader of an index whose manifest names this store."""
+    target = parse_store_uri(store)
+    return MilvusReader(connect(target), index_name, target)
+
+
 def collection_names(index_name: str) -> tuple[str, str, str]:
     """The passages, documents and sentences collections of an index: Milvus names
     allow letters, digits and underscores only."""
@@ -188,9 +219,12 @@ def connect(target: StoreTarget):
     try:
         return MilvusClient(uri=target.uri, token=target.token or "", timeout=30)
     except Exception as error:  # pymilvus raises MilvusException and grpc errors alike
+        if target.lite:  # its lock: another process (a chat, a server) has it open
+            hint = "Milvus Lite opens a file in one process at a time; close the other"
+        else:
+            hint = "check that the server runs and the token ($ASSISTANT_MILVUS_TOKEN)"
         raise StoreUnavailableError(
-            f"cannot reach the Milvus store {target.given} ({_first_line(error)})",
-            hint="check that the server runs and the token ($ASSISTANT_MILVUS_TOKEN)",
+            f"cannot reach the Milvus store {target.given} ({_first_line(error)})", hint=hint
         ) from None
 
 
@@ -461,8 +495,10 @@ class MilvusWriter(_Collections):
             DataType.VARCHAR,
             max_length=VARCHAR_BYTES,
             enable_analyzer=True,
+            enable_match=True,
             analyzer_params=analyzer,
         )
+        schema.add_field("keyword_tokens", DataType.INT64)  # FTS5's column size
         # Body terms without the title, for term counts (text_match), like FTS5 body:.
         schema.add_field(
             "body_terms",
@@ -504,8 +540,10 @@ class MilvusWriter(_Collections):
             DataType.VARCHAR,
             max_length=VARCHAR_BYTES,
             enable_analyzer=True,
+            enable_match=True,
             analyzer_params={"tokenizer": "standard"},
         )
+        schema.add_field("keyword_tokens", DataType.INT64)
         self._bm25(schema, "keywords", "keywords_sparse")
         index = self.client.prepare_index_params()
         index.add_index("keywords_sparse", **BM25_INDEX)
@@ -650,6 +688,7 @@ class MilvusWriter(_Collections):
                         "text": texts[part] if part < len(texts) else "",
                         "names": name_parts[part] if part < len(name_parts) else "",
                         "keywords": terms[part] if part < len(terms) else "",
+                        "keyword_tokens": len(terms[part].split()) if part < len(terms) else 0,
                     }
                 )
         for row, row_id in zip(rows, self._allocate(len(rows)), strict=True):
@@ -678,7 +717,7 @@ class MilvusWriter(_Collections):
 
     def finish(self) -> MilvusManifest:
         """Record the counts and the time of this write (``verify`` compares them)."""
-        counts = _counts(self)
+        counts = {**_counts(self), **_keyword_totals(self)}
         self.client.alter_collection_properties(
             self.passages_name,
             properties={
@@ -731,8 +770,33 @@ def _passage_row(record, stored_id, source, document, terms, body, dimension) ->
         "published": (document.published or "") if document else "",
         "outlet_key": (document.outlet or "").casefold() if document else "",
         "keywords": terms,
+        "keyword_tokens": len(terms.split()),
         "body_terms": body,
         "vector": vector,
+    }
+
+
+def _keyword_totals(collections: _Collections) -> dict[str, int]:
+    """What FTS5's BM25 takes from the whole table: the rows holding keyword text and
+    their tokens, for the passages (citable ones) and the documents (those with
+    citable text; a document's parts count as one row)."""
+    passage_tokens = sum(
+        row["keyword_tokens"]
+        for row in collections.scan(
+            collections.passages_name, f"kind == {CITABLE}", ["keyword_tokens"]
+        )
+    )
+    documents: set[str] = set()
+    document_tokens = 0
+    for row in collections.scan(
+        collections.documents_name, "keyword_tokens > 0", ["doc_id", "keyword_tokens"]
+    ):
+        documents.add(row["doc_id"])
+        document_tokens += row["keyword_tokens"]
+    return {
+        "keyword_tokens": passage_tokens,
+        "keyword_documents": len(documents),
+        "document_keyword_tokens": document_tokens,
     }
 
 
@@ -896,6 +960,9 @@ class MilvusReader(_Collections):
         self._metadata_vocabulary: frozenset[str] = frozenset()
         self._names: dict[str, list[str]] | None = None
         self._statements: list[tuple[int, Statement]] | None = None
+        self._stored_vectors: dict[int, np.ndarray] | None = None
+        self._phrase_counts: dict[tuple[str, ...], int] = {}
+        self._stored_sentences: dict[int, np.ndarray] | None = None
 
     def close(self) -> None:
         self.client.close()
@@ -967,23 +1034,88 @@ class MilvusReader(_Collections):
     def keyword_search(
         self, match: str, k: int, restriction: MilvusRestriction | None = None
     ) -> list[tuple[int, float]]:
-        """(passage id, BM25) pairs, best first, from the engine's BM25 function.
+        """(passage id, BM25) pairs, best first: the local FTS5 ``bm25()`` exactly.
 
-        ``match`` is the FTS5 query retrieval.py makes (any of the quoted terms)."""
-        text = self._query_terms(match)
-        if not text or k <= 0:
+        ``match`` is the FTS5 query retrieval.py makes (any of the quoted terms). The
+        engine finds the citable passages holding a term (one BM25 search over the
+        inverted index, as many rows as it gives, with their keyword text); their
+        scores are then FTS5's: its IDF, ``log((N - n + 0.5) / (n + 0.5))`` floored at
+        1e-6 (the engine's BM25 adds 1 inside the log, which reorders passages of
+        several terms), over the citable passages only (N, and n counted in those
+        rows), with body and title as one text (FTS5 weighs the two columns 1.0 each,
+        so they count as one). When the terms are in more passages than one search
+        returns (16,384), the passages are found by ``text_match`` window by window and
+        each term's passages counted by the engine: exact too, and slower.
+        """
+        phrases = self._phrases(match)
+        if not phrases or k <= 0:
             return []
-        found = self.client.search(
+        rows = int(self.manifest.vectors)
+        average = int(self.properties().get("assistant.keyword_tokens", "0")) / max(rows, 1)
+        found = self._rows_with_any(phrases)
+        if found is None:  # too many for one search
+            idf = [_fts5_idf(rows, self._passages_with(phrase)) for phrase in phrases]
+            expression = f"{self._searchable(restriction)} and {_any_term(phrases)}"
+            found = [
+                (row["id"], row["keywords"].split())
+                for row in self.scan(self.passages_name, expression, ["keywords"])
+            ]
+        else:
+            idf = [
+                _fts5_idf(rows, sum(1 for _, tokens in found if _occurrences(tokens, phrase)))
+                for phrase in phrases
+            ]
+            if restriction is not None:
+                allowed = set(restriction.vector_rows.tolist())
+                found = [(pid, tokens) for pid, tokens in found if pid in allowed]
+        scored = []
+        for passage_id, tokens in found:
+            score = _fts5_bm25(tokens, phrases, idf, average)
+            if score is not None:
+                scored.append((passage_id, score))
+        scored.sort(key=lambda pair: (-pair[1], pair[0]))
+        return scored[:k]
+
+    def _rows_with_any(self, phrases: list[list[str]]) -> list[tuple[int, list[str]]] | None:
+        """Every citable passage holding any term, with its keyword tokens; None when
+        one search cannot return them all."""
+        terms = " ".join(sorted({term for phrase in phrases for term in phrase}))
+        hits = self.client.search(
             self.passages_name,
-            data=[text],
+            data=[terms],
             anns_field="keywords_sparse",
-            limit=min(k, QUERY_LIMIT),
-            filter=self._searchable(restriction),
+            limit=QUERY_LIMIT,
+            filter=f"kind == {CITABLE}",
             search_params={"metric_type": "BM25"},
-            output_fields=["id"],
-        )
-        # Milvus Lite reports BM25 as a distance (its negative); a server as a score.
-        return [(int(hit["id"]), abs(float(hit["distance"]))) for hit in found[0]]
+            output_fields=["keywords"],
+        )[0]
+        if len(hits) >= QUERY_LIMIT:
+            return None
+        return [(int(hit["id"]), hit["entity"]["keywords"].split()) for hit in hits]
+
+    def _phrases(self, match: str) -> list[list[str]]:
+        """The query's phrases as FTS5 tokenizes them (most are one term)."""
+        return [text.split() for text in stemmed(match_terms(match)) if text.split()]
+
+    def _passages_with(self, phrase: list[str]) -> int:
+        """How many citable passages hold the phrase (FTS5's n), counted once per
+        reader: a reader is one version of the index (Index opens a new one after a
+        write)."""
+        key = tuple(phrase)
+        if key not in self._phrase_counts:
+            base = f"kind == {CITABLE}"
+            if len(phrase) == 1:
+                found = self.count(self.passages_name, f"{base} and {_all_terms(phrase)}")
+            else:
+                found = self._phrase_rows(self.passages_name, base, phrase)
+            self._phrase_counts[key] = found
+        return self._phrase_counts[key]
+
+    def _phrase_rows(self, collection: str, base: str, phrase: list[str]) -> int:
+        """Rows holding a phrase of several terms in order (the engine finds those
+        holding all of its terms; the order is checked here)."""
+        found = self.scan(collection, f"{base} and {_all_terms(phrase)}", ["keywords"])
+        return sum(1 for row in found if _occurrences(row["keywords"].split(), phrase))
 
     def hybrid_search(
         self,
@@ -1023,26 +1155,54 @@ class MilvusReader(_Collections):
         return " ".join(t for t in stemmed(match_terms(match)) if t)
 
     def document_bm25(self, match: str, doc_ids: list[str]) -> dict[str, float]:
-        """BM25 of each of these documents as a whole. A document split over parts
-        (over 60 KB of text) sums its parts' scores."""
-        text = self._query_terms(match)
-        if not text or not doc_ids:
+        """BM25 of each of these documents as a whole, as the local ``documents_fts``
+        scores it (see :meth:`keyword_search`); a document split over parts (over
+        60 KB of text) is one text, its parts joined."""
+        phrases = self._phrases(match)
+        if not phrases or not doc_ids:
             return {}
+        properties = self.properties()
+        rows = int(properties.get("assistant.keyword_documents", "0"))
+        tokens = int(properties.get("assistant.document_keyword_tokens", "0"))
+        terms = " ".join(sorted({term for phrase in phrases for term in phrase}))
+        matched = self.client.search(
+            self.documents_name,
+            data=[terms],
+            anns_field="keywords_sparse",
+            limit=QUERY_LIMIT,
+            filter="keyword_tokens > 0",
+            search_params={"metric_type": "BM25"},
+            output_fields=["doc_id", "part", "keywords"],
+        )[0]
+        idf = []
+        if len(matched) < QUERY_LIMIT:  # every part holding a term: count in those
+            texts = _joined_parts(hit["entity"] for hit in matched)
+            for phrase in phrases:
+                hits = sum(1 for text in texts.values() if _occurrences(text.split(), phrase))
+                idf.append(_fts5_idf(rows, hits))
+        for phrase in phrases if not idf else ():  # too many for one search: the engine counts
+            found = self.scan(
+                self.documents_name, _all_terms(phrase), ["doc_id", "part", "keywords"]
+            )
+            if len(phrase) == 1:
+                idf.append(_fts5_idf(rows, len({row["doc_id"] for row in found})))
+            else:
+                texts = _joined_parts(found)
+                hits = sum(1 for text in texts.values() if _occurrences(text.split(), phrase))
+                idf.append(_fts5_idf(rows, hits))
         scores: dict[str, float] = {}
         for offset in range(0, len(doc_ids), ID_BATCH):
             part = doc_ids[offset : offset + ID_BATCH]
-            found = self.client.search(
+            found = self.client.query(
                 self.documents_name,
-                data=[text],
-                anns_field="keywords_sparse",
-                limit=min(QUERY_LIMIT, 4 * len(part)),
                 filter=_in_list("doc_id", part),
-                search_params={"metric_type": "BM25"},
-                output_fields=["doc_id"],
+                output_fields=["doc_id", "part", "keywords"],
+                limit=QUERY_LIMIT,
             )
-            for hit in found[0]:
-                doc_id = hit["entity"]["doc_id"]
-                scores[doc_id] = scores.get(doc_id, 0.0) + abs(float(hit["distance"]))
+            for doc_id, text in _joined_parts(found).items():
+                score = _fts5_bm25(text.split(), phrases, idf, tokens / max(rows, 1))
+                if score is not None:
+                    scores[doc_id] = score
         return scores
 
     # -- passages ----------------------------------------------------------------
@@ -1247,6 +1407,134 @@ class MilvusReader(_Collections):
     def metadata_vocabulary(self) -> frozenset[str]:
         self.metadata_terms()
         return self._metadata_vocabulary
+
+    # -- what ``index sources`` and the writer read ---------------------------------------
+
+    def document_ids(self, name: str) -> list[str]:
+        """As StoredIndex.document_ids: ``[name]`` for a document id, else the ids of
+        the source ``name``'s documents (sorted)."""
+        documents = self.documents()
+        if any(d.doc_id == name for d in documents):
+            return [name]
+        return sorted(d.doc_id for d in documents if d.source == name)
+
+    def publication_dates(self) -> dict[str, list[str]]:
+        dates: dict[str, list[str]] = {}
+        for document in self.documents():
+            if document.published:
+                dates.setdefault(document.source, []).append(document.published)
+        return dates
+
+    def passage_counts(self) -> dict[str, int]:
+        """Passages of each source, head lines not counted (as the build report)."""
+        counts: dict[str, int] = {}
+        for row in self.scan(self.passages_name, f"kind != {HEAD_LINE}", ["source"]):
+            counts[row["source"]] = counts.get(row["source"], 0) + 1
+        return counts
+
+    def stored_documents(self) -> Iterator:
+        """Every document with its text (SourceDocument), for the writer to keep."""
+        from .types import SourceDocument
+
+        for document in self.documents():
+            yield SourceDocument(
+                doc_id=document.doc_id,
+                source=document.source,
+                text=self.document_text(document.doc_id),
+                title=document.title,
+                outlet=document.outlet,
+                byline=document.byline,
+                published=document.published,
+                url=document.url,
+                detect_metadata=False,
+            )
+
+    def stored_passages(self) -> Iterator[tuple[Passage, int | None, int | None]]:
+        """Every passage in id order with its "vector row" and "first sentence row",
+        both its id here (None when it has no vector), as StoredIndex gives them."""
+        rows = sorted(self.scan(self.passages_name, "", PASSAGE_FIELDS), key=lambda r: r["id"])
+        for row in rows:
+            passage = _to_passage(row)
+            own = None if passage.is_boilerplate else passage.passage_id
+            yield passage, own, own
+
+    def vector(self, passage_id: int) -> np.ndarray:
+        if self._stored_vectors is None:
+            rows = self.scan(self.passages_name, f"kind == {CITABLE}", ["vector"])
+            self._stored_vectors = {
+                row["id"]: np.asarray(row["vector"], dtype=np.float32) for row in rows
+            }
+        return self._stored_vectors[passage_id]
+
+    def stored_sentence_vectors(self, passage_id: int, count: int) -> np.ndarray:
+        if self._stored_sentences is None:
+            grouped: dict[int, list[tuple[int, list[float]]]] = {}
+            for row in self.scan(self.sentences_name, "", ["passage_id", "position", "vector"]):
+                grouped.setdefault(row["passage_id"], []).append((row["position"], row["vector"]))
+            self._stored_sentences = {
+                pid: np.asarray([v for _, v in sorted(each, key=lambda x: x[0])], np.float16)
+                for pid, each in grouped.items()
+            }
+        found = self._stored_sentences.get(passage_id)
+        if found is None or len(found) != count:
+            raise IndexCorruptError(
+                f"the sentence vectors of passage {passage_id} are missing from the {self.where}",
+                hint="rebuild it with: assistant index build PATH",
+            )
+        return found
+
+
+# -- FTS5's BM25 ---------------------------------------------------------------------------
+
+
+def _any_term(phrases: list[list[str]]) -> str:
+    terms = sorted({term for phrase in phrases for term in phrase})
+    return f"text_match(keywords, {_literal(' '.join(terms))})"
+
+
+def _all_terms(phrase: list[str]) -> str:
+    return " and ".join(f"text_match(keywords, {_literal(term)})" for term in phrase)
+
+
+def _occurrences(tokens: list[str], phrase: list[str]) -> int:
+    if len(phrase) == 1:
+        return tokens.count(phrase[0])
+    size = len(phrase)
+    return sum(1 for i in range(len(tokens) - size + 1) if tokens[i : i + size] == phrase)
+
+
+def _fts5_idf(rows: int, hits: int) -> float:
+    """As fts5_aux.c's fts5Bm25GetData: an IDF of 0 or less becomes 1e-6."""
+    value = math.log((rows - hits + 0.5) / (hits + 0.5))
+    return value if value > 0.0 else 1e-6
+
+
+def _fts5_bm25(
+    tokens: list[str], phrases: list[list[str]], idf: list[float], average: float
+) -> float | None:
+    """fts5Bm25Function for one row (column weights 1.0), as a positive score; None
+    when no phrase occurs in it (FTS5 would not match the row)."""
+    frequencies = [_occurrences(tokens, phrase) for phrase in phrases]
+    if not any(frequencies):
+        return None
+    length = float(len(tokens))
+    score = 0.0
+    for weight, frequency in zip(idf, frequencies, strict=True):
+        score += weight * (
+            (frequency * (BM25_K1 + 1.0))
+            / (frequency + BM25_K1 * (1 - BM25_B + BM25_B * length / average))
+        )
+    return score
+
+
+def _joined_parts(rows: Iterable[dict]) -> dict[str, str]:
+    """Documents' keyword text, their parts joined in order."""
+    parts: dict[str, list[tuple[int, str]]] = {}
+    for row in rows:
+        parts.setdefault(row["doc_id"], []).append((row["part"], row["keywords"]))
+    return {
+        doc_id: " ".join(text for _, text in sorted(each) if text) for doc_id, each in parts.items()
+    }
 
 
 _DOCUMENT_FIELDS = ("doc_id", "source", "title", "outlet", "byline", "published", "url")

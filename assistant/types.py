@@ -267,6 +267,11 @@ class IndexStatus:
     stale: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     new: list[str] = field(default_factory=list)
+    # Where passages and vectors live ("" = the index directory), and, for a Milvus
+    # store, its collection and the rows counted there.
+    store_uri: str = ""
+    collection: str = ""
+    store_counts: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -78,7 +78,8 @@ def verify_index(index_dir: str | Path) -> VerifyReport:
     report.passed(
         "manifest",
         f"schema {manifest.schema_version}, {manifest.documents} documents,"
-        f" {manifest.passages} passages, generation {manifest.generation}",
+        f" {manifest.passages} passages, "
+        + (f"store {manifest.store}" if manifest.store else f"generation {manifest.generation}"),
     )
     try:
         check_compatible(manifest, index_dir)
@@ -87,7 +88,9 @@ def verify_index(index_dir: str | Path) -> VerifyReport:
         report.failed("model", error)
 
     generation = index_dir / manifest.generation
-    if not generation.is_dir():
+    if manifest.store:
+        _verify_store(report, manifest)
+    elif not generation.is_dir():
         report.failed(
             "files",
             IndexCorruptError(f"the generation {generation.name} is missing", hint=REBUILD),
@@ -105,6 +108,37 @@ def verify_index(index_dir: str | Path) -> VerifyReport:
             " (harmless; the next build or update removes them)",
         )
     return report
+
+
+def _verify_store(report: VerifyReport, manifest: Manifest) -> None:
+    """A Milvus store: its collections there, their schema, model and dimension, the
+    rows counted in the engine against those its last write recorded, and against the
+    counts of this directory's manifest."""
+    from . import milvus_backend as mb  # pymilvus only for a Milvus store
+
+    try:
+        target = mb.parse_store_uri(manifest.store)
+        client = mb.connect(target)
+        try:
+            facts = mb.verify(client, manifest.store_index, target)
+        finally:
+            client.close()
+        if (facts["documents"], facts["vectors"]) != (manifest.documents, manifest.vectors):
+            raise IndexCorruptError(
+                f"the {manifest.store} collection {facts['collection']} holds"
+                f" {facts['documents']} documents and {facts['vectors']} passage vectors,"
+                f" the manifest says {manifest.documents} and {manifest.vectors}",
+                hint="run: assistant index update",
+            )
+    except AssistantError as error:
+        report.failed("store", error)
+        return
+    report.passed(
+        "store",
+        f"{manifest.store}, collection {facts['collection']}: {facts['documents']} documents,"
+        f" {facts['passages']} passages, {facts['vectors']} vectors,"
+        f" {facts['sentences']} sentence vectors",
+    )
 
 
 def _verify_database(report: VerifyReport, manifest: Manifest, path: Path) -> None:

@@ -163,7 +163,7 @@ def test_help_imports_no_heavy_modules():
         "from assistant.cli import main\n"
         "assert CliRunner().invoke(main, ['--help']).exit_code == 0"
     )
-    heavy = ("torch", "sentence_transformers", "textual", "faiss", "numpy")
+    heavy = ("torch", "sentence_transformers", "textual", "faiss", "numpy", "pymilvus")
     assert modules_loaded_by(snippet, heavy) == []
 
 

@@ -233,9 +233,7 @@ def test_concurrent_answers_on_one_client_each_keep_their_own_limit():
         server.close()
     first_outcome, _ = outcomes["first"]
     second_outcome, second_seconds = outcomes["second"]
-    assert isinstance(first_outcome, LLMError) and "did not answer within 2 s" in str(
-        first_outcome
-    )
+    assert isinstance(first_outcome, LLMError) and "did not answer within 2 s" in str(first_outcome)
     assert not isinstance(second_outcome, LLMError), second_outcome
     assert second_seconds < 2
 

@@ -117,7 +117,9 @@ def test_damage_is_still_reported_when_no_writer_moved_on(index_copy, monkeypatc
     result = run("search", "border", "--index", str(index_copy))
     assert result.exit_code == 9, result.output
     assert "vectors.faiss is truncated or corrupt" in result.stderr
-    assert len(reads) == 2  # the open, and the check that the generation is unchanged
+    # Which store the manifest names, the open, and the check that the generation is
+    # unchanged: no retry.
+    assert len(reads) == 3
 
 
 # -- disk full ---------------------------------------------------------------------------

@@ -240,13 +240,19 @@ def test_only_the_storage_package_touches_the_database_and_vector_files():
     assert touches_index_files(STORAGE / "vectors.py")
 
 
-FRONT_ENDS = [PACKAGE / "cli.py", *sorted((PACKAGE / "tui").glob("*.py"))]
+FRONT_ENDS = [
+    PACKAGE / "cli.py",
+    PACKAGE / "http_api.py",
+    PACKAGE / "mcp_server.py",
+    *sorted((PACKAGE / "tui").glob("*.py")),
+]
 
 
 @pytest.mark.parametrize("path", FRONT_ENDS, ids=lambda path: path.name)
 def test_the_cli_and_the_chat_use_only_index(path):
     """No import of the storage modules (old names included), and no reaching into
-    ``Index.store`` or a store's connection."""
+    ``Index.store``, a store's connection or Index's private methods (the CLI, the
+    chat, the HTTP API and the MCP server alike)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     name = module_name(path)
     storage_modules = {"assistant.store", "assistant.indexer"}
@@ -259,6 +265,7 @@ def test_the_cli_and_the_chat_use_only_index(path):
     attributes = sorted(
         f"{path.name}:{node.lineno} .{node.attr}"
         for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and node.attr in ("store", "_store", "db")
+        if isinstance(node, ast.Attribute)
+        and node.attr in ("store", "_store", "db", "_follow_writer", "_manifest")
     )
     assert attributes == []

@@ -26,6 +26,11 @@
 - ``local`` is the read-only front over ``database`` and ``vectors`` for one
   generation: :class:`~.local.StoredIndex`, the local implementation of ``ReadStore``.
 
+An index whose manifest names a Milvus store (``index build --store milvus:…``) has
+no generations: the writer writes its rows to Milvus source by source
+(:mod:`assistant.milvus_backend`), and the manifest here is still the index's record
+of its roots and files.
+
 A writer builds a whole new generation beside the current one and then replaces
 ``manifest.json``: readers see the old index or the new one, never half of each, and a
 crash leaves the previous index as it was (crash points: ``layout.fault_point``).

@@ -108,6 +108,11 @@ class Manifest:
     # "checked_at", "feed" (or None), "documents", "passages"}. Not files: status and
     # verify do not look for them on disk.
     pages: dict[str, dict] = field(default_factory=dict)
+    # Where passages and vectors live when not in a generation here: a Milvus store as
+    # given to ``--store`` ("milvus:/abs/path.db", "milvus://host:port", "https://…";
+    # never a token) and the index's name there. "" is this directory's generations.
+    store: str = ""
+    store_index: str = ""
 
     def to_json(self) -> dict:
         data = self.__dict__.copy()

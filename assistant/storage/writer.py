@@ -108,8 +108,13 @@ def build_index(
     follow_links: bool = False,
     urls: Sequence[str] = (),
     feeds: Sequence[str] = (),
+    store: str | None = None,
 ) -> BuildReport:
     """Index everything under ``paths`` into ``index_dir``, replacing what was there.
+
+    ``store`` is where passages and vectors go: "local" (this directory's generations)
+    or a Milvus URI (``milvus:PATH.db``, ``milvus://HOST:PORT``, ``https://…``); None
+    keeps what the index had (local for a new one).
 
     A build that finds nothing to index raises :class:`NothingToIndexError` and leaves
     the index as it was, unless ``allow_empty``. Links out of ``paths`` are skipped
@@ -125,10 +130,14 @@ def build_index(
         raise SourceNotFoundError(f"no such file or directory: {missing}")
     roots = [{"given": p, "path": str(Path(p).resolve())} for p in present]
     files = list(find_source_files(present, follow_links=follow_links))
+    recorded = _store_for(index_dir, store)
     with write_lock(index_dir):
         layout.remove_leftovers(index_dir)
         web = _fetch_web(list(urls), list(feeds), None, progress) if urls or feeds else None
         options = _Options(allow_empty=allow_empty, follow_links=follow_links, web=web)
+        if recorded:
+            name = _milvus().index_name_for(index_dir)
+            options = dataclasses.replace(options, store=recorded, store_index=name, fresh=True)
         report = _write_generation(index_dir, roots, files, None, progress, options)
     report.skipped[:0] = [
         SkippedFile(p, f"{p}: no such file or directory") for p in paths if p not in present
@@ -157,9 +166,10 @@ def update_index(
         if manifest.urls or manifest.feeds:  # pages fetched again, feeds' new articles
             web = _fetch_web(manifest.urls, list(manifest.feeds), manifest, progress)
         options = _Options(allow_empty, follow_links or manifest.follow_links, web=web)
+        options = _same_store(options, manifest)
         # A root that is gone has no files here: its files are dropped as removed.
         files = list(files_under_roots(manifest.roots, options.follow_links))
-        previous = StoredIndex(index_dir)
+        previous = open_previous(index_dir, manifest)
         try:
             return _write_generation(index_dir, manifest.roots, files, previous, progress, options)
         finally:
@@ -175,6 +185,7 @@ def add_sources(
     feeds: list[str] = (),
     allow_empty: bool = False,
     follow_links: bool = False,
+    store: str | None = None,
 ) -> BuildReport:
     """Add files and directories to the index (created if missing); what it held stays
     as it is, and only the new files are read and embedded.
@@ -198,6 +209,13 @@ def add_sources(
             follow_links=follow_links,
             urls=urls,
             feeds=feeds,
+            store=store,
+        )
+    if store is not None and _store_for(index_dir, store) != read_manifest(index_dir).store:
+        raise UsageError(
+            f"the index at {index_dir} keeps its passages elsewhere; --store applies when"
+            " an index is created",
+            hint="to move it, rebuild it with: assistant index build PATH --store URI",
         )
     with write_lock(index_dir):
         layout.remove_leftovers(index_dir)
@@ -213,7 +231,8 @@ def add_sources(
         # Only the URLs and feeds given are fetched; indexed pages stay as they are.
         web = _fetch_web(list(urls), list(feeds), manifest, progress) if urls or feeds else None
         options = _Options(allow_empty, links, carried=carried, adding=True, web=web)
-        previous = StoredIndex(index_dir)
+        options = _same_store(options, manifest)
+        previous = open_previous(index_dir, manifest)
         try:
             return _write_generation(index_dir, roots, files, previous, progress, options)
         finally:
@@ -281,7 +300,8 @@ def remove_sources(
             )
         carried = tuple(source for source in known if source not in gone)
         options = _Options(allow_empty, manifest.follow_links, carried=carried, web=web)
-        previous = StoredIndex(index_dir)
+        options = _same_store(options, manifest)
+        previous = open_previous(index_dir, manifest)
         try:
             return _write_generation(index_dir, roots, [], previous, progress, options)
         except NothingToIndexError:
@@ -313,16 +333,18 @@ class SourceInfo:
 def list_sources(index_dir: Path) -> list[SourceInfo]:
     """Every file the index holds or skipped, with counts, dates and its state on disk
     now (``changed`` and ``missing`` as ``status`` finds them; hashed only when touched)."""
-    store = StoredIndex(index_dir)
+    manifest = read_manifest(index_dir)
+    store = open_previous(index_dir, manifest)
     try:
-        return sources_of(store)
+        return sources_of(store, manifest)
     finally:
         store.close()
 
 
-def sources_of(store: StoredIndex) -> list[SourceInfo]:
-    """:func:`list_sources` of an index already open."""
-    manifest = store.manifest
+def sources_of(store, manifest: Manifest | None = None) -> list[SourceInfo]:
+    """:func:`list_sources` of an index already open (``manifest``: the directory's,
+    needed when the store is a Milvus one, whose own manifest lists no files)."""
+    manifest = manifest or store.manifest
     dates = store.publication_dates()
     counts = store.passage_counts()
     found = []
@@ -400,6 +422,11 @@ class _Options:
     # Web pages and feed articles fetched for this write (``_fetch_web``); indexed pages
     # not fetched again are kept as they are.
     web: _Web | None = None
+    # A Milvus store (``--store``, as the manifest records it) and the index's name
+    # there; "" writes a local generation. ``fresh``: the collections are replaced.
+    store: str = ""
+    store_index: str = ""
+    fresh: bool = False
 
 
 def _write_generation(
@@ -552,21 +579,25 @@ def _write_generation(
 
     if progress:
         progress("writing", 0, 1)
-    generation = layout.new_generation_name()
-    partial = layout.partial_path(index_dir, generation)
-    needed = _generation_bytes(unique_docs.values(), passage_vectors, sentence_vectors)
-    with layout.unfinished_removed(index_dir, generation, needed):
-        shutil.rmtree(partial, ignore_errors=True)
-        private_dir(partial)
-        documents = list(unique_docs.values())
-        statements = _statements(documents, pending)
-        database.write_database(partial / DB_NAME, documents, pending, statements)
-        make_private(partial / DB_NAME)  # SQLite creates it 0644
-        vector_index = vectors.write_vectors(partial, passage_vectors)
-        vectors.write_sentence_vectors(partial, sentence_vectors)
-        artifacts = layout.artifact_records(partial)
-        layout.publish_generation(index_dir, generation)
-        fault_point("generation-renamed")
+    generation, artifacts, vector_index, needed = "", {}, "milvus", 0
+    if options.store:
+        _write_milvus(unique_docs, pending, entries, pages, options)
+    else:
+        generation = layout.new_generation_name()
+        partial = layout.partial_path(index_dir, generation)
+        needed = _generation_bytes(unique_docs.values(), passage_vectors, sentence_vectors)
+        with layout.unfinished_removed(index_dir, generation, needed):
+            shutil.rmtree(partial, ignore_errors=True)
+            private_dir(partial)
+            documents = list(unique_docs.values())
+            statements = _statements(documents, pending)
+            database.write_database(partial / DB_NAME, documents, pending, statements)
+            make_private(partial / DB_NAME)  # SQLite creates it 0644
+            vector_index = vectors.write_vectors(partial, passage_vectors)
+            vectors.write_sentence_vectors(partial, sentence_vectors)
+            artifacts = layout.artifact_records(partial)
+            layout.publish_generation(index_dir, generation)
+            fault_point("generation-renamed")
 
     now = datetime.now(UTC).isoformat(timespec="seconds")
     manifest = Manifest(
@@ -587,10 +618,15 @@ def _write_generation(
         chunking=chunking.CHUNKING_VERSION,
         skipped=skipped,
         follow_links=options.follow_links,
+        store=options.store,
+        store_index=options.store_index,
         **web_fields,
     )
-    with layout.unfinished_removed(index_dir, generation, needed):
+    if options.store:  # no generation here to remove when the manifest fails
         write_manifest(index_dir, manifest)
+    else:
+        with layout.unfinished_removed(index_dir, generation, needed):
+            write_manifest(index_dir, manifest)
     fault_point("manifest-written")
     layout.remove_old_generations(index_dir, keep=generation)
     if progress:
@@ -1071,6 +1107,152 @@ def _with_head_spans(
     return documents
 
 
+# -- a Milvus store ---------------------------------------------------------------------
+
+
+def _milvus():
+    from .. import milvus_backend  # pymilvus only when a Milvus store is used
+
+    return milvus_backend
+
+
+def _store_for(index_dir: Path, store: str | None) -> str:
+    """The store a write goes to, as the manifest records it ("" = local): ``store``
+    as given, else what the index has."""
+    if store is None:
+        return read_manifest(index_dir).store if index_exists(index_dir) else ""
+    if store.strip() in ("", "local"):
+        return ""
+    return _milvus().recorded_uri(_milvus().parse_store_uri(store))
+
+
+class _MilvusPrevious:
+    """The current Milvus rows as the writer reuses them: the directory's manifest,
+    and the reader's documents, passages and vectors (StoredIndex's calls)."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self.reader = _milvus().open_reader(manifest.store, manifest.store_index)
+
+    def __getattr__(self, name: str):
+        return getattr(self.reader, name)
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def _same_store(options: _Options, manifest: Manifest) -> _Options:
+    """An update, add or remove writes where the index is."""
+    return dataclasses.replace(options, store=manifest.store, store_index=manifest.store_index)
+
+
+def open_previous(index_dir: Path, manifest: Manifest):
+    """The index as it is, for the writer (and ``index sources``): a StoredIndex, or the
+    Milvus rows when the manifest names a store."""
+    if not manifest.store:
+        return StoredIndex(index_dir)
+    return _MilvusPrevious(manifest)
+
+
+def _write_milvus(
+    documents: dict[str, SourceDocument],
+    pending: list[_PendingPassage],
+    entries: dict[str, FileEntry],
+    pages: dict[str, dict],
+    options: _Options,
+) -> None:
+    """Write the index's rows to Milvus, source by source: a source whose rows changed
+    (its file's hash, or what the corpus-wide passes made of it: ids, site boilerplate,
+    speakers' sides) is deleted and written again; the others stay as they are.
+
+    Passage ids are the positions in ``pending`` on a fresh write, as the local
+    database numbers them; an update gives the rewritten sources new ids.
+    """
+    import hashlib
+    import json
+
+    from ..types import Document, Passage, Span
+
+    mb = _milvus()
+    target = mb.parse_store_uri(options.store)
+    writer = mb.MilvusWriter(mb.connect(target), options.store_index, target)
+    try:
+        writer.create(
+            embeddings.MODEL_NAME,
+            embeddings.DIMENSION,
+            embeddings.model_fingerprint(),
+            replace=options.fresh,
+        )
+        said: dict[int, list[Statement]] = {}
+        for passage_id, statement in _statements(list(documents.values()), pending):
+            said.setdefault(passage_id, []).append(statement)
+        rows: dict[str, tuple[list, list]] = {}
+        for document in documents.values():
+            meta = Document(
+                document.doc_id,
+                document.source,
+                document.title,
+                document.outlet,
+                document.byline,
+                document.published,
+                document.url,
+            )
+            rows.setdefault(document.source, ([], []))[0].append(
+                mb.DocumentRecord(meta, document.text)
+            )
+        for passage_id, item in enumerate(pending):
+            chunk = item.chunk
+            citable = not chunk.is_boilerplate
+            sentences = None
+            if citable:
+                # float16, as the local sentences.npy keeps them: the same cosines.
+                sentences = np.asarray(item.sentence_vectors, np.float16).astype(np.float32)
+            passage = Passage(
+                passage_id=passage_id,
+                doc_id=item.doc_id,
+                source=item.source,
+                paragraph=chunk.paragraph,
+                start=chunk.start,
+                end=chunk.end,
+                text=chunk.text,
+                is_boilerplate=chunk.is_boilerplate,
+                sentences=tuple(Span(s, e) for s, e in chunk.sentences),
+                is_head=chunk.is_head,
+            )
+            record = mb.PassageRecord(
+                passage, item.vector if citable else None, sentences, said.get(passage_id, [])
+            )
+            rows.setdefault(item.source, ([], []))[1].append(record)
+        stored = {} if options.fresh else writer.source_hashes()
+        for source in set(stored) - set(rows):
+            writer.delete_source(source)
+        for source, (document_records, passage_records) in rows.items():
+            file_hash = entries[source].sha256 if source in entries else pages[source]["sha256"]
+            # What the source's rows are made of, beside the file: a change of either
+            # writes the source again.
+            made = [
+                [d.document.__dict__, hashlib.sha256(d.text.encode()).hexdigest()]
+                for d in document_records
+            ]
+            made += [
+                [
+                    *(r.passage.doc_id, r.passage.start, r.passage.end),
+                    *(r.passage.is_boilerplate, [s.__dict__ for s in r.statements]),
+                ]
+                for r in passage_records
+            ]
+            digest = hashlib.sha256(
+                json.dumps([file_hash, made], default=str).encode("utf-8")
+            ).hexdigest()
+            if stored.get(source) != digest:
+                writer.write_source(
+                    source, digest, document_records, passage_records, keep_ids=options.fresh
+                )
+        writer.finish()
+    finally:
+        writer.client.close()
+
+
 class IndexWriter:
     """The writes of one index directory (:class:`assistant.Index` hands these out).
 
@@ -1090,8 +1272,10 @@ class IndexWriter:
         follow_links: bool = False,
         urls: Sequence[str] = (),
         feeds: Sequence[str] = (),
+        store: str | None = None,
     ) -> BuildReport:
-        """A new index from these paths (and web pages, feeds): see :func:`build_index`."""
+        """A new index from these paths (and web pages, feeds): see :func:`build_index`
+        (``store``: "local" or a Milvus URI; None keeps the index's)."""
         return build_index(
             [str(p) for p in paths],
             self.path,
@@ -1100,6 +1284,7 @@ class IndexWriter:
             follow_links=follow_links,
             urls=urls,
             feeds=feeds,
+            store=store,
         )
 
     def update(
@@ -1121,9 +1306,10 @@ class IndexWriter:
         feeds: Sequence[str] = (),
         allow_empty: bool = False,
         follow_links: bool = False,
+        store: str | None = None,
     ) -> BuildReport:
-        """Add paths, pages and feeds (the index is created if missing): see
-        :func:`add_sources`."""
+        """Add paths, pages and feeds (the index is created if missing, in ``store``):
+        see :func:`add_sources`."""
         return add_sources(
             [str(p) for p in paths],
             self.path,
@@ -1132,6 +1318,7 @@ class IndexWriter:
             feeds=list(feeds),
             allow_empty=allow_empty,
             follow_links=follow_links,
+            store=store,
         )
 
     def remove(

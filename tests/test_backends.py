@@ -1,0 +1,282 @@
+"""The same answers from both backends: the seeds built into the index directory
+(local: SQLite + FAISS) and into Milvus Lite (``--store milvus:PATH.db``), a real
+engine in a temporary file, no mocks. Also the Milvus index's life through the
+library and the CLI: incremental update by source hash, status and verify.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pymilvus")
+
+from click.testing import CliRunner
+
+from assistant import Index, IndexIncompatibleError, IndexNotFoundError, UsageError, keywords
+from assistant import milvus_backend as mb
+from assistant.cli import main
+from assistant.errors import StoreUnavailableError
+from assistant.evaluate import evaluate
+
+from .conftest import DEV_QUESTIONS, SEEDS
+from .test_answer import QUESTION_132
+
+BACKENDS = ["local", "milvus"]
+
+
+@pytest.fixture(scope="module")
+def milvus_index(tmp_path_factory):
+    """The seeds built with ``store="milvus:…"`` (embedded again: the real write path)."""
+    base = tmp_path_factory.mktemp("milvus-seeds")
+    index, _ = Index.build([str(SEEDS)], base / "index", store=f"milvus:{base}/store.db")
+    yield index
+    index.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, seeds_index, milvus_index) -> Index:
+    return seeds_index if request.param == "local" else milvus_index
+
+
+def citations(answer) -> list[tuple]:
+    """What must match: each citation's passage and quote, by source and offsets."""
+    return [
+        (
+            c.passage.source,
+            c.passage.paragraph,
+            c.passage.start,
+            c.passage.end,
+            c.quote.start,
+            c.quote.end,
+        )
+        for c in answer.citations
+    ]
+
+
+def dev_question_texts() -> list[str]:
+    if not DEV_QUESTIONS.is_file():
+        return []
+    lines = DEV_QUESTIONS.read_text().splitlines()
+    return [json.loads(line)["q"] for line in lines if line.strip()]
+
+
+def test_the_milvus_index_lives_in_milvus(milvus_index):
+    manifest = milvus_index.manifest
+    assert manifest.store.startswith("milvus:/") and manifest.store.endswith("/store.db")
+    assert manifest.generation == "" and not list(milvus_index.path.glob("gen-*"))
+    assert isinstance(milvus_index.store, mb.MilvusReader)
+
+
+@pytest.mark.parametrize("question", dev_question_texts() or ["(no seeds-dev questions)"])
+def test_every_seeds_dev_question_cites_the_same_on_both_backends(
+    seeds_index, milvus_index, dev_questions, question
+):
+    local = seeds_index.ask(question)
+    milvus = milvus_index.ask(question)
+    assert (milvus.abstained, citations(milvus)) == (local.abstained, citations(local))
+    assert [c.quote_text for c in milvus.citations] == [c.quote_text for c in local.citations]
+
+
+def test_keyword_scores_are_fts5s_on_milvus(seeds_index, milvus_index, dev_questions):
+    """The root of the equality: the same BM25 scores, passage by passage, for the
+    passages and for whole documents."""
+    for question in [q["q"] for q in dev_questions] + [QUESTION_132]:
+        match = keywords.fts_query(keywords.content_terms(question))
+        if match is None:
+            continue
+        local = seeds_index.store.keyword_search(match, 50)
+        milvus = milvus_index.store.keyword_search(match, 50)
+        where = seeds_index.store.passages([pid for pid, _ in local])
+        there = milvus_index.store.passages([pid for pid, _ in milvus])
+        expected = [(where[pid].source, where[pid].start, score) for pid, score in local]
+        got = [(there[pid].source, there[pid].start, score) for pid, score in milvus]
+        assert [g[:2] for g in got] == [e[:2] for e in expected], question
+        assert [g[2] for g in got] == pytest.approx([e[2] for e in expected], rel=1e-9)
+        doc_ids = [d.doc_id for d in seeds_index.documents()]
+        assert milvus_index.store.document_bm25(match, doc_ids) == pytest.approx(
+            seeds_index.store.document_bm25(match, doc_ids), rel=1e-9
+        )
+
+
+def test_seeds_dev_quality_bars(backend, dev_questions):
+    report = evaluate(backend, dev_questions)
+    failures = [r.question for r in report.results if not r.correct]
+    assert report.metrics["hit@1"] >= 0.9, failures
+    assert report.metrics["hit@3"] == 1.0, failures
+    assert report.metrics["false_abstentions"] == 0
+    assert report.metrics["missed_abstentions"] == 0
+
+
+def test_132_km_question_cites_002_and_004(backend):
+    answer = backend.ask(QUESTION_132)
+    assert not answer.abstained
+    assert {"002", "004"} <= {Path(c.passage.source).name[:3] for c in answer.citations}
+
+
+def test_filters_run_in_the_engine_with_the_same_answers(seeds_index, milvus_index):
+    from assistant.filters import SearchFilter
+
+    for options in ({"since": "2023-04"}, {"sources": ["middle east monitor"]}):
+        search_filter = SearchFilter.parse(**options)
+        local = seeds_index.ask(QUESTION_132, search_filter=search_filter)
+        milvus = milvus_index.ask(QUESTION_132, search_filter=search_filter)
+        assert citations(milvus) == citations(local), options
+    nothing = SearchFilter.parse(sources=["cnn"])
+    assert milvus_index.ask(QUESTION_132, search_filter=nothing).abstained
+
+
+# -- the index's life on Milvus ---------------------------------------------------------
+
+
+@pytest.fixture
+def milvus_copy(tmp_path):
+    """A Milvus index of a copy of the seeds, to change."""
+    corpus = tmp_path / "seeds"
+    shutil.copytree(SEEDS, corpus)
+    index, _ = Index.build([str(corpus)], tmp_path / "index", store=f"milvus:{tmp_path}/m.db")
+    yield index, corpus
+    index.close()
+
+
+def passage_ids_by_source(index: Index) -> dict[str, set[int]]:
+    found: dict[str, set[int]] = {}
+    for document in index.documents():
+        for passage in index.document_passages(document.doc_id):
+            found.setdefault(passage.source, set()).add(passage.passage_id)
+    return found
+
+
+def test_update_rewrites_only_the_changed_source(milvus_copy):
+    index, corpus = milvus_copy
+    before = passage_ids_by_source(index)
+    changed = next(corpus.glob("002_*"))
+    changed.write_text(changed.read_text() + "\n\nThe ministry added a new paragraph.\n")
+    report = index.update()
+    assert [Path(s).name for s in report.files_embedded] == [changed.name]
+    after = passage_ids_by_source(index)
+    for source, ids in after.items():
+        if Path(source).name == changed.name:
+            assert not ids & before[source]  # deleted and written again, new ids
+        else:
+            assert ids == before[source]  # untouched in the engine
+    assert any("new paragraph" in index.document_text(d.doc_id) for d in index.documents())
+    assert index.ask(QUESTION_132).citations
+    from assistant.verify import verify_index
+
+    assert verify_index(index.path).ok
+
+    gone = next(corpus.glob("003_*"))
+    gone.unlink()
+    index.update()
+    assert not any(Path(s).name == gone.name for s in passage_ids_by_source(index))
+    assert index.status().documents == len(list(corpus.glob("*.txt")))
+    assert index.store.manifest.documents == index.status().documents
+
+
+def test_a_reader_follows_the_writer(milvus_copy):
+    index, corpus = milvus_copy
+    other = Index(index.path)
+    try:
+        (corpus / "extra.txt").write_text("Baku announced a floating pavilion on the Caspian.\n")
+        index.update()
+        other.refresh()
+        assert any("extra.txt" in d.source for d in other.documents())
+    finally:
+        other.close()
+
+
+def test_add_keeps_the_store_and_refuses_another(milvus_copy, tmp_path):
+    index, _ = milvus_copy
+    with pytest.raises(UsageError, match="--store applies when an index is created"):
+        Index.writer(index.path).add([str(SEEDS)], store="local")
+    extra = tmp_path / "more"
+    extra.mkdir()
+    (extra / "note.txt").write_text("The Araz bridge opened to trucks in May.\n")
+    Index.writer(index.path).add([str(extra)])
+    index.refresh()
+    assert index.manifest.store and any("note.txt" in d.source for d in index.documents())
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_cli_build_status_and_verify_on_milvus(tmp_path):
+    target = tmp_path / "index"
+    store = f"milvus:{tmp_path}/cli.db"
+    result = run("index", "build", str(SEEDS), "--index", str(target), "--store", store, "-q")
+    assert result.exit_code == 0, result.output
+    status = run("index", "status", "--index", str(target))
+    assert status.exit_code == 0 and f"store      {store} (assistant_index_" in status.output
+    data = json.loads(run("index", "status", "--index", str(target), "--json").output)
+    assert (
+        data["store_uri"] == f"milvus:{tmp_path}/cli.db" and data["store_counts"]["documents"] == 5
+    )
+    verify = run("index", "verify", "--index", str(target))
+    assert verify.exit_code == 0 and "ok    store" in verify.output
+
+    # The collection dropped behind the index's back: exit 4 from both.
+    manifest = Index.read_manifest(target)
+    client = mb.connect(mb.parse_store_uri(manifest.store))
+    for name in mb.collection_names(manifest.store_index):
+        client.drop_collection(name)
+    client.close()
+    verify = run("index", "verify", "--index", str(target))
+    assert verify.exit_code == 4 and "FAIL  store" in verify.output
+    assert run("index", "status", "--index", str(target)).exit_code == 4
+    with pytest.raises(IndexNotFoundError, match="no index"):
+        Index(target)
+
+
+def test_another_model_in_the_store_is_exit_6(tmp_path):
+    target = tmp_path / "index"
+    Index.writer(target).build([str(SEEDS)], store=f"milvus:{tmp_path}/x.db")
+    manifest = Index.read_manifest(target)
+    store = mb.parse_store_uri(manifest.store)
+    writer = mb.MilvusWriter(mb.connect(store), manifest.store_index, store)
+    writer.create("some/other-model", 8, replace=True)
+    writer.client.close()
+    with pytest.raises(IndexIncompatibleError, match="some/other-model"):
+        Index(target)
+    assert run("index", "verify", "--index", str(target)).exit_code == 6
+
+
+def test_store_unavailable_is_exit_15():
+    assert StoreUnavailableError.exit_code == 15
+    assert mb.StoreUnavailableError is StoreUnavailableError
+    result = run("index", "build", str(SEEDS), "--index", "/tmp/x", "--store", "milvus:no.sqlite")
+    assert result.exit_code == 2 and "ending in .db" in result.output
+
+
+def test_an_unreachable_server_is_one_line_and_exit_15(tmp_path):
+    target = tmp_path / "index"
+    result = run(
+        "index", "build", str(SEEDS), "--index", str(target), "--store", "milvus://127.0.0.1:9"
+    )
+    assert result.exit_code == 15, result.output
+    assert result.output.startswith("error: cannot reach the Milvus store milvus://127.0.0.1:9")
+    assert not Index.exists(target)
+
+
+def test_keyword_scores_stay_fts5s_when_one_search_cannot_hold_the_matches(
+    seeds_index, milvus_index, monkeypatch
+):
+    """Terms in more passages than one engine search returns: the passages are found
+    window by window and each term's passages counted by the engine instead."""
+    monkeypatch.setattr(mb, "QUERY_LIMIT", 8)
+    for question in (
+        QUESTION_132,
+        "What did Iran's Foreign Minister say Iran will never tolerate?",
+    ):
+        match = keywords.fts_query(keywords.content_terms(question))
+        local = seeds_index.store.keyword_search(match, 20)
+        milvus = milvus_index.store.keyword_search(match, 20)
+        assert [score for _, score in milvus] == pytest.approx([s for _, s in local], rel=1e-9)
+        doc_ids = [d.doc_id for d in seeds_index.documents()]
+        assert milvus_index.store.document_bm25(match, doc_ids) == pytest.approx(
+            seeds_index.store.document_bm25(match, doc_ids), rel=1e-9
+        )
