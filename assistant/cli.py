@@ -565,7 +565,9 @@ def serve(
         f" {'bearer token required' if token else 'no token'}; schema: /openapi.json)"
     )
     sys.stdout.flush()
-    app = http_api.create_app(index, llm=llm, token=token, workers=workers)
+    app = http_api.create_app(
+        index, llm=llm, token=token, workers=workers, hosts=http_api.allowed_hosts(host)
+    )
     http_api.run(app, sock, access_log=access_log)
 
 
@@ -670,7 +672,7 @@ def add(
     from .api import Index
     from .errors import UsageError
 
-    urls = [s for s in sources if s.startswith(("http://", "https://"))]
+    urls = [s for s in sources if s.lower().startswith(("http://", "https://"))]
     paths = [s for s in sources if s not in urls]
     if not (paths or urls or feeds):
         raise UsageError("give a file, a directory or a URL to add (or --feed URL)")

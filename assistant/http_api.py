@@ -156,9 +156,12 @@ def create_app(
     token: str | None = None,
     workers: int | None = None,
     max_body: int = MAX_BODY_BYTES,
+    hosts: frozenset[str] | None = None,
 ) -> FastAPI:
     """The ASGI app serving ``index``; ``token`` (when given) is required as
-    ``Authorization: Bearer <token>`` on every route but ``/health``."""
+    ``Authorization: Bearer <token>`` on every route but ``/health``. ``hosts`` (when
+    given) are the only names a request may address the server by (its ``Host``, and
+    the ``Origin`` a browser sends)."""
     workers = workers or WORKERS
     limiters: dict[str, anyio.CapacityLimiter] = {}
 
@@ -187,7 +190,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(Guard, token=token, max_body=max_body)
+    app.add_middleware(Guard, token=token, max_body=max_body, hosts=hosts)
     _install_error_handlers(app)
     errors = {400: {"model": ErrorBody, "description": "Bad input"}}
     if token is not None:
@@ -445,10 +448,13 @@ class Guard:
     """ASGI middleware in front of the app: the bearer token, the body limit, and the
     last word on any exception (a one-line 500, never a traceback in the response)."""
 
-    def __init__(self, app, token: str | None, max_body: int) -> None:
+    def __init__(
+        self, app, token: str | None, max_body: int, hosts: frozenset[str] | None = None
+    ) -> None:
         self.app = app
         self.token = token.encode() if token is not None else None
         self.max_body = max_body
+        self.hosts = hosts
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -482,8 +488,13 @@ class Guard:
                 await response(scope, receive, send)
 
     def _refusal(self, scope) -> Response | None:
-        """401 without the right token (``/health`` needs none); 413 when the declared
-        length is over the limit, before a byte of the body is read."""
+        """421/403 for a request addressed by another name (DNS rebinding); 401 without
+        the right token (``/health`` needs none); 413 when the declared length is over
+        the limit, before a byte of the body is read."""
+        if self.hosts is not None:
+            misdirected = self._foreign_host(dict(scope["headers"]))
+            if misdirected is not None:
+                return misdirected
         if self.token is not None and scope["path"] != "/health":
             headers = dict(scope["headers"])
             given = headers.get(b"authorization", b"")
@@ -506,6 +517,24 @@ class Guard:
                     return error_response(400, "the Content-Length header is not a number")
                 if declared > self.max_body:
                     return self._too_big()
+        return None
+
+    def _foreign_host(self, headers: dict[bytes, bytes]) -> Response | None:
+        """A web page can point a name of its own at 127.0.0.1 and then read this server
+        as its own origin (DNS rebinding): such requests carry that name in ``Host``, and
+        a browser's cross-site request carries the page's ``Origin``."""
+        host = _host_name(headers.get(b"host", b"").decode("latin-1"))
+        if host not in self.hosts:
+            return error_response(
+                421, f"this server answers to {', '.join(sorted(self.hosts))}, not {host!r}"
+            )
+        origin = headers.get(b"origin")
+        if origin is not None and origin != b"null":
+            origin_host = _host_name(origin.decode("latin-1").split("://", 1)[-1])
+            if origin_host not in self.hosts:
+                return error_response(
+                    403, f"requests from web pages at {origin_host!r} are refused"
+                )
         return None
 
     def _too_big(self) -> Response:
@@ -575,6 +604,24 @@ def _document_schema(app: FastAPI, with_token: bool) -> None:
 
 
 # -- running it ------------------------------------------------------------------------
+
+
+def _host_name(authority: str) -> str:
+    """``127.0.0.1:8321`` -> ``127.0.0.1``; ``[::1]:8321`` -> ``::1``; lower case."""
+    authority = authority.strip().lower().split("/", 1)[0]
+    if authority.startswith("["):
+        return authority[1:].split("]", 1)[0]
+    return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def allowed_hosts(host: str) -> frozenset[str] | None:
+    """The names a server listening on ``host`` answers to: on loopback only the
+    loopback names (other programs on this machine, never a web page that rebinds its
+    own name); elsewhere any (the token is what guards it there)."""
+    return LOOPBACK_NAMES if is_loopback(host) else None
 
 
 def is_loopback(host: str) -> bool:

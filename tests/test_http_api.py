@@ -353,6 +353,24 @@ def test_the_token_is_required_everywhere_but_health(server):
         assert bare.get("/sources", headers=lower).status_code == 200
 
 
+def test_a_web_page_cannot_reach_the_loopback_server_by_rebinding_its_name(server):
+    # DNS rebinding: a page at evil.example points its name at 127.0.0.1, then asks as
+    # its own origin. The request says Host: evil.example (and its Origin, if a browser
+    # sends one); the server answers only to its loopback names.
+    headers = {"authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=server.url, timeout=30, headers=headers) as client:
+        refused = client.get("/sources", headers={"host": "evil.example:8321"})
+        assert refused.status_code == 421
+        assert "not 'evil.example'" in refused.json()["error"]
+        assert client.get("/health", headers={"host": "evil.example"}).status_code == 421
+        cross_site = client.get("/sources", headers={"origin": "http://evil.example"})
+        assert cross_site.status_code == 403
+        port = server.url.rsplit(":", 1)[1]
+        for name in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost"):
+            assert client.get("/sources", headers={"host": name}).status_code == 200, name
+        assert client.get("/sources", headers={"origin": f"http://localhost:{port}"}).is_success
+
+
 # -- streaming with a language model ------------------------------------------------------
 
 
