@@ -147,6 +147,23 @@ def test_remove_drops_a_root_and_its_documents_reembedding_nothing(user, tmp_pat
     assert update_index(index_dir).files_embedded == []  # it does not come back
 
 
+def test_an_update_names_a_recorded_folder_that_is_gone(user, tmp_path):
+    # A folder on a drive that is not mounted: its documents leave the index, and the
+    # update says which folder and why, not only "1 removed".
+    first = docs(tmp_path / "a", border=BORDER)
+    second = docs(tmp_path / "b", river=RIVER)
+    index_dir = tmp_path / "idx"
+    build_index([str(first), str(second)], index_dir)
+    second.rename(tmp_path / "b-unmounted")
+    result = run("index", "update", "--index", str(index_dir))
+    assert result.exit_code == 0, result.output
+    assert (
+        f"warning: {second}: not found, so its documents were removed from the index"
+        in result.output
+    )
+    assert f"assistant index remove {second}" in result.output
+
+
 def test_remove_refuses_a_file_inside_an_indexed_folder_and_unknown_paths(user, tmp_path):
     folder = docs(tmp_path / "a", border=BORDER, river=RIVER)
     index_dir = tmp_path / "idx"

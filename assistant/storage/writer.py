@@ -171,7 +171,11 @@ def update_index(
         files = list(files_under_roots(manifest.roots, options.follow_links))
         previous = open_previous(index_dir, manifest)
         try:
-            return _write_generation(index_dir, manifest.roots, files, previous, progress, options)
+            report = _write_generation(
+                index_dir, manifest.roots, files, previous, progress, options
+            )
+            report.warnings.extend(_missing_roots(manifest.roots))
+            return report
         finally:
             previous.close()
 
@@ -926,6 +930,22 @@ class _Web:
     skipped: list[SkippedFile] = field(default_factory=list)
     warnings: list[SkippedFile] = field(default_factory=list)
     dropped: set[str] = field(default_factory=set)  # indexed pages removed (``remove``)
+
+
+def _missing_roots(roots: list[dict]) -> list[SkippedFile]:
+    """A recorded folder or file that is gone (deleted, or on a drive not mounted now):
+    its documents leave the index with the update, and the report says which and why,
+    not only a count of removed files."""
+    return [
+        SkippedFile(
+            root["given"],
+            f"{root['given']}: not found, so its documents were removed from the index"
+            f" (if it comes back, run update again; to stop indexing it: assistant index"
+            f" remove {root['given']})",
+        )
+        for root in roots
+        if not Path(root["path"]).exists()
+    ]
 
 
 def _is_url(text: str) -> bool:
