@@ -64,6 +64,7 @@ from .errors import (
     StoreUnavailableError,
     UsageError,
 )
+from .storage.layout import check_model
 from .types import Document, Passage, Span, Statement, page_starts
 
 # 2: keyword text searchable by term (text_match) with its token count, for FTS5's BM25.
@@ -851,24 +852,13 @@ def check_compatible(collections: _Collections, manifest: MilvusManifest) -> Non
             f" this program reads {SCHEMA_VERSION}",
             hint=rebuild,
         )
+    # The vector field's own dimension too: a collection another program made.
     field_dimension = _vector_dimension(collections)
-    if (
-        manifest.model != embeddings.MODEL_NAME
-        or manifest.dimension != embeddings.DIMENSION
-        or field_dimension != embeddings.DIMENSION
-    ):
-        raise IndexIncompatibleError(
-            f"{collections.where} was built with {manifest.model} ({field_dimension}"
-            f" dimensions); this program uses {embeddings.MODEL_NAME}"
-            f" ({embeddings.DIMENSION} dimensions)",
-            hint=rebuild,
-        )
-    if manifest.model_fingerprint and manifest.model_fingerprint != embeddings.model_fingerprint():
-        raise IndexIncompatibleError(
-            f"{collections.where} was built with other weights of {manifest.model}"
-            f" ({manifest.model_fingerprint}, installed: {embeddings.model_fingerprint()})",
-            hint=rebuild,
-        )
+    wrong = [d for d in (field_dimension, manifest.dimension) if d != embeddings.DIMENSION]
+    dimension = wrong[0] if wrong else embeddings.DIMENSION
+    check_model(
+        collections.where, manifest.model, dimension, manifest.model_fingerprint, hint=rebuild
+    )
 
 
 def _vector_dimension(collections: _Collections) -> int:

@@ -191,20 +191,29 @@ def write_manifest(index_dir: Path, manifest: Manifest) -> None:
 
 def check_compatible(manifest: Manifest, index_dir: Path) -> None:
     """The index must have been embedded by the model this program queries with."""
+    check_model(
+        f"index at {index_dir}", manifest.model, manifest.dimension, manifest.model_fingerprint
+    )
+
+
+def check_model(
+    where: str, model: str, dimension: int, fingerprint: str | None, hint: str = REBUILD
+) -> None:
+    """Vectors stored by ``model`` (``dimension``, weights ``fingerprint``) must be this
+    program's model's (exit 6 if not): any store, local or Milvus, checks it so."""
     from .. import embeddings
 
-    if manifest.model != embeddings.MODEL_NAME or manifest.dimension != embeddings.DIMENSION:
+    if model != embeddings.MODEL_NAME or dimension != embeddings.DIMENSION:
         raise IndexIncompatibleError(
-            f"index at {index_dir} was built with {manifest.model} ({manifest.dimension}"
-            f" dimensions); this program uses {embeddings.MODEL_NAME}"
-            f" ({embeddings.DIMENSION} dimensions)",
-            hint=REBUILD,
+            f"{where} was built with {model} ({dimension} dimensions); this program uses"
+            f" {embeddings.MODEL_NAME} ({embeddings.DIMENSION} dimensions)",
+            hint=hint,
         )
-    if manifest.model_fingerprint and manifest.model_fingerprint != embeddings.model_fingerprint():
+    if fingerprint and fingerprint != embeddings.model_fingerprint():
         raise IndexIncompatibleError(
-            f"index at {index_dir} was built with other weights of {manifest.model}"
-            f" ({manifest.model_fingerprint}, installed: {embeddings.model_fingerprint()})",
-            hint=REBUILD,
+            f"{where} was built with other weights of {model}"
+            f" ({fingerprint}, installed: {embeddings.model_fingerprint()})",
+            hint=hint,
         )
 
 
