@@ -27,7 +27,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _chunk(content: str | None = None, finish: str | None = None) -> bytes:
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate a child server, killing it when it does not go within 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def sse_chunk(content: str | None = None, finish: str | None = None) -> bytes:
     delta = {"content": content} if content is not None else {}
     body = {
         "id": "chatcmpl-test",
@@ -114,7 +125,7 @@ class ScriptedServer:
         words = self.reply.split(" ")
         pieces = [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
         if self.mode == "garbage":
-            handler.wfile.write(_chunk(pieces[0]) + b"data: {this is not json\n\n")
+            handler.wfile.write(sse_chunk(pieces[0]) + b"data: {this is not json\n\n")
             handler.wfile.flush()
             return
         for i, piece in enumerate(pieces):
@@ -122,10 +133,10 @@ class ScriptedServer:
                 handler.wfile.flush()
                 handler.close_connection = True
                 return  # no finish_reason, no [DONE]: the stream just stops
-            handler.wfile.write(_chunk(piece))
+            handler.wfile.write(sse_chunk(piece))
             handler.wfile.flush()
             time.sleep(self.piece_delay)
-        handler.wfile.write(_chunk(finish="stop") + b"data: [DONE]\n\n")
+        handler.wfile.write(sse_chunk(finish="stop") + b"data: [DONE]\n\n")
         handler.wfile.flush()
 
     def close(self) -> None:
@@ -148,13 +159,7 @@ class LlamaServer:
         self.process, self.url, self.log, self.context = process, url, log, context
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def kill(self) -> None:
         self.process.kill()

@@ -21,22 +21,10 @@ import pytest
 from assistant.citecheck import addresses_model, check_answer
 from assistant.llm import ChatClient, LLMConfig, LLMError, answer_cap, redact_url
 
-from .llm_servers import ScriptedServer, free_port
+from .llm_servers import ScriptedServer, free_port, sse_chunk
 
 MESSAGES = [{"role": "user", "content": "Passages: [1] the border. Question: how long?"}]
 DATA = Path(__file__).parent / "data"
-
-
-def _chunk(content: str | None = None, finish: str | None = None) -> bytes:
-    delta = {"content": content} if content is not None else {}
-    body = {
-        "id": "chatcmpl-hostile",
-        "object": "chat.completion.chunk",
-        "created": 0,
-        "model": "hostile",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-    return f"data: {json.dumps(body)}\n\n".encode()
 
 
 def _lower(headers) -> dict[str, str]:
@@ -113,28 +101,28 @@ class HostileServer:
         handler.send_header("connection", "close")
         handler.end_headers()
         if self.behaviour == "answer":
-            out.write(_chunk("The border is 132 km long [1].") + _chunk(finish="stop"))
+            out.write(sse_chunk("The border is 132 km long [1].") + sse_chunk(finish="stop"))
             out.write(b"data: [DONE]\n\n")
         elif self.behaviour == "trickle":
             while True:  # a valid chunk now and then, a byte at a time, never the end
-                for byte in _chunk("border "):
+                for byte in sse_chunk("border "):
                     out.write(bytes([byte]))
                     out.flush()
                     time.sleep(self.interval)
         elif self.behaviour == "endless":
             while True:
-                out.write(_chunk(""))  # no text, so no token limit ends it
+                out.write(sse_chunk(""))  # no text, so no token limit ends it
                 out.flush()
                 time.sleep(0.001)
         elif self.behaviour == "flood":
-            piece = _chunk("border " * 20)
+            piece = sse_chunk("border " * 20)
             while self.sent < self.flood_bytes:
                 out.write(piece)
                 self.sent += len(piece)
-            out.write(_chunk(finish="stop") + b"data: [DONE]\n\n")
+            out.write(sse_chunk(finish="stop") + b"data: [DONE]\n\n")
         elif self.behaviour == "one-piece":
-            out.write(_chunk("border " * (self.flood_bytes // 7)))
-            out.write(_chunk(finish="stop") + b"data: [DONE]\n\n")
+            out.write(sse_chunk("border " * (self.flood_bytes // 7)))
+            out.write(sse_chunk(finish="stop") + b"data: [DONE]\n\n")
         out.flush()
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.conftest import SEEDS
-from tests.llm_servers import ScriptedServer
+from tests.llm_servers import ScriptedServer, stop_process
 
 QUESTION = "What did Azerbaijan say about the 132-km border?"
 TOKEN = "s3cret-token-for-tests"
@@ -66,13 +66,7 @@ class Served:
         return self.log.read_text()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process.stdout.close()
 
 
