@@ -105,12 +105,6 @@ def _emit_json(data) -> None:
     click.echo(escape_json_controls(json.dumps(data, ensure_ascii=False, indent=2)))
 
 
-def _changed_warnings(index, sources) -> list[str]:
-    from .render import changed_warning
-
-    return [changed_warning(name) for name in index.changed_sources(sources)]
-
-
 def _progress_printer(quiet: bool = False):
     """A progress line on a terminal (stderr); nothing when piped, redirected or quiet."""
     if quiet or not sys.stderr.isatty():
@@ -229,12 +223,6 @@ def _search_filter(since, until, sources):
     from .filters import SearchFilter
 
     return SearchFilter.parse(since, until, sources)
-
-
-def _filter_json(search_filter) -> dict | None:
-    from .types import filter_to_json
-
-    return filter_to_json(search_filter)
 
 
 def _llm_config(llm_url, llm_model, context_window, answer_tokens, no_llm):

@@ -29,6 +29,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from .errors import AssistantError, UsageError
+from .render import changed_warnings
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class IndexTools:
             _with_document(result, hit.passage, index)
             for result, hit in zip(data["results"], hits, strict=True)
         ]
-        data["warnings"] = _changed_warnings(index, [hit.passage.source for hit in hits])
+        data["warnings"] = changed_warnings(index, [hit.passage.source for hit in hits])
         return data
 
     def ask(self, question: str, k: int = 3, since=None, until=None, source=None) -> dict[str, Any]:
@@ -147,7 +148,7 @@ class IndexTools:
             "end": end,
             "text": passage_text,
             "addresses_model": addresses_model(passage_text),
-            "warnings": _changed_warnings(index, [document.source]),
+            "warnings": changed_warnings(index, [document.source]),
         }
 
     def get_document(self, source: str) -> dict[str, Any]:
@@ -169,7 +170,7 @@ class IndexTools:
             "length": len(text),
             "text": text,
             "addresses_model": addresses_model(text),
-            "warnings": _changed_warnings(index, [document.source]),
+            "warnings": changed_warnings(index, [document.source]),
         }
 
     def list_sources(self) -> dict[str, Any]:
@@ -266,12 +267,6 @@ def _with_document(data: dict, passage, index) -> dict:
         "page": document.page_at(passage.start),
         "addresses_model": addresses_model(passage.text),
     }
-
-
-def _changed_warnings(index, sources) -> list[str]:
-    from .render import changed_warning
-
-    return [changed_warning(name) for name in index.changed_sources(sources)]
 
 
 # -- the protocol ------------------------------------------------------------------

@@ -24,6 +24,11 @@ def changed_warning(source: str) -> str:
     )
 
 
+def changed_warnings(index, sources) -> list[str]:
+    """One :func:`changed_warning` for each of ``sources`` that changed on disk."""
+    return [changed_warning(name) for name in index.changed_sources(sources)]
+
+
 def passage_line(text: str) -> str:
     """A passage on one line as a reader reads it: hard-wrapped lines joined."""
     return one_line(flowed(text))
@@ -167,8 +172,7 @@ def answer_warnings(index, answer, llm=None) -> list[str]:
     warnings = list(llm.warnings) if llm is not None else []
     if answer.notice:
         warnings.append(answer.notice)
-    cited = [c.passage.source for c in answer.citations]
-    warnings += [changed_warning(name) for name in index.changed_sources(cited)]
+    warnings += changed_warnings(index, [c.passage.source for c in answer.citations])
     return warnings
 
 
