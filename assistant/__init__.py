@@ -59,7 +59,7 @@ __all__ = [
 
 _LAZY = {
     "Index": "api",
-    "BuildReport": "indexer",
+    "BuildReport": "indexing.writer",
     "Answer": "types",
     "Citation": "types",
     "Document": "types",
@@ -68,16 +68,16 @@ _LAZY = {
     "Passage": "types",
     "SearchFilter": "filters",
     "Span": "types",
-    "VerifyReport": "verify",
-    "verify_index": "verify",
+    "VerifyReport": "storage.verify",
+    "verify_index": "storage.verify",
 }
 
 if TYPE_CHECKING:
     from .api import Index
     from .filters import SearchFilter
-    from .indexer import BuildReport
+    from .indexing.writer import BuildReport
+    from .storage.verify import VerifyReport, verify_index
     from .types import Answer, Citation, Document, Hit, IndexStatus, Passage, Span
-    from .verify import VerifyReport, verify_index
 
 
 def __getattr__(name: str):

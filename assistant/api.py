@@ -11,16 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import UsageError
+from .indexing.writer import BuildReport, IndexWriter, ProgressCallback, SourceInfo, sources_of
 from .storage import layout
 from .storage.database import database_errors
 from .storage.layout import compare_with_disk, file_state, is_disk_full
 from .storage.local import StoredIndex
-from .storage.writer import BuildReport, IndexWriter, ProgressCallback, SourceInfo, sources_of
 from .types import Answer, Document, Hit, IndexStatus, Passage
 
 if TYPE_CHECKING:
     from .filters import SearchFilter
-    from .llm import LLMConfig
+    from .query.llm import LLMConfig
     from .storage.layout import Manifest
 
 # Where they were before the storage package; front ends import them from here.
@@ -37,7 +37,7 @@ def _open_store(path: Path) -> tuple[Manifest, StoredIndex]:
     if not manifest.store:
         store = StoredIndex(path)
         return store.manifest, store
-    from .milvus_backend import open_reader  # pymilvus only for a Milvus store
+    from .storage.milvus.backend import open_reader  # pymilvus only for a Milvus store
 
     return manifest, open_reader(manifest.store, manifest.store_index)
 
@@ -133,7 +133,7 @@ class Index:
         follow_links: bool = False,
     ) -> BuildReport:
         """Add files and folders (and web pages, feeds) to this index; only what is new
-        is embedded. See :func:`assistant.storage.writer.add_sources`."""
+        is embedded. See :func:`assistant.indexing.writer.add_sources`."""
         report = IndexWriter(self.path).add(
             paths,
             progress,
@@ -192,8 +192,8 @@ class Index:
     # -- querying ----------------------------------------------------------------
 
     def _make_engine(self, encoder=None):
-        from .answer import ExtractiveAnswerer
-        from .retrieval import Retriever
+        from .query.extractive import ExtractiveAnswerer
+        from .query.retrieval import Retriever
 
         self._retriever = Retriever(self._store, encoder)
         self._answerer = ExtractiveAnswerer(self._store, self._retriever)
@@ -268,12 +268,12 @@ class Index:
         """A follow-up question rewritten by the model to stand on its own.
 
         ``turns`` are the earlier (question, answer text) pairs, oldest first. Raises
-        :class:`~assistant.llm.LLMError` when the model cannot do it.
+        :class:`~assistant.query.llm.LLMError` when the model cannot do it.
         """
         return self._generator(llm).condense(_clean_question(question), turns)
 
     def _generator(self, llm: LLMConfig):
-        from .generative import GenerativeAnswerer
+        from .query.generative import GenerativeAnswerer
 
         answerer = self.answerer
         with self._lock:

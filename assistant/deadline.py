@@ -3,8 +3,8 @@
 An HTTP client's timeout applies to each read, so a server that sends a byte every few
 seconds (or its headers one byte at a time) never trips it. The watchdog shuts the
 exchange's connections down when the limit passes; the blocked read then returns at
-once. Used by the model client (:mod:`assistant.llm`) and the web fetcher
-(:mod:`assistant.web`).
+once. Used by the model client (:mod:`assistant.query.llm`) and the web fetcher
+(:mod:`assistant.ingest.web`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The old home of index writing; it lives in :mod:`assistant.storage.writer` now.
+"""The old home of index writing; it lives in :mod:`assistant.indexing.writer` now.
 
 Kept so that ``from assistant import indexer`` and ``from assistant.indexer import
 build_index`` (and the other names below) go on working. New code goes through
@@ -7,8 +7,7 @@ build_index`` (and the other names below) go on working. New code goes through
 
 from __future__ import annotations
 
-from .storage.layout import fault_point, index_exists, require_index, write_lock
-from .storage.writer import (
+from .indexing.writer import (
     MAX_FILE_BYTES,
     MAX_JSONL_BYTES,
     BuildReport,
@@ -21,6 +20,7 @@ from .storage.writer import (
     remove_sources,
     update_index,
 )
+from .storage.layout import fault_point, index_exists, require_index, write_lock
 
 __all__ = [
     "MAX_FILE_BYTES",

@@ -17,8 +17,7 @@ from pathlib import Path
 
 from _common import table, write_json
 
-from assistant import retrieval
-from assistant.beir import (
+from assistant.eval.beir import (
     EVAL_POOL,
     document_ranking,
     load_beir,
@@ -26,6 +25,7 @@ from assistant.beir import (
     open_corpus_index,
     recall_at,
 )
+from assistant.query import retrieval
 
 DENSE_WEIGHTS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
 SENTENCE_WEIGHTS = (0.5, 1.0, 1.5)

@@ -20,7 +20,7 @@ from pathlib import Path
 from _common import median, table, time_child, write_json
 from corpus import write_corpus
 
-ASSISTANT = [sys.executable, "-m", "assistant.cli"]
+ASSISTANT = [sys.executable, "-m", "assistant"]
 
 
 def throughput(folder: Path, corpus: Path, rounds: int) -> dict:

@@ -4,7 +4,7 @@
 
 Indexes the seeds (seeds/, for ../shared/questions/seeds-dev.jsonl) and news-dev's
 pages (cached under ~/.cache/assistant/fit/), measures every candidate's evidence for
-every question once (assistant.answer.ExtractiveAnswerer.evidence), then fits:
+every question once (assistant.query.extractive.ExtractiveAnswerer.evidence), then fits:
 
 * the ranking weights: a listwise softmax (the passages holding a gold string against
   the other candidates of the same question), L2-regularised, then coordinate ascent
@@ -37,8 +37,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant import Index, answer  # noqa: E402
-from assistant.evaluate import evaluate  # noqa: E402
+from assistant import Index  # noqa: E402
+from assistant.eval.questions import evaluate  # noqa: E402
+from assistant.query import extractive as answer  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 SETS = {
@@ -313,7 +314,7 @@ def main() -> None:
     print_table("Fitted on all (in-sample)", figures["in_sample"])
     if args.write:
         final["about"] = (
-            "Weights and thresholds of the extractive answerer (assistant/answer.py), "
+            "Weights and thresholds of the extractive answerer (assistant/query/extractive.py), "
             "written by bench/fit_answer.py. soft_match_threshold is not fitted: it was set "
             "by hand from word pairs (born/birth 0.84, shutoff/shutting 0.83, died/death "
             "0.69, paid/compensation 0.57)."

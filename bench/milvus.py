@@ -6,7 +6,7 @@ unit vectors clustered on the sphere. Both stores get the same rows.
 
 * build: local = the vector index the local store chooses for the size
   (``make_vector_index``: flat up to 50,000, IVF + SQ8 above) plus an FTS5 table of the
-  normalised text; Milvus Lite = :class:`assistant.milvus_backend.MilvusWriter` (three
+  normalised text; Milvus Lite = :class:`assistant.storage.milvus.backend.MilvusWriter` (three
   collections, BM25 function, FLAT or HNSW dense index), rows written 1,000 passages a
   source;
 * query: one dense search (k=10) and one BM25 search (k=50), as retrieval makes them
@@ -34,9 +34,9 @@ from _common import table, write_json
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import keywords  # noqa: E402
-from assistant import milvus_backend as mb  # noqa: E402
 from assistant.embeddings import DIMENSION, MODEL_NAME  # noqa: E402
+from assistant.storage.milvus import backend as mb  # noqa: E402
+from assistant.text import keywords  # noqa: E402
 from assistant.types import Document, Passage, Span  # noqa: E402
 
 SYLLABLES = "ka ro mi na te lo su vi de ran sol mer tak ul fe is an por gu ba".split()  # noqa: SIM905

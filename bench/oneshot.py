@@ -18,7 +18,7 @@ from pathlib import Path
 
 from _common import QUESTION, SEEDS, median, table, time_child, write_json
 
-ASSISTANT = [sys.executable, "-m", "assistant.cli"]
+ASSISTANT = [sys.executable, "-m", "assistant"]
 
 
 def prepare(folder: Path) -> None:

@@ -83,7 +83,7 @@ def write_index(index_dir: Path, count: int, seed: int = 1) -> dict:
     from types import SimpleNamespace
 
     from assistant import embeddings
-    from assistant.chunks import Chunk
+    from assistant.ingest.chunks import Chunk
     from assistant.storage import database, vectors
     from assistant.storage.layout import (
         DB_NAME,

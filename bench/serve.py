@@ -63,7 +63,7 @@ def summary(via: str, route: str, clients: int, latencies: list[float], errors: 
 
 
 def start_server(index_dir: Path, workers: int | None) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, "-m", "assistant.cli", "serve", "--index", str(index_dir)]
+    command = [sys.executable, "-m", "assistant", "serve", "--index", str(index_dir)]
     if workers:
         command += ["--workers", str(workers)]
     process = subprocess.Popen(

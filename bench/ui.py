@@ -36,8 +36,8 @@ QUESTIONS = [
 
 
 async def chat_latencies(index_dir: Path, rounds: int) -> list[float]:
-    from assistant.tui.app import AssistantApp
-    from assistant.tui.widgets import QuestionInput
+    from assistant.frontends.tui.app import AssistantApp
+    from assistant.frontends.tui.widgets import QuestionInput
 
     app = AssistantApp(index_dir)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.citecheck import check_answer
-from assistant.keywords import content_terms, tokens
+from assistant.query.citecheck import check_answer
+from assistant.text.keywords import content_terms, tokens
 from bench._common import ROOT, table, write_json
 
 PAIRS = ROOT / "tests" / "data" / "verifier_pairs.jsonl"

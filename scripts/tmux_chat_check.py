@@ -50,7 +50,7 @@ def main() -> int:
     args = parser.parse_args()
     width, height = args.size.split("x")
 
-    command = [sys.executable, "-m", "assistant.cli", "chat"]
+    command = [sys.executable, "-m", "assistant", "chat"]
     if args.index:
         command += ["--index", args.index]
     session = f"assistant-check-{os.getpid()}"

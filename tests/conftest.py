@@ -18,7 +18,7 @@ DEV_QUESTIONS = SHARED / "questions" / "seeds-dev.jsonl"
 def isolated_dirs(tmp_path_factory):
     """Keep tests away from the user's cache, data and default index."""
     base = tmp_path_factory.mktemp("assistant-env")
-    from assistant.llm import ENVIRONMENT
+    from assistant.query.llm import ENVIRONMENT
 
     # A developer's own model settings must not leak into the tests.
     names = ["ASSISTANT_CACHE_DIR", "ASSISTANT_USER_DIR", "ASSISTANT_CONFIG", "ASSISTANT_PROMPTS"]

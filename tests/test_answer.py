@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 
 from assistant import UsageError
-from assistant.evaluate import evaluate
+from assistant.eval.questions import evaluate
 
 from .test_chunks import FURNITURE
 
 QUESTION_132 = "What did Azerbaijan say about the 132-km border?"
 
-# Written for these tests, not used to choose thresholds (see assistant/answer.py).
+# Written for these tests, not used to choose thresholds (see assistant/query/extractive.py).
 EXTRA_ANSWERABLE = [
     ("How much is the arms deal worth?", "$2b"),
     ("Where is the Araz River?", "Araz River"),

@@ -16,11 +16,12 @@ pytest.importorskip("pymilvus")
 
 from click.testing import CliRunner
 
-from assistant import Index, IndexIncompatibleError, IndexNotFoundError, UsageError, keywords
-from assistant import milvus_backend as mb
-from assistant.cli import main
+from assistant import Index, IndexIncompatibleError, IndexNotFoundError, UsageError
 from assistant.errors import StoreUnavailableError
-from assistant.evaluate import evaluate
+from assistant.eval.questions import evaluate
+from assistant.frontends.cli import main
+from assistant.storage.milvus import backend as mb
+from assistant.text import keywords
 
 from .conftest import DEV_QUESTIONS, SEEDS
 from .test_answer import QUESTION_132
@@ -165,7 +166,7 @@ def test_update_rewrites_only_the_changed_source(milvus_copy):
             assert ids == before[source]  # untouched in the engine
     assert any("new paragraph" in index.document_text(d.doc_id) for d in index.documents())
     assert index.ask(QUESTION_132).citations
-    from assistant.verify import verify_index
+    from assistant.storage.verify import verify_index
 
     assert verify_index(index.path).ok
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant.beir import load_beir, mrr_at, ndcg_at, open_corpus_index, recall_at
-from assistant.cli import main
 from assistant.errors import SourceNotFoundError, UsageError
+from assistant.eval.beir import load_beir, mrr_at, ndcg_at, open_corpus_index, recall_at
+from assistant.frontends.cli import main
 
 # -- metrics ----------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant import boilerplate, metadata
-from assistant.boilerplate import (
+from assistant.ingest import boilerplate, metadata
+from assistant.ingest.boilerplate import (
     RULES,
     glued_names,
     mark,
@@ -270,9 +270,9 @@ PAGES = [
 def news_dev_passages():
     if not (NEWS_DEV / "pages").is_dir():
         pytest.skip("../shared/benchmarks/news-dev is not here")
-    from assistant.chunks import split_document
     from assistant.embeddings import count_tokens
-    from assistant.sources import SourceFile, load_documents
+    from assistant.ingest.chunks import split_document
+    from assistant.ingest.sources import SourceFile, load_documents
 
     documents = {}
     for name in PAGES:
@@ -385,9 +385,9 @@ def test_update_flags_shared_lines_as_a_fresh_build_does(tmp_path):
 
 
 def test_own_flags_reproduce_the_chunker_on_the_seeds():
-    from assistant.chunks import split_document
     from assistant.embeddings import count_tokens
-    from assistant.sources import find_source_files, load_documents
+    from assistant.ingest.chunks import split_document
+    from assistant.ingest.sources import find_source_files, load_documents
 
     from .conftest import SEEDS
 

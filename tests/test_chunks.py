@@ -1,6 +1,6 @@
-from assistant.chunks import MAX_TOKENS, split_document
 from assistant.embeddings import count_tokens
-from assistant.sources import SourceDocument, find_source_files, load_documents
+from assistant.ingest.chunks import MAX_TOKENS, split_document
+from assistant.ingest.sources import SourceDocument, find_source_files, load_documents
 
 from .conftest import SEEDS
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant.cli import main
+from assistant.frontends.cli import main
 
 from .conftest import DEV_QUESTIONS, ROOT, SEEDS
 
@@ -122,7 +122,7 @@ def test_index_build_reports_counts_quietly_when_piped(tmp_path):
 def cli(*args, **kwargs):
     """The installed entry point in a subprocess: what a user's shell sees."""
     return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
+        [sys.executable, "-m", "assistant", *args],
         capture_output=True, text=True, cwd=kwargs.get("cwd", ROOT), timeout=120,
     )  # fmt: skip
 
@@ -160,7 +160,7 @@ def modules_loaded_by(snippet: str, watch: tuple[str, ...]) -> list[str]:
 def test_help_imports_no_heavy_modules():
     snippet = (
         "from click.testing import CliRunner\n"
-        "from assistant.cli import main\n"
+        "from assistant.frontends.cli import main\n"
         "assert CliRunner().invoke(main, ['--help']).exit_code == 0"
     )
     heavy = ("torch", "sentence_transformers", "textual", "faiss", "numpy", "pymilvus")

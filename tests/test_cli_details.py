@@ -12,7 +12,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from assistant.cli import main
+from assistant.frontends.cli import main
 
 from .conftest import ROOT
 
@@ -32,7 +32,7 @@ def corpus(base: Path) -> Path:
 
 
 def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "assistant.cli", *args]
+    return [sys.executable, "-m", "assistant", *args]
 
 
 def on_a_terminal(args: list[str], timeout: float = 120) -> tuple[int, str]:
@@ -88,7 +88,7 @@ def test_quiet_prints_nothing_even_on_a_terminal(tmp_path):
 
 
 def test_progress_figures_give_rate_and_time_left():
-    from assistant.render import ProgressFigures
+    from assistant.frontends.render import ProgressFigures
 
     now = [100.0]
     figures = ProgressFigures(clock=lambda: now[0])
@@ -139,7 +139,7 @@ def test_ask_with_a_source_nothing_matches_says_so(seeds_index_dir):
 
 
 def test_markdown_export_keeps_who_said_it_and_quotes_as_blockquotes(seeds_index):
-    from assistant.conversation import Conversation
+    from assistant.frontends.conversation import Conversation
 
     answer = seeds_index.ask(QUESTION_132)
     spoken = [c for c in answer.citations if c.said_by]
@@ -157,8 +157,8 @@ def test_markdown_export_keeps_who_said_it_and_quotes_as_blockquotes(seeds_index
 
 
 def test_one_rendering_module_for_cli_chat_and_export(seeds_index):
-    from assistant import conversation, render
-    from assistant.tui import widgets
+    from assistant.frontends import conversation, render
+    from assistant.frontends.tui import widgets
 
     assert widgets.one_line is render.one_line
     assert conversation.citation_label is render.citation_label

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant import paths
-from assistant.cli import main
+from assistant.frontends.cli import main
 from assistant.indexer import add_sources, build_index, list_sources, remove_sources, update_index
 
 BORDER = "Border Talks\n\nThe ministry said the border post at Lachin would reopen on Monday.\n"
@@ -242,8 +242,8 @@ def test_index_list_shows_the_collections(user, tmp_path):
 async def test_chat_without_index_or_seeds_asks_for_a_path_then_adds_it(user, installed, tmp_path):
     from textual.widgets import Input, Static
 
-    from assistant.tui.app import AssistantApp
-    from assistant.tui.screens import AddSourcesScreen, ChatScreen
+    from assistant.frontends.tui.app import AssistantApp
+    from assistant.frontends.tui.screens import AddSourcesScreen, ChatScreen
 
     corpus = docs(tmp_path / "corpus", border=BORDER)
     app = AssistantApp()
@@ -270,8 +270,8 @@ async def test_chat_without_index_or_seeds_asks_for_a_path_then_adds_it(user, in
 async def test_the_build_screen_shows_the_cli_figures(user, tmp_path, monkeypatch):
     from textual.widgets import Label
 
-    from assistant.tui.app import AssistantApp
-    from assistant.tui.screens import BuildScreen
+    from assistant.frontends.tui.app import AssistantApp
+    from assistant.frontends.tui.screens import BuildScreen
 
     shown: list[str] = []
     original = BuildScreen.on_build_screen_progress

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.conversation import Conversation, is_follow_up, make_standalone
-from assistant.history import QuestionHistory, history_file
+from assistant.frontends.conversation import Conversation, is_follow_up, make_standalone
+from assistant.frontends.history import QuestionHistory, history_file
 
 FIRST = "What did Azerbaijan say about the 132-km border?"
 

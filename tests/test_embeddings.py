@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from assistant.chunks import split_document
 from assistant.embeddings import OnnxEncoder, shared_document_encoder
-from assistant.sources import find_source_files, load_documents
+from assistant.ingest.chunks import split_document
+from assistant.ingest.sources import find_source_files, load_documents
 
 from .conftest import SEEDS
 

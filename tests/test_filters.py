@@ -103,7 +103,14 @@ def test_vector_search_restriction_works_on_ivf_indexes():
 def test_cli_filters(seeds_index_dir):
     def run(*args):
         return subprocess.run(
-            [sys.executable, "-m", "assistant.cli", *args, "--index", str(seeds_index_dir)],
+            [
+                sys.executable,
+                "-m",
+                "assistant.frontends.cli",
+                *args,
+                "--index",
+                str(seeds_index_dir),
+            ],
             capture_output=True,
             text=True,
             timeout=120,

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant.chunks import split_document
-from assistant.cli import main
-from assistant.display import flowed
-from assistant.sources import SIDECAR_NAME, SourceDocument, find_source_files, load_documents
-from assistant.textspans import iter_sentences
+from assistant.frontends.cli import main
+from assistant.ingest.chunks import split_document
+from assistant.ingest.sources import SIDECAR_NAME, SourceDocument, find_source_files, load_documents
+from assistant.text.display import flowed
+from assistant.text.textspans import iter_sentences
 from assistant.types import Document, page_starts
 
 # --- fixtures made in the tests --------------------------------------------------------
@@ -213,7 +213,7 @@ def test_pdf_page_numbers_count_empty_pages(tmp_path):
 
 
 def test_a_broken_pdf_is_reported_not_fatal(tmp_path):
-    from assistant.sources import UnreadableSource
+    from assistant.ingest.sources import UnreadableSource
 
     path = tmp_path / "broken.pdf"
     path.write_bytes(b"%PDF-1.4\nthis is not a pdf at all")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from assistant.chunks import split_document
-from assistant.sources import SIDECAR_NAME, find_source_files, load_documents
+from assistant.ingest.chunks import split_document
+from assistant.ingest.sources import SIDECAR_NAME, find_source_files, load_documents
 
 FRONT = """---
 title: "Talks resume on the river border"

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from assistant import Index, verify_index
-from assistant.cli import main
+from assistant.frontends.cli import main
 from assistant.indexer import build_index, update_index
-from assistant.sources import SourceFile, load_documents
+from assistant.ingest.sources import SourceFile, load_documents
 
 from .conftest import SEEDS
 
@@ -287,7 +287,7 @@ def test_follow_links_indexes_what_links_point_to_on_build_and_update(tmp_path):
 
 
 def test_any_error_in_one_file_becomes_its_line_and_the_rest_builds(tmp_path, monkeypatch):
-    from assistant import chunks
+    from assistant.ingest import chunks
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -335,8 +335,8 @@ def test_skipped_files_are_not_changed_until_they_change(tmp_path):
 
 
 async def test_the_chat_does_not_update_at_every_start_for_skipped_files(tmp_path, monkeypatch):
-    from assistant.tui.app import AssistantApp
-    from assistant.tui.screens import BuildScreen, ChatScreen
+    from assistant.frontends.tui.app import AssistantApp
+    from assistant.frontends.tui.screens import BuildScreen, ChatScreen
 
     monkeypatch.setenv("ASSISTANT_USER_DIR", str(tmp_path / "user"))
     corpus, _ = linked_corpus(tmp_path)

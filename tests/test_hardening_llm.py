@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.citecheck import addresses_model, check_answer
-from assistant.llm import ChatClient, LLMConfig, LLMError, answer_cap, redact_url
+from assistant.query.citecheck import addresses_model, check_answer
+from assistant.query.llm import ChatClient, LLMConfig, LLMError, answer_cap, redact_url
 
 from .llm_servers import ScriptedServer, free_port, sse_chunk
 
@@ -231,7 +231,7 @@ def test_concurrent_answers_on_one_client_each_keep_their_own_limit():
 
 @pytest.mark.parametrize("behaviour", ["flood", "one-piece"])
 def test_a_server_ignoring_max_tokens_is_cut_at_the_limit_plus_a_margin(hostile, behaviour):
-    from assistant.budget import count_tokens
+    from assistant.query.budget import count_tokens
 
     server = hostile(behaviour)
     pieces, outcome, seconds = _stream(_config(server.url, timeout=10), max_tokens=64)
@@ -313,7 +313,7 @@ def test_a_password_in_the_url_is_never_shown(seeds_index_dir):
     question = "What did Azerbaijan say about the 132-km border?"
     for json_flag in ([], ["--json"]):
         result = subprocess.run(
-            [sys.executable, "-m", "assistant.cli", "ask", question, "--index",
+            [sys.executable, "-m", "assistant", "ask", question, "--index",
              str(seeds_index_dir), "--llm", url, *json_flag],
             capture_output=True, text=True, timeout=120,
             env={**os.environ, "ASSISTANT_LLM_TIMEOUT": "1"},
@@ -322,7 +322,7 @@ def test_a_password_in_the_url_is_never_shown(seeds_index_dir):
         assert "hunter2" not in result.stdout + result.stderr
         assert "***@127.0.0.1" in result.stdout + result.stderr
     bad = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ask", question, "--llm", "ftp://a:hunter2@x"],
+        [sys.executable, "-m", "assistant", "ask", question, "--llm", "ftp://a:hunter2@x"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert bad.returncode == 2 and "hunter2" not in bad.stderr
@@ -359,7 +359,7 @@ def test_the_cli_prints_the_config_warning(tmp_path, seeds_index_dir):
     config.write_text(f'[llm]\nurl = "http://127.0.0.1:{free_port()}"\napi_key = "k"\n')
     config.chmod(0o644)
     env = {**os.environ, "ASSISTANT_CONFIG": str(config), "ASSISTANT_LLM_TIMEOUT": "1"}
-    command = [sys.executable, "-m", "assistant.cli", "ask", "What did Azerbaijan say about"
+    command = [sys.executable, "-m", "assistant", "ask", "What did Azerbaijan say about"
                " the 132-km border?", "--index", str(seeds_index_dir)]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr

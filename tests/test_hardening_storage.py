@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from assistant import Index, store
-from assistant.cli import main
-from assistant.history import QuestionHistory, history_file
+from assistant.frontends.cli import main
+from assistant.frontends.history import QuestionHistory, history_file
 from assistant.indexer import build_index
 from assistant.storage import layout
 from assistant.storage import vectors as vector_files
@@ -329,8 +329,8 @@ def test_history_and_exports_are_private(tmp_path, usual_umask, monkeypatch):
 
 
 async def test_the_chat_exports_privately(small_index, tmp_path, usual_umask, monkeypatch):
-    from assistant.tui.app import AssistantApp
-    from assistant.tui.widgets import QuestionInput
+    from assistant.frontends.tui.app import AssistantApp
+    from assistant.frontends.tui.widgets import QuestionInput
 
     monkeypatch.setenv("ASSISTANT_USER_DIR", str(tmp_path / "user"))
     monkeypatch.setenv("ASSISTANT_EXPORT_DIR", str(tmp_path / "exports"))

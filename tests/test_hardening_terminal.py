@@ -16,11 +16,11 @@ from click.testing import CliRunner
 from textual.geometry import Region
 from textual.widgets import Static
 
-from assistant.cli import main
-from assistant.display import escape_json_controls, inert
-from assistant.tui.app import AssistantApp
-from assistant.tui.screens import HistorySearchScreen
-from assistant.tui.widgets import Exchange, QuestionInput, SourceCard, SourcesPanel
+from assistant.frontends.cli import main
+from assistant.frontends.tui.app import AssistantApp
+from assistant.frontends.tui.screens import HistorySearchScreen
+from assistant.frontends.tui.widgets import Exchange, QuestionInput, SourceCard, SourcesPanel
+from assistant.text.display import escape_json_controls, inert
 
 from .conftest import ROOT
 from .llm_servers import ScriptedServer
@@ -110,7 +110,7 @@ def test_json_keeps_invisible_characters_exactly_but_escaped():
 
 
 def test_paste_safe_drops_escape_sequences_controls_and_bidi():
-    from assistant.display import paste_safe
+    from assistant.text.display import paste_safe
 
     text = (
         f"col1\tcol2\nline two{PASTEJACK} and"
@@ -160,7 +160,7 @@ def painted(widget) -> str:
 
 
 async def test_copy_removes_paste_jacking_and_markup_stays_text(user_env, hostile_index):
-    from assistant.conversation import citation_clipboard_text
+    from assistant.frontends.conversation import citation_clipboard_text
 
     app = AssistantApp(hostile_index)
     async with app.run_test(size=(160, 40), notifications=True) as pilot:
@@ -249,7 +249,7 @@ async def test_notifications_from_data_are_plain_text(user_env, hostile_folder, 
 async def test_llm_server_error_bodies_are_plain_text(user_env, hostile_index):
     """The server's error body reaches the notice line, the notification and the
     follow-up's rewrite warning; all three show it as typed."""
-    from assistant.llm import LLMConfig
+    from assistant.query.llm import LLMConfig
 
     server = ScriptedServer()
     body = json.dumps({"error": {"message": f"overloaded {MARKUP_TITLE} \x1b]0;t\x07"}})
@@ -272,7 +272,7 @@ async def test_llm_server_error_bodies_are_plain_text(user_env, hostile_index):
 
 
 async def test_history_search_lists_questions_as_typed(user_env, hostile_index):
-    from assistant.history import QuestionHistory
+    from assistant.frontends.history import QuestionHistory
 
     question = "[link=https:evil.example]T [@click=app.quit]q"
     QuestionHistory(hostile_index).add(question)

@@ -42,7 +42,14 @@ class Served:
     """`assistant serve` in a child process; ``url`` once it listens."""
 
     def __init__(self, index_dir: Path, *args: str, env: dict | None = None) -> None:
-        command = [sys.executable, "-m", "assistant.cli", "serve", "--index", str(index_dir)]
+        command = [
+            sys.executable,
+            "-m",
+            "assistant.frontends.cli",
+            "serve",
+            "--index",
+            str(index_dir),
+        ]
         self.log = index_dir.parent / f"serve-{time.monotonic_ns()}.log"
         self.process = subprocess.Popen(
             [*command, "--port", "0", *args],
@@ -103,7 +110,15 @@ def client(server):
 
 def cli_json(index_dir: Path, *args: str) -> dict:
     result = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args, "--index", str(index_dir), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "assistant.frontends.cli",
+            *args,
+            "--index",
+            str(index_dir),
+            "--json",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -455,7 +470,14 @@ def test_a_port_in_use_and_an_empty_token_are_one_line_errors(corpus):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        command = [sys.executable, "-m", "assistant.cli", "serve", "--index", str(corpus[1])]
+        command = [
+            sys.executable,
+            "-m",
+            "assistant.frontends.cli",
+            "serve",
+            "--index",
+            str(corpus[1]),
+        ]
         busy = subprocess.run(
             [*command, "--port", str(port)], capture_output=True, text=True, timeout=60
         )
@@ -476,7 +498,7 @@ def test_help_does_not_import_the_web_stack():
     code = (
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "from assistant.cli import main\n"
+        "from assistant.frontends.cli import main\n"
         "for args in (['--help'], ['serve', '--help']):\n"
         "    result = CliRunner().invoke(main, args)\n"
         "    assert result.exit_code == 0, result.output\n"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from assistant import Index, IndexLockedError, IndexNotFoundError
-from assistant.chunks import CHUNKING_VERSION
 from assistant.indexer import build_index, update_index, write_lock
+from assistant.ingest.chunks import CHUNKING_VERSION
 from assistant.store import SCHEMA_VERSION
 
 from .conftest import SEEDS

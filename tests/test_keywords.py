@@ -1,6 +1,6 @@
 import pytest
 
-from assistant import keywords
+from assistant.text import keywords
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,12 @@ import sys
 
 import pytest
 
-from assistant.budget import count_tokens, messages_tokens, prompt_limit
-from assistant.citecheck import addresses_model, check_answer, split_sentences
 from assistant.errors import UsageError
 from assistant.filters import SearchFilter
-from assistant.llm import LLMConfig, normalise_url
-from assistant.prompts import PLACEHOLDERS, load_prompt
+from assistant.query.budget import count_tokens, messages_tokens, prompt_limit
+from assistant.query.citecheck import addresses_model, check_answer, split_sentences
+from assistant.query.llm import LLMConfig, normalise_url
+from assistant.query.prompts import PLACEHOLDERS, load_prompt
 
 from .conftest import ROOT
 from .llm_servers import ScriptedServer, free_port
@@ -391,7 +391,7 @@ def _run(*args, env=None):
     import os
 
     return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
+        [sys.executable, "-m", "assistant", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from assistant.budget import count_tokens
 from assistant.errors import UsageError
-from assistant.llm import LLMConfig
+from assistant.query.budget import count_tokens
+from assistant.query.llm import LLMConfig
 
 from .conftest import ROOT
 from .llm_servers import start_llama_server

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from mcp import Client, StdioServerParameters, stdio_client
 
-from assistant.cli import main
+from assistant.frontends.cli import main
 
 from .conftest import ROOT, SEEDS
 
@@ -30,7 +30,7 @@ async def mcp_client(index: Path, stderr: Path):
     names = ("ASSISTANT_CACHE_DIR", "ASSISTANT_USER_DIR", "ASSISTANT_CONFIG")
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "assistant.cli", "mcp", "--index", str(index)],
+        args=["-m", "assistant", "mcp", "--index", str(index)],
         env={name: os.environ[name] for name in names},
         cwd=str(ROOT),
     )
@@ -284,9 +284,9 @@ def test_help_loads_neither_the_sdk_nor_the_model():
 
     snippet = (
         "from click.testing import CliRunner\n"
-        "from assistant.cli import main\n"
+        "from assistant.frontends.cli import main\n"
         "for args in (['--help'], ['mcp', '--help']):\n"
         "    assert CliRunner().invoke(main, args).exit_code == 0\n"
     )
-    heavy = ("mcp", "pydantic", "torch", "faiss", "numpy", "assistant.mcp_server")
+    heavy = ("mcp", "pydantic", "torch", "faiss", "numpy", "assistant.frontends.mcp")
     assert modules_loaded_by(snippet, heavy) == []

@@ -1,7 +1,7 @@
 import pytest
 
-from assistant.metadata import parse_byline, parse_date
-from assistant.sources import SourceDocument, find_source_files, load_documents
+from assistant.ingest.metadata import parse_byline, parse_date
+from assistant.ingest.sources import SourceDocument, find_source_files, load_documents
 
 from .conftest import SEEDS
 
@@ -85,7 +85,7 @@ def test_caption_is_not_taken_for_the_headline():
         text="Leader speaking on October 3, 2021\n\nThe Real Headline Here\n\n"
         "This is the body of the story and it goes on for quite a while, as bodies do.",
     )
-    from assistant.metadata import annotate
+    from assistant.ingest.metadata import annotate
 
     annotate(doc)
     assert doc.title == "The Real Headline Here"

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from assistant import boilerplate, metadata
-from assistant.metadata import BIO_OUTLET, SITE_SLOGANS, bio_outlet, site_slogan_outlet
-from assistant.sources import SourceDocument
+from assistant.ingest import boilerplate, metadata
+from assistant.ingest.metadata import BIO_OUTLET, SITE_SLOGANS, bio_outlet, site_slogan_outlet
+from assistant.ingest.sources import SourceDocument
 
 DATA = json.loads(metadata.RULES_FILE.read_text(encoding="utf-8"))
 SLOGANS = DATA["site_slogans"]

@@ -13,8 +13,6 @@ import pytest
 
 pytest.importorskip("pymilvus")
 
-from assistant import keywords
-from assistant import milvus_backend as mb
 from assistant.errors import (
     IndexCorruptError,
     IndexIncompatibleError,
@@ -22,6 +20,8 @@ from assistant.errors import (
     UsageError,
 )
 from assistant.filters import SearchFilter
+from assistant.storage.milvus import backend as mb
+from assistant.text import keywords
 
 
 @pytest.fixture(scope="module")
@@ -159,8 +159,8 @@ def test_engine_hybrid_search_fuses_both_sides(milvus, seeds_index):
 def test_retrieval_runs_on_milvus_unchanged(milvus, seeds_index):
     """retrieval.Retriever and answer.ExtractiveAnswerer take the reader as their
     store; the 132-km question cites the same passage as the local index."""
-    from assistant.answer import ExtractiveAnswerer
-    from assistant.retrieval import Retriever
+    from assistant.query.extractive import ExtractiveAnswerer
+    from assistant.query.retrieval import Retriever
 
     _, _, reader, _, _ = milvus
     retriever = Retriever(reader, seeds_index.retriever.encoder)
@@ -243,7 +243,8 @@ def test_the_milvus_path_does_not_load_torch():
     import sys
 
     code = (
-        "import sys, assistant.milvus_backend, pymilvus, milvus_lite, assistant.retrieval;"
+        "import sys, assistant.storage.milvus.backend, pymilvus, milvus_lite,"
+        " assistant.query.retrieval;"
         " sys.exit('torch' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

@@ -5,9 +5,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.chunks import approximate_token_count, split_document
-from assistant.sources import SourceDocument, SourceFile, UnreadableSource, load_documents
-from assistant.textspans import iter_blocks, iter_sentences
+from assistant.ingest.chunks import approximate_token_count, split_document
+from assistant.ingest.sources import SourceDocument, SourceFile, UnreadableSource, load_documents
+from assistant.text.textspans import iter_blocks, iter_sentences
 
 # Text built from pieces that stress the splitter: blank lines of every kind, quotes,
 # abbreviations, initials, dates and bylines, mixed with arbitrary Unicode.
@@ -23,7 +23,7 @@ slow_ok = settings(max_examples=300, deadline=None, suppress_health_check=[Healt
 @given(texts)
 def test_passage_offsets_reproduce_the_text(text):
     document = SourceDocument(doc_id="d", source="d", text=text)
-    from assistant.metadata import annotate
+    from assistant.ingest.metadata import annotate
 
     annotate(document)
     for chunk in split_document(document, approximate_token_count, max_tokens=20):

@@ -1,4 +1,4 @@
-"""One reading of a question (assistant/question.py) and its data files."""
+"""One reading of a question (assistant/query/question.py) and its data files."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from assistant import answer, question
-from assistant.question import analyze
+from assistant.query import extractive as answer
+from assistant.query import question
+from assistant.query.question import analyze
 
 
 @pytest.mark.parametrize(

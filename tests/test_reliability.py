@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from assistant import Index, verify_index
-from assistant.cli import main
 from assistant.errors import IndexNotFoundError
+from assistant.frontends.cli import main
 from assistant.indexer import build_index, update_index
 
 from .conftest import ROOT, SEEDS
@@ -41,7 +41,7 @@ FAULT_POINTS = [
 
 def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
+        [sys.executable, "-m", "assistant", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -53,7 +53,7 @@ def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
 def start_until_fault(args: list[str], point: str, marker: Path) -> subprocess.Popen:
     """Start the CLI and return once it has stopped at ``point`` (still alive)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", *args],
+        [sys.executable, "-m", "assistant", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -154,7 +154,15 @@ def test_update_killed_at_random_moments_never_breaks_the_index(corpus):
     moments = random.Random(11).sample(range(50, 1500, 10), 6)
     for delay_ms in sorted(moments):
         writer = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "index", "update", "--index", str(index_dir)],
+            [
+                sys.executable,
+                "-m",
+                "assistant.frontends.cli",
+                "index",
+                "update",
+                "--index",
+                str(index_dir),
+            ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -264,7 +272,7 @@ CLI_LOOP = """
 import json, os, sys
 from pathlib import Path
 from click.testing import CliRunner
-from assistant.cli import main
+from assistant.frontends.cli import main
 
 index, stop, question, docs = sys.argv[1], Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
 runner, n = CliRunner(), 0

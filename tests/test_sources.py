@@ -3,7 +3,7 @@ import json
 import pytest
 
 from assistant.errors import SourceNotFoundError
-from assistant.sources import UnreadableSource, find_source_files, load_documents
+from assistant.ingest.sources import UnreadableSource, find_source_files, load_documents
 
 
 def test_walks_directories_in_order_skips_hidden_and_reports_unknown(tmp_path):

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from assistant import speakers
-from assistant.textspans import iter_blocks
+from assistant.ingest import speakers
+from assistant.text.textspans import iter_blocks
 
 TEXT = """Border row
 
@@ -170,7 +170,7 @@ def test_dev_questions_about_azerbaijan_cite_azerbaijani_statements_first(
 
 def test_cli_shows_who_said_it(seeds_index_dir):
     def run(*args):
-        command = [sys.executable, "-m", "assistant.cli", "ask", *args]
+        command = [sys.executable, "-m", "assistant", "ask", *args]
         return subprocess.run(
             [*command, "--index", str(seeds_index_dir)], capture_output=True, text=True
         )

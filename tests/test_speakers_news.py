@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import speakers
-from assistant.textspans import iter_blocks
+from assistant.ingest import speakers
+from assistant.text.textspans import iter_blocks
 
 DATA = Path(speakers.__file__).with_name("data")
 

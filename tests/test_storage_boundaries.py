@@ -120,7 +120,7 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_the_graph_sees_relative_and_submodule_imports():
     graph = import_graph("module")
-    assert "assistant.storage.layout" in graph["assistant.storage.writer"]  # from . import
+    assert "assistant.storage.layout" in graph["assistant.indexing.writer"]  # from . import
     assert "assistant.types" in graph["assistant.api"]  # from .types import ...
     assert "assistant.errors" in graph["assistant.storage.layout"]  # from ..errors
 
@@ -132,9 +132,9 @@ def test_no_import_cycles_among_assistant_modules():
 @pytest.mark.parametrize(
     ("importer", "imported_module"),
     [
-        ("assistant.metadata", "assistant.sources"),
-        ("assistant.tui.screens", "assistant.tui.app"),
-        ("assistant.storage.writer", "assistant.api"),
+        ("assistant.ingest.metadata", "assistant.ingest.sources"),
+        ("assistant.frontends.tui.screens", "assistant.frontends.tui.app"),
+        ("assistant.indexing.writer", "assistant.api"),
     ],
 )
 def test_the_old_circles_are_gone_even_inside_functions(importer, imported_module):

@@ -1,4 +1,4 @@
-from assistant.textspans import iter_blocks, iter_lines, iter_sentences
+from assistant.text.textspans import iter_blocks, iter_lines, iter_sentences
 
 
 def spans_text(text, spans):

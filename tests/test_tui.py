@@ -11,8 +11,8 @@ import pytest
 from textual.geometry import Region
 from textual.widgets import Static
 
-from assistant.tui.app import AssistantApp
-from assistant.tui.screens import (
+from assistant.frontends.tui.app import AssistantApp
+from assistant.frontends.tui.screens import (
     BrokenIndexScreen,
     BuildScreen,
     ChatScreen,
@@ -20,7 +20,7 @@ from assistant.tui.screens import (
     HistorySearchScreen,
     ReaderScreen,
 )
-from assistant.tui.widgets import Exchange, QuestionInput, SourceCard, SourcesPanel
+from assistant.frontends.tui.widgets import Exchange, QuestionInput, SourceCard, SourcesPanel
 
 from .conftest import ROOT, SEEDS
 
@@ -451,7 +451,7 @@ def scripted():
 
 
 def _llm(url: str):
-    from assistant.llm import LLMConfig
+    from assistant.query.llm import LLMConfig
 
     return LLMConfig.resolve(url=url, timeout=5)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.tui.app import AssistantApp
-from assistant.tui.widgets import QuestionInput
+from assistant.frontends.tui.app import AssistantApp
+from assistant.frontends.tui.widgets import QuestionInput
 
 from .test_tui import OUT_OF_SCOPE, QUESTION, chat_index, user_env  # noqa: F401
 

@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from assistant import Index
-from assistant.cli import main
 from assistant.errors import UsageError
-from assistant.feeds import fetch_feed
+from assistant.frontends.cli import main
 from assistant.indexer import add_sources, list_sources, remove_sources, update_index
+from assistant.ingest.feeds import fetch_feed
+from assistant.ingest.web import fetch_pages
 from assistant.store import read_manifest
-from assistant.web import fetch_pages
 
 from .web_server import ARTICLE_A, FEED_TEXT, FixtureServer
 
@@ -165,7 +165,7 @@ def test_help_imports_neither_httpx_nor_feedparser():
     code = (
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "from assistant.cli import main\n"
+        "from assistant.frontends.cli import main\n"
         "import assistant.indexer\n"
         "assert CliRunner().invoke(main, ['index', 'add', '--help']).exit_code == 0\n"
         "print(sorted(m for m in ('httpx', 'feedparser') if m in sys.modules))\n"

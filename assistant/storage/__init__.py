@@ -28,7 +28,7 @@
 
 An index whose manifest names a Milvus store (``index build --store milvus:…``) has
 no generations: the writer writes its rows to Milvus source by source
-(:mod:`assistant.milvus_backend`), and the manifest here is still the index's record
+(:mod:`assistant.storage.milvus.backend`), and the manifest here is still the index's record
 of its roots and files.
 
 A writer builds a whole new generation beside the current one and then replaces
@@ -64,7 +64,7 @@ dense side's id of a citable passage (the local store: the row in ``vectors.*``)
   ``document_passages(doc_id)`` (in reading order, head lines and boilerplate too);
 - statements: ``statements(ids)`` (passage id -> statements in reading order),
   ``passages_quoting(wanted, limit)`` (passages with a statement by a
-  :class:`~assistant.speakers.SpeakerQuery`; the query decides who matches);
+  :class:`~assistant.ingest.speakers.SpeakerQuery`; the query decides who matches);
 - metadata terms: ``metadata_terms()`` (doc id -> normalised terms of title, outlet,
   byline and date), ``metadata_vocabulary()``;
 - ``close()``.

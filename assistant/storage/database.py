@@ -18,8 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from .. import keywords
 from ..errors import DatabaseCorruptError, IndexCorruptError
+from ..text import keywords
 from ..types import Document, Passage, SourceDocument, Span, Statement, page_starts
 from .layout import REBUILD, fault_point
 
@@ -142,7 +142,7 @@ def database_errors(index_dir: Path) -> Iterator[None]:
 
 class NewPassage(Protocol):
     """A passage as the writer hands it over: its document, its source, and the chunk
-    (:class:`assistant.chunks.Chunk`) with offsets, sentences and flags."""
+    (:class:`assistant.ingest.chunks.Chunk`) with offsets, sentences and flags."""
 
     doc_id: str
     source: str

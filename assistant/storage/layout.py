@@ -29,8 +29,8 @@ from ..errors import (
     IndexLockedError,
     IndexNotFoundError,
 )
+from ..ingest.sources import file_sha256, files_under_roots, stat_signature
 from ..paths import private_dir, private_opener
-from ..sources import file_sha256, files_under_roots, stat_signature
 
 SCHEMA_VERSION = 2  # 2: title-prefixed passage vectors, sentence vectors, documents_fts
 MANIFEST_NAME = "manifest.json"

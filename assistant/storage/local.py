@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import keywords
 from ..errors import DatabaseCorruptError, IndexCorruptError
+from ..text import keywords
 from ..types import Document, Passage, Statement
 from . import layout, vectors
 from .database import MAX_VARIANTS, PassageDatabase
@@ -291,7 +291,7 @@ class StoredIndex:
 
     def passages_quoting(self, wanted, limit: int = 200) -> list[int]:
         """Passages with a statement by the speaker a question asks about (a
-        :class:`~assistant.speakers.SpeakerQuery`: it decides who matches; the
+        :class:`~assistant.ingest.speakers.SpeakerQuery`: it decides who matches; the
         database only narrows the candidates by the first letters of the surnames)."""
         prefixes = [name[:3] for name in wanted.surnames]
         found: dict[int, None] = {}

@@ -1,0 +1,61 @@
+"""Readers for formats whose text must be extracted: PDF, DOCX, EPUB (and reStructuredText,
+which is read as it is written, like Markdown).
+
+An extracted document's text is laid out by :class:`TextBuilder`: one paragraph per
+block, blank lines between them, and a form feed between pages (as ``pdftotext``
+writes it). That text is what the index stores, so offsets into it are exact like any
+other source's. Each reader imports its library only when called: ``assistant --help``
+never loads pypdf or python-docx.
+"""
+
+from __future__ import annotations
+
+from ...types import PAGE_BREAK
+
+
+def one_line(text: str) -> str:
+    """A paragraph's text with every run of whitespace (soft breaks, tabs, a stray form
+    feed, which would read as a page break) as one space."""
+    return " ".join(text.split())
+
+
+class TextBuilder:
+    """A document's text built paragraph by paragraph, remembering where each went."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._length = 0
+        self._pages_pending = 0  # page breaks waiting for the next paragraph
+        self.meta_spans: list[tuple[int, int]] = []
+
+    def paragraph(self, text: str, *, meta: bool = False) -> tuple[int, int] | None:
+        """Add one paragraph (whitespace collapsed); its span, or None when empty.
+
+        ``meta`` marks it as a head line (title, author, date): not a passage.
+        """
+        text = one_line(text)
+        if not text:
+            return None
+        # Page breaks are written even around empty pages: page numbers must count them.
+        breaks = f"{PAGE_BREAK}\n" * self._pages_pending
+        if self._length:
+            self._append("\n" + (breaks or "\n"))
+        else:
+            self._append(breaks)
+        self._pages_pending = 0
+        start = self._length
+        self._append(text)
+        if meta:
+            self.meta_spans.append((start, self._length))
+        return start, self._length
+
+    def page_break(self) -> None:
+        self._pages_pending += 1
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def _append(self, part: str) -> None:
+        self._parts.append(part)
+        self._length += len(part)

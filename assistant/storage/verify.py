@@ -1,0 +1,202 @@
+"""``index verify``: check an index against its manifest and its sources, deeply.
+
+Opening an index checks what is cheap (schema, model, file sizes, vector count);
+this reads everything: hashes of both generation files, SQLite's integrity check,
+the vector file, and every source file. Each problem is a typed error with its own
+exit code and the command that fixes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import (
+    AssistantError,
+    DatabaseCorruptError,
+    IndexCorruptError,
+    SourcesChangedError,
+    VectorsCorruptError,
+)
+from . import database, layout, vectors
+from .layout import (
+    DB_NAME,
+    REBUILD,
+    VECTORS_NAME,
+    Manifest,
+    check_compatible,
+    compare_with_disk,
+    read_manifest,
+)
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class VerifyReport:
+    index: str
+    checks: list[Check] = field(default_factory=list)
+    problems: list[AssistantError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def exit_code(self) -> int:
+        return self.problems[0].exit_code if self.problems else 0
+
+    def passed(self, name: str, detail: str) -> None:
+        self.checks.append(Check(name, True, detail))
+
+    def failed(self, name: str, error: AssistantError) -> None:
+        self.checks.append(Check(name, False, str(error)))
+        self.problems.append(error)
+
+    def to_json(self) -> dict:
+        return {
+            "index": self.index,
+            "ok": self.ok,
+            "exit_code": self.exit_code,
+            "checks": [check.__dict__ for check in self.checks],
+        }
+
+
+def verify_index(index_dir: str | Path) -> VerifyReport:
+    index_dir = Path(index_dir)
+    report = VerifyReport(index=str(index_dir))
+    try:
+        manifest = read_manifest(index_dir)
+    except AssistantError as error:
+        report.failed("manifest", error)
+        return report
+    report.passed(
+        "manifest",
+        f"schema {manifest.schema_version}, {manifest.documents} documents,"
+        f" {manifest.passages} passages, "
+        + (f"store {manifest.store}" if manifest.store else f"generation {manifest.generation}"),
+    )
+    try:
+        check_compatible(manifest, index_dir)
+        report.passed("model", f"{manifest.model}, {manifest.dimension} dimensions")
+    except AssistantError as error:
+        report.failed("model", error)
+
+    generation = index_dir / manifest.generation
+    if manifest.store:
+        _verify_store(report, manifest)
+    elif not generation.is_dir():
+        report.failed(
+            "files",
+            IndexCorruptError(f"the generation {generation.name} is missing", hint=REBUILD),
+        )
+    else:
+        _verify_database(report, manifest, generation / DB_NAME)
+        _verify_vectors(report, manifest, generation)
+    _verify_sources(report, manifest)
+    _report_skipped(report, manifest)
+    leftovers = layout.leftover_names(index_dir)
+    if leftovers:
+        report.passed(
+            "leftovers",
+            f"{len(leftovers)} unfinished write(s) from an interrupted build"
+            " (harmless; the next build or update removes them)",
+        )
+    return report
+
+
+def _verify_store(report: VerifyReport, manifest: Manifest) -> None:
+    """A Milvus store: its collections there, their schema, model and dimension, the
+    rows counted in the engine against those its last write recorded, and against the
+    counts of this directory's manifest."""
+    from .milvus import backend as mb  # pymilvus only for a Milvus store
+
+    try:
+        target = mb.parse_store_uri(manifest.store)
+        client = mb.connect(target)
+        try:
+            facts = mb.verify(client, manifest.store_index, target)
+        finally:
+            client.close()
+        if (facts["documents"], facts["vectors"]) != (manifest.documents, manifest.vectors):
+            raise IndexCorruptError(
+                f"the {manifest.store} collection {facts['collection']} holds"
+                f" {facts['documents']} documents and {facts['vectors']} passage vectors,"
+                f" the manifest says {manifest.documents} and {manifest.vectors}",
+                hint="run: assistant index update",
+            )
+    except AssistantError as error:
+        report.failed("store", error)
+        return
+    report.passed(
+        "store",
+        f"{manifest.store}, collection {facts['collection']}: {facts['documents']} documents,"
+        f" {facts['passages']} passages, {facts['vectors']} vectors,"
+        f" {facts['sentences']} sentence vectors",
+    )
+
+
+def _verify_database(report: VerifyReport, manifest: Manifest, path: Path) -> None:
+    problem = layout.artifact_problem(manifest, path)
+    if problem is None:
+        problem = database.database_problem(path, manifest.passages, manifest.vectors)
+    if problem:
+        report.failed(
+            "database", DatabaseCorruptError(f"the passage database: {problem}", hint=REBUILD)
+        )
+    else:
+        report.passed("database", f"{path.name}: integrity ok, {manifest.passages} passages")
+
+
+def _verify_vectors(report: VerifyReport, manifest: Manifest, generation: Path) -> None:
+    problem = vectors.vectors_problem(generation, manifest)
+    if problem:
+        report.failed("vectors", VectorsCorruptError(f"the vector file: {problem}", hint=REBUILD))
+    else:
+        report.passed(
+            "vectors", f"{VECTORS_NAME} ({manifest.vector_index}): {manifest.vectors} vectors"
+        )
+
+
+def _report_skipped(report: VerifyReport, manifest: Manifest) -> None:
+    """What the last write left out, and why: not a fault of the index (the files are
+    as they were when they were skipped), so it is said without failing."""
+    lines = [entry["reason"] for entry in manifest.skipped.values()]
+    files_with_lines = [entry for entry in manifest.files.values() if entry.problems]
+    if not (lines or files_with_lines):
+        return
+    parts = []
+    if lines:
+        shown = "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
+        plural = "s" if len(lines) != 1 else ""
+        parts.append(f"{len(lines)} skipped file{plural}, left out until they change ({shown})")
+    if files_with_lines:
+        notes = [note for entry in files_with_lines for note in entry.problems]
+        shown = "; ".join(notes[:3]) + ("; ..." if len(notes) > 3 else "")
+        plural = "s" if len(files_with_lines) != 1 else ""
+        parts.append(f"lines left out of {len(files_with_lines)} indexed file{plural} ({shown})")
+    report.passed("skipped", "; ".join(parts))
+
+
+def _verify_sources(report: VerifyReport, manifest: Manifest) -> None:
+    stale, missing, new = compare_with_disk(manifest, by_hash=True)
+    if not (stale or missing or new):
+        report.passed("sources", f"{len(manifest.files)} files unchanged since the build")
+        return
+    parts = []
+    for label, names in (("changed", stale), ("missing", missing), ("new", new)):
+        if names:
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            parts.append(f"{len(names)} {label} ({shown})")
+    report.failed(
+        "sources",
+        SourcesChangedError(
+            "sources changed since the build: " + "; ".join(parts),
+            hint="run: assistant index update",
+        ),
+    )
