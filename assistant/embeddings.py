@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -32,6 +33,42 @@ DIMENSION = 384
 MAX_SEQ_LENGTH = 256
 
 Progress = Callable[[int, int], None]
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """What builds and questions need of an embedding model; inject one with
+    ``IndexWriter(path, encoder=...)`` or ``Index(path, encoder=...)``.
+
+    ``encode`` returns float32 rows, L2-normalised, one per text. ``name`` and
+    ``dimension`` are recorded in the manifest: an index is only searched with an
+    encoder of the same name and dimension. ``fingerprint`` identifies the exact
+    weights (an empty string where there is nothing more to say than the name).
+    """
+
+    name: str
+    dimension: int
+    fingerprint: str
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def encode_many(
+    encoder: Encoder, texts: Sequence[str], progress: Progress | None = None
+) -> np.ndarray:
+    """Many texts through ``encoder``: its own batching where it has one."""
+    batched = getattr(encoder, "encode_many", None)
+    if batched is not None:
+        return batched(texts, progress=progress)
+    vectors = encoder.encode(list(texts)) if texts else np.zeros((0, encoder.dimension))
+    if progress:
+        progress(len(texts), len(texts))
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def default_encoder() -> Encoder:
+    """The bundled all-MiniLM-L6-v2 through ONNX Runtime, one per process."""
+    return shared_onnx_encoder()
 
 
 @lru_cache(maxsize=1)
@@ -177,6 +214,9 @@ def ensure_onnx_model(encoder: DocumentEncoder | None = None) -> Path:
 class OnnxEncoder:
     """ONNX Runtime + tokenizers: the torch-free path used to embed questions and passages."""
 
+    name = MODEL_NAME
+    dimension = DIMENSION
+
     def __init__(self, threads: int | None = None) -> None:
         import onnxruntime
 
@@ -194,6 +234,7 @@ class OnnxEncoder:
                 hint="delete that file; the next command exports it again",
             ) from None
         self.tokenizer = _tokenizer()
+        self.fingerprint = model_fingerprint()
 
     def encode_many(
         self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None
