@@ -7,14 +7,14 @@ The sentences are written for these tests, in the shapes found in real news page
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from assistant.data import DATA_DIR
 from assistant.ingest import speakers
 from assistant.text.textspans import iter_blocks
 
-DATA = Path(speakers.__file__).with_name("data")
+DATA = DATA_DIR
 
 
 def said(text: str) -> list[tuple[str, str]]:
