@@ -70,6 +70,8 @@ QUOTE_CHARS = str.maketrans(
         "“": '"',
         "”": '"',
         "„": '"',
+        "‐": "-",
+        "‑": "-",
         "–": "-",
         "—": "-",
         "−": "-",
@@ -81,7 +83,7 @@ QUOTE_CHARS = str.maketrans(
 def name_tokens(name: str) -> tuple[str, ...]:
     text = unicodedata.normalize("NFKD", name.translate(QUOTE_CHARS))
     text = "".join(char for char in text if not unicodedata.combining(char)).lower()
-    text = re.sub(r"'s\b", "s", text)
+    text = re.sub(r"'s\b", "", text)  # "Azerbaijan's ministry" is "Azerbaijan ministry"
     return tuple(re.findall(r"\w+", text))
 
 
