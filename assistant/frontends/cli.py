@@ -347,7 +347,7 @@ def _print_tokens(report) -> None:
 def _print_passage(
     n: int, passage, document, score: float | None = None, said_by: str | None = None
 ) -> None:
-    from ..text.display import flowed, inert
+    from ..text.display import inert
     from .render import characters, document_label, location
 
     click.echo(f"[{n}] {_one_line(document_label(document, passage.source))}")
@@ -358,7 +358,7 @@ def _print_passage(
     if said_by:
         click.echo(f"    said by {_one_line(said_by)}")
     body = textwrap.fill(
-        inert(flowed(passage.text), keep_newlines=False),
+        _one_line(passage.text),
         width=100,
         initial_indent="    “",
         subsequent_indent="     ",
