@@ -604,13 +604,15 @@ def build(
     """Make a new index from the files and directories in PATHS (replaces the index)."""
     from ..api import Index
 
-    report = Index.writer(_index_path(index_dir)).build(
-        list(paths),
-        _progress_printer(quiet or as_json),
-        allow_empty=allow_empty,
-        follow_links=follow_links,
-        store=store,
-    )
+    target = _index_path(index_dir)
+    with _no_empty_index_left(target):
+        report = Index.writer(target).build(
+            list(paths),
+            _progress_printer(quiet or as_json),
+            allow_empty=allow_empty,
+            follow_links=follow_links,
+            store=store,
+        )
     _print_report(report, as_json, quiet)
 
 
@@ -664,16 +666,44 @@ def add(
     paths = [s for s in sources if s not in urls]
     if not (paths or urls or feeds):
         raise UsageError("give a file, a directory or a URL to add (or --feed URL)")
-    report = Index.writer(_index_path(index_dir)).add(
-        paths,
-        _progress_printer(quiet or as_json),
-        urls=urls,
-        feeds=list(feeds),
-        allow_empty=allow_empty,
-        follow_links=follow_links,
-        store=store,
-    )
+    target = _index_path(index_dir)
+    with _no_empty_index_left(target):
+        report = Index.writer(target).add(
+            paths,
+            _progress_printer(quiet or as_json),
+            urls=urls,
+            feeds=list(feeds),
+            allow_empty=allow_empty,
+            follow_links=follow_links,
+            store=store,
+        )
     _print_report(report, as_json, quiet)
+
+
+@contextlib.contextmanager
+def _no_empty_index_left(target: Path):
+    """When the command made the index directory and then failed (nothing to index, say),
+    the directory goes: ``index list`` must not show an empty collection. Only a
+    directory holding nothing but the write lock is removed, and only while no other
+    writer holds that lock."""
+    existed = target.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            _remove_unwritten_index(target)
+        raise
+
+
+def _remove_unwritten_index(target: Path) -> None:
+    from ..storage.layout import LOCK_NAME, write_lock
+
+    with contextlib.suppress(OSError, AssistantError):
+        if {entry.name for entry in target.iterdir()} - {LOCK_NAME}:
+            return  # something was written: not ours to judge
+        with write_lock(target):  # fails at once if another process writes it now
+            (target / LOCK_NAME).unlink()
+        target.rmdir()  # fails if anything appeared meanwhile
 
 
 @index.command()
