@@ -274,8 +274,10 @@ def ask(
     **llm_settings,
 ) -> None:
     """Answer QUESTION from the index, citing passages verbatim."""
+    from ..api import clean_question
     from ..text.display import inert
 
+    clean_question(question)  # an empty question is a usage error, index or not
     llm = _llm_config(**llm_settings)
     search_filter = _search_filter(since, until, sources)
     index = _open_index(index_dir)
@@ -374,8 +376,10 @@ def _print_passage(
 @filter_options
 def search(query: str, index_dir: str | None, k: int, as_json: bool, since, until, sources) -> None:
     """Find the passages that best match QUERY (dense + keyword, combined)."""
+    from ..api import clean_question
     from .render import search_json
 
+    clean_question(query)  # an empty query is a usage error, index or not
     search_filter = _search_filter(since, until, sources)
     index = _open_index(index_dir)
     hits = index.search(query, k=k, search_filter=search_filter)
