@@ -141,6 +141,7 @@ class Exchange(Vertical):
         self.standalone = standalone
         self.answer: Answer | None = None
         self.streamed = ""
+        self._streaming: Static | None = None
         self.asked_at = time.perf_counter()
 
     def compose(self) -> ComposeResult:
@@ -169,9 +170,12 @@ class Exchange(Vertical):
             if not piece:
                 return
             self.query(LoadingIndicator).remove()
-            self.mount(Static(classes="answer streaming"))
+            self._streaming = Static(classes="answer streaming")
+            self.mount(self._streaming)
         self.streamed += piece
-        self.query_one(".streaming", Static).update(plain(self.streamed))
+        # Held, not queried: ctrl+l may have removed it already, while this exchange
+        # is still being taken down (a query would find nothing and fail).
+        self._streaming.update(plain(self.streamed))
 
     def show_answer(self, answer: Answer) -> None:
         self.answer = answer
