@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -588,6 +589,26 @@ store_option = click.option(
 )
 
 
+def _no_empty_index_left(command):
+    """When the command made the index directory and then failed (nothing to index, say),
+    the directory goes: ``index list`` must not show an empty collection. Only a
+    directory holding nothing but the write lock is removed, and only while no other
+    writer holds that lock."""
+
+    @functools.wraps(command)
+    def run(*args, **options):
+        target = _index_path(options.get("index_dir"))
+        existed = target.exists()
+        try:
+            return command(*args, **options)
+        except BaseException:
+            if not existed:
+                _remove_unwritten_index(target)
+            raise
+
+    return run
+
+
 @index.command()
 @click.argument("paths", nargs=-1, required=True)
 @index_option
@@ -596,6 +617,7 @@ store_option = click.option(
 @follow_links_option
 @store_option
 @quiet_option
+@_no_empty_index_left
 def build(
     paths: tuple[str, ...],
     index_dir: str | None,
@@ -608,15 +630,13 @@ def build(
     """Make a new index from the files and directories in PATHS (replaces the index)."""
     from ..api import Index
 
-    target = _index_path(index_dir)
-    with _no_empty_index_left(target):
-        report = Index.writer(target).build(
-            list(paths),
-            _progress_printer(quiet or as_json),
-            allow_empty=allow_empty,
-            follow_links=follow_links,
-            store=store,
-        )
+    report = Index.writer(_index_path(index_dir)).build(
+        list(paths),
+        _progress_printer(quiet or as_json),
+        allow_empty=allow_empty,
+        follow_links=follow_links,
+        store=store,
+    )
     _print_report(report, as_json, quiet)
 
 
@@ -651,6 +671,7 @@ def update(
 @follow_links_option
 @store_option
 @quiet_option
+@_no_empty_index_left
 def add(
     sources: tuple[str, ...],
     feeds: tuple[str, ...],
@@ -670,33 +691,16 @@ def add(
     paths = [s for s in sources if s not in urls]
     if not (paths or urls or feeds):
         raise UsageError("give a file, a directory or a URL to add (or --feed URL)")
-    target = _index_path(index_dir)
-    with _no_empty_index_left(target):
-        report = Index.writer(target).add(
-            paths,
-            _progress_printer(quiet or as_json),
-            urls=urls,
-            feeds=list(feeds),
-            allow_empty=allow_empty,
-            follow_links=follow_links,
-            store=store,
-        )
+    report = Index.writer(_index_path(index_dir)).add(
+        paths,
+        _progress_printer(quiet or as_json),
+        urls=urls,
+        feeds=list(feeds),
+        allow_empty=allow_empty,
+        follow_links=follow_links,
+        store=store,
+    )
     _print_report(report, as_json, quiet)
-
-
-@contextlib.contextmanager
-def _no_empty_index_left(target: Path):
-    """When the command made the index directory and then failed (nothing to index, say),
-    the directory goes: ``index list`` must not show an empty collection. Only a
-    directory holding nothing but the write lock is removed, and only while no other
-    writer holds that lock."""
-    existed = target.exists()
-    try:
-        yield
-    except BaseException:
-        if not existed:
-            _remove_unwritten_index(target)
-        raise
 
 
 def _remove_unwritten_index(target: Path) -> None:
