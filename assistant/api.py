@@ -42,7 +42,9 @@ def _open_store(path: Path) -> tuple[Manifest, StoredIndex]:
     return manifest, open_reader(manifest.store, manifest.store_index)
 
 
-def _clean_question(text: str) -> str:
+def clean_question(text: str) -> str:
+    """The question on one line, controls as spaces, cut to the longest allowed; a
+    UsageError when it is empty (front ends check it before opening an index)."""
     if not isinstance(text, str):
         raise UsageError("the question must be text")
     cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
@@ -223,7 +225,7 @@ class Index:
         date or source), so it never empties a result that has matches."""
         if k < 1:
             raise UsageError("k must be at least 1")
-        query = _clean_question(query)
+        query = clean_question(query)
         self.refresh()
         with database_errors(self.path):
             return self.retriever.search(query, k, search_filter=search_filter)
@@ -246,7 +248,7 @@ class Index:
         """
         if k < 1:
             raise UsageError("k must be at least 1")
-        question = _clean_question(question)
+        question = clean_question(question)
         self.refresh()
         with database_errors(self.path):
             if search_filter is not None and self._filter_matches_nothing(search_filter):
@@ -270,7 +272,7 @@ class Index:
         ``turns`` are the earlier (question, answer text) pairs, oldest first. Raises
         :class:`~assistant.query.llm.LLMError` when the model cannot do it.
         """
-        return self._generator(llm).condense(_clean_question(question), turns)
+        return self._generator(llm).condense(clean_question(question), turns)
 
     def _generator(self, llm: LLMConfig):
         from .query.generative import GenerativeAnswerer

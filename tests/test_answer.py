@@ -140,3 +140,20 @@ def test_a_month_and_year_count_from_the_documents_date(seeds_index):
     answer = seeds_index.ask("What did Azerbaijan say in April 2023 about Heydari?")
     assert not answer.abstained, answer.text
     assert "2023" not in (answer.reason or "")
+
+
+def test_gold_strings_match_across_no_break_and_thin_spaces_but_quotes_stay_exact():
+    from types import SimpleNamespace
+
+    text = "The 132\u00a0km section near Astara\u2009was occupied for “30\u202fyears”.\nIt ended."
+    passage = SimpleNamespace(text=text, source="a.txt", paragraph=2)
+    citation = SimpleNamespace(n=1, passage=passage)
+    answer = SimpleNamespace(citations=[citation], abstained=False)
+    index = SimpleNamespace(ask=lambda question, k: answer)
+    questions = [
+        {"q": "typed spaces", "gold": ["132 km section near Astara was"]},
+        {"q": "a wrapped line", "gold": ["“30 years”. It ended"]},
+        {"q": "straight quotes", "gold": ['"30 years"']},
+    ]
+    ranks = [result.gold_rank for result in evaluate(index, questions).results]
+    assert ranks == [1, 1, None]

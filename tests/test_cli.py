@@ -149,6 +149,14 @@ def test_empty_question_is_one_line_and_exit_2(seeds_index_dir):
     assert result.stderr == "error: the question is empty\n"
 
 
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_empty_question_is_a_usage_error_before_the_index_is_opened(tmp_path, command):
+    result = CliRunner().invoke(main, [command, "", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 2
+    assert result.stderr == "error: the question is empty\n"
+    assert not (tmp_path / "none").exists()
+
+
 def modules_loaded_by(snippet: str, watch: tuple[str, ...]) -> list[str]:
     """Run a snippet in a fresh interpreter; which of ``watch`` did it import?"""
     code = f"import sys\n{snippet}\nprint([m for m in {watch!r} if m in sys.modules])\n"

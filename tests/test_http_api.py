@@ -193,7 +193,18 @@ def test_documents_take_ids_with_slashes_and_a_hash(client, corpus):
 
     missing = client.get(f"/documents/{quote(str(docs / 'data.jsonl') + '#nope', safe='/')}")
     assert missing.status_code == 404
-    assert missing.json() == {"error": f"no document '{docs / 'data.jsonl'}#nope' in the index"}
+    error = missing.json()["error"]
+    assert error.startswith(f"no document '{docs / 'data.jsonl'}#nope' in the index (")
+
+
+def test_a_document_path_without_its_slash_says_how_to_ask_by_id(client, corpus):
+    seed = next(iter(sorted(corpus[0].glob("00*.txt"))))
+    missing = client.get(f"/documents{seed}")  # the leading slash is lost in the path
+    assert missing.status_code == 404
+    error = missing.json()["error"]
+    assert error.startswith(f"no document '{str(seed).lstrip('/')}' in the index")
+    assert "GET /documents?id=DOC_ID" in error
+    assert client.get("/documents", params={"id": str(seed)}).status_code == 200
 
 
 def test_sources_and_health(client, server, corpus):

@@ -47,3 +47,16 @@ def test_deletion_keys_meet_for_close_spellings():
 def test_fts_query_quotes_terms():
     assert keywords.fts_query(['say"x', "b"]) == '"say""x" OR "b"'
     assert keywords.fts_query([]) is None
+
+
+def test_frequent_title_words_count_titles_and_keep_their_spelling():
+    titles = [
+        "Azerbaijan to Iran: No Israelis here",
+        "Iran Leader Warns About Israel In Azerbaijan",
+        None,
+        "Azerbaijan rejects Iran's 132km border claims",
+        "The border of AZERBAIJAN, the border again",  # a word counts once a title
+    ]
+    assert keywords.frequent_title_words(titles) == ["Azerbaijan", "Iran", "border"]
+    assert keywords.frequent_title_words(titles, count=1) == ["Azerbaijan"]
+    assert keywords.frequent_title_words([None, "", "2024: of the"]) == []

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.geometry import Region
 from textual.widgets import Static
 
@@ -16,8 +18,10 @@ from assistant.frontends.tui.screens import (
     BrokenIndexScreen,
     BuildScreen,
     ChatScreen,
+    ConfirmQuitScreen,
     HelpScreen,
     HistorySearchScreen,
+    OpeningScreen,
     ReaderScreen,
 )
 from assistant.frontends.tui.widgets import Exchange, QuestionInput, SourceCard, SourcesPanel
@@ -116,6 +120,7 @@ async def test_jump_open_reader_and_come_back(user_env, chat_index):
         assert app.focused.label == "[2]"
 
         await pilot.press("enter")
+        await app.workers.wait_for_complete()
         await pilot.pause()
         reader = app.screen
         assert isinstance(reader, ReaderScreen)
@@ -128,8 +133,11 @@ async def test_jump_open_reader_and_come_back(user_env, chat_index):
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, ChatScreen)
+        # Back in the chat, typing goes to the question; Esc goes to the sources again.
+        assert app.focused is app.screen.query_one(QuestionInput)
 
-        await pilot.press("1", "o")
+        await pilot.press("escape", "1", "o")
+        await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, ReaderScreen)
         assert text_of(app.screen.query_one(".cited", Static)) == (
@@ -577,3 +585,192 @@ async def test_clearing_the_chat_while_the_model_writes_is_safe(user_env, chat_i
         assert not app.screen.query(Exchange) and not app.screen.conversation.turns
         second = await ask(pilot, "Who is Kioumars Heydari?")
         assert second.answer is not None and not second.has_class("failed")
+
+
+# -- where the keys go ------------------------------------------------------------------
+
+
+async def test_focus_comes_back_to_the_question_when_a_screen_closes(user_env, chat_index):
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await ask(pilot, QUESTION)
+        box = app.screen.query_one(QuestionInput)
+        await pilot.press("escape")
+        assert isinstance(app.focused, SourceCard)
+        await pilot.press("escape")  # Esc on a card: back to the question
+        assert app.focused is box
+
+        for opening, closing in (("f1", "escape"), ("ctrl+r", "escape")):
+            await pilot.press("escape", opening)  # opened from a source card
+            await pilot.pause()
+            assert not isinstance(app.screen, ChatScreen)
+            await pilot.press(closing)
+            await pilot.pause()
+            assert isinstance(app.screen, ChatScreen) and app.focused is box, opening
+
+
+async def test_typing_on_a_source_card_goes_to_the_question(user_env, chat_index):
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await ask(pilot, QUESTION)
+        await pilot.press("escape")
+        assert isinstance(app.focused, SourceCard)
+        # "q" quits and "o" opens from a card: but the first letter took the focus away.
+        await pilot.press(*"What is a quota?")
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, ChatScreen)
+        box = app.screen.query_one(QuestionInput)
+        assert app.focused is box and box.value == "What is a quota?"
+
+
+def _blocking_ask(app, monkeypatch) -> threading.Event:
+    """Make the index's answers wait until the returned event is set (or 10 s)."""
+    release = threading.Event()
+    real_ask = app.index.ask
+
+    def slow_ask(question, **options):
+        release.wait(10)
+        return real_ask(question, **options)
+
+    monkeypatch.setattr(app.index, "ask", slow_ask)
+    return release
+
+
+async def test_q_quits_only_outside_the_box_and_asks_while_answering(
+    user_env, chat_index, monkeypatch
+):
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await ask(pilot, QUESTION)
+        box = app.screen.query_one(QuestionInput)
+        await pilot.press("q")  # in the question box: a letter
+        assert app.is_running and box.value == "q"
+
+        release = _blocking_ask(app, monkeypatch)
+        try:
+            box.value = "Who is Heydari?"
+            await pilot.press("enter", "escape")
+            assert app.screen.pending is not None and isinstance(app.focused, SourceCard)
+            await pilot.press("q")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmQuitScreen) and app.is_running
+            await pilot.press("n")
+            await pilot.pause()
+            assert isinstance(app.screen, ChatScreen) and app.is_running
+            assert app.focused is box
+            await pilot.press("escape", "q")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmQuitScreen)
+            release.set()  # the index is closed on quitting: let the answer finish first
+            await app.workers.wait_for_complete()
+            await pilot.press("y")
+            await pilot.pause()
+        finally:
+            release.set()
+    assert app.return_code == 0 and not app.is_running
+
+
+async def test_q_on_a_card_quits_at_once_when_nothing_is_being_answered(user_env, chat_index):
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await ask(pilot, QUESTION)
+        await pilot.press("escape", "q")
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running
+
+
+async def test_keys_pressed_while_the_reader_loads_are_dropped(user_env, chat_index, monkeypatch):
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await ask(pilot, QUESTION)
+        release = threading.Event()
+        real_text = app.index.document_text
+
+        def slow_text(doc_id):
+            release.wait(2)
+            return real_text(doc_id)
+
+        monkeypatch.setattr(app.index, "document_text", slow_text)
+        await pilot.press("escape", "o")  # open the first source
+        stale = events.Key("escape", None)  # typed now, delivered once the reader is up
+        await pilot.press("y", "escape")  # while the document is being read
+        assert isinstance(app.screen, OpeningScreen)
+        release.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ReaderScreen)
+        assert not app.clipboard  # "y" copied nothing
+        app.screen.post_message(stale)
+        await pilot.pause()
+        assert isinstance(app.screen, ReaderScreen)
+        await pilot.press("escape")  # a key typed now is the reader's
+        await pilot.pause()
+        assert isinstance(app.screen, ChatScreen)
+
+
+# -- what the chat shows ------------------------------------------------------------------
+
+WRAPPED = (
+    "The harbour master said the ferry to Aktau would sail again on\n"
+    "Monday once the storm had passed over the northern coast.\n\n"
+    "Another paragraph about the weather in Baku, which was mild all week.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def wrapped_index(tmp_path_factory) -> Path:
+    """A hard-wrapped text file (no title of its own), indexed."""
+    from assistant.indexer import build_index
+
+    folder = tmp_path_factory.mktemp("wrapped")
+    docs = folder / "docs"
+    docs.mkdir()
+    (docs / "ferry.txt").write_text(WRAPPED)
+    build_index([str(docs)], folder / "index")
+    return folder / "index"
+
+
+async def test_line_breaks_inside_a_sentence_are_spaces_in_the_chat_and_export(
+    user_env, wrapped_index
+):
+    joined = "would sail again on Monday once the storm"
+    app = AssistantApp(wrapped_index)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        exchange = await ask(pilot, "When would the ferry to Aktau sail again?")
+        assert "\n" in exchange.answer.citations[0].quote_text  # the text as it is
+        shown = text_of(exchange.query_one(".answer", Static))
+        assert joined in shown and "\\x0a" not in shown
+        body = text_of(cards(app)[0].query_one(".card-body", Static))
+        assert joined in body and "\n" not in body
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        (exported,) = (user_env / "exports").glob("conversation-*.md")
+        markdown = exported.read_text()
+        assert f"> The harbour master said the ferry to Aktau {joined}" in markdown
+        assert "\\x0a" not in markdown
+
+
+async def test_the_placeholder_names_what_the_titles_speak_of(user_env, chat_index):
+    app = AssistantApp(chat_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        box = app.screen.query_one(QuestionInput)
+        assert box.placeholder.startswith("Ask about Azerbaijan, Iran, ")
+        welcome = text_of(app.screen.query_one("#welcome", Static))
+        assert "132" not in box.placeholder and "132" not in welcome
+
+
+async def test_the_placeholder_is_neutral_without_titles(user_env, wrapped_index):
+    app = AssistantApp(wrapped_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        placeholder = app.screen.query_one(QuestionInput).placeholder
+        assert placeholder.startswith("Ask about your sources…")

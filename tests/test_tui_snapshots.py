@@ -18,6 +18,7 @@ SIZE = (110, 32)
 
 async def steady_cursor(pilot) -> None:
     """A blinking cursor would be on or off depending on how busy the machine is."""
+    await pilot.app.workers.wait_for_complete()  # the placeholder comes from a worker
     await pilot.pause()
     pilot.app.screen.query_one(QuestionInput).cursor_blink = False
 
@@ -42,6 +43,7 @@ def test_snapshot_reader(snap_compare, app):
     async def open_second_source(pilot):
         await _ask(pilot, QUESTION)
         await pilot.press("escape", "2", "enter")
+        await pilot.app.workers.wait_for_complete()  # the document is read in a worker
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=open_second_source)

@@ -125,14 +125,21 @@ def load_questions(path: Path) -> list[dict]:
     return questions
 
 
+def spaced(text: str) -> str:
+    """Every run of whitespace one space: a no-break or thin space, a line break of
+    hard-wrapped text and a typed space are the same to a gold string. Quotes and
+    everything else stay exact."""
+    return " ".join(text.split())
+
+
 def evaluate(index, questions: list[dict], k: int = 3) -> EvalReport:
     results = []
     for item in questions:
         answer = index.ask(item["q"], k=k)
-        gold = [g for g in item.get("gold") or [] if g]
+        gold = [spaced(g) for g in item.get("gold") or [] if isinstance(g, str) and g.strip()]
         rank = None
         for citation in answer.citations:
-            if any(g in citation.passage.text for g in gold):
+            if any(g in spaced(citation.passage.text) for g in gold):
                 rank = citation.n
                 break
         results.append(

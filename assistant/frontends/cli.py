@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -274,8 +275,10 @@ def ask(
     **llm_settings,
 ) -> None:
     """Answer QUESTION from the index, citing passages verbatim."""
+    from ..api import clean_question
     from ..text.display import inert
 
+    clean_question(question)  # an empty question is a usage error, index or not
     llm = _llm_config(**llm_settings)
     search_filter = _search_filter(since, until, sources)
     index = _open_index(index_dir)
@@ -347,7 +350,7 @@ def _print_tokens(report) -> None:
 def _print_passage(
     n: int, passage, document, score: float | None = None, said_by: str | None = None
 ) -> None:
-    from ..text.display import flowed, inert
+    from ..text.display import inert
     from .render import characters, document_label, location
 
     click.echo(f"[{n}] {_one_line(document_label(document, passage.source))}")
@@ -358,7 +361,7 @@ def _print_passage(
     if said_by:
         click.echo(f"    said by {_one_line(said_by)}")
     body = textwrap.fill(
-        inert(flowed(passage.text), keep_newlines=False),
+        _one_line(passage.text),
         width=100,
         initial_indent="    “",
         subsequent_indent="     ",
@@ -374,8 +377,10 @@ def _print_passage(
 @filter_options
 def search(query: str, index_dir: str | None, k: int, as_json: bool, since, until, sources) -> None:
     """Find the passages that best match QUERY (dense + keyword, combined)."""
+    from ..api import clean_question
     from .render import search_json
 
+    clean_question(query)  # an empty query is a usage error, index or not
     search_filter = _search_filter(since, until, sources)
     index = _open_index(index_dir)
     hits = index.search(query, k=k, search_filter=search_filter)
@@ -584,6 +589,26 @@ store_option = click.option(
 )
 
 
+def _no_empty_index_left(command):
+    """When the command made the index directory and then failed (nothing to index, say),
+    the directory goes: ``index list`` must not show an empty collection. Only a
+    directory holding nothing but the write lock is removed, and only while no other
+    writer holds that lock."""
+
+    @functools.wraps(command)
+    def run(*args, **options):
+        target = _index_path(options.get("index_dir"))
+        existed = target.exists()
+        try:
+            return command(*args, **options)
+        except BaseException:
+            if not existed:
+                _remove_unwritten_index(target)
+            raise
+
+    return run
+
+
 @index.command()
 @click.argument("paths", nargs=-1, required=True)
 @index_option
@@ -592,6 +617,7 @@ store_option = click.option(
 @follow_links_option
 @store_option
 @quiet_option
+@_no_empty_index_left
 def build(
     paths: tuple[str, ...],
     index_dir: str | None,
@@ -645,6 +671,7 @@ def update(
 @follow_links_option
 @store_option
 @quiet_option
+@_no_empty_index_left
 def add(
     sources: tuple[str, ...],
     feeds: tuple[str, ...],
@@ -674,6 +701,17 @@ def add(
         store=store,
     )
     _print_report(report, as_json, quiet)
+
+
+def _remove_unwritten_index(target: Path) -> None:
+    from ..storage.layout import LOCK_NAME, write_lock
+
+    with contextlib.suppress(OSError, AssistantError):
+        if {entry.name for entry in target.iterdir()} - {LOCK_NAME}:
+            return  # something was written: not ours to judge
+        with write_lock(target):  # fails at once if another process writes it now
+            (target / LOCK_NAME).unlink()
+        target.rmdir()  # fails if anything appeared meanwhile
 
 
 @index.command()

@@ -17,7 +17,7 @@ from datetime import datetime
 from ..query.question import analyze
 from ..text.keywords import content_terms, tokens
 from ..types import Answer
-from .render import citation_clipboard_text, citation_label, passage_line, quote_line, said_by
+from .render import citation_clipboard_text, citation_label, one_line, quote_line, said_by
 
 __all__ = ["Conversation", "Turn", "citation_clipboard_text", "citation_label", "make_standalone"]
 
@@ -137,4 +137,4 @@ class Conversation:
 
 def _md_inline(text: str) -> str:
     """One Markdown line: whitespace collapsed, control characters made visible."""
-    return passage_line(text)
+    return one_line(text)

@@ -291,11 +291,19 @@ def create_app(
     return app
 
 
+# A path holding an absolute file name loses its leading slash ("/documents/usr/share/x"
+# asks for "usr/share/x"), and a `#` ends it: the 404 says how to ask by id.
+BY_ID_HINT = (
+    " (ask for a document by its doc_id, as a citation or a search result gives it:"
+    " GET /documents?id=DOC_ID, or /documents/DOC_ID percent-encoded, / as %2F and # as %23)"
+)
+
+
 def document_json(index: Index, doc_id: str) -> dict:
     """One document as ``GET /documents/{id}`` gives it; 404 when the index has none."""
     whole = index.document_whole(doc_id)
     if whole is None:
-        raise StarletteHTTPException(404, f"no document {doc_id!r} in the index")
+        raise StarletteHTTPException(404, f"no document {doc_id!r} in the index{BY_ID_HINT}")
     document, text, found = whole
     passages = []
     for passage in found:

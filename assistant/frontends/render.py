@@ -12,8 +12,11 @@ from ..text.display import flowed, inert
 
 
 def one_line(text: str) -> str:
-    """Untrusted text on one line: controls made visible, runs of whitespace one space."""
-    return " ".join(inert(str(text), keep_newlines=False).split())
+    """Untrusted text on one line, as a reader reads it: the line breaks of hard-wrapped
+    text are spaces (:func:`~assistant.text.display.flowed`), other controls made
+    visible, runs of whitespace one space. The CLI, the chat and the Markdown export
+    all write quotes and labels with it."""
+    return " ".join(inert(flowed(str(text)), keep_newlines=False).split())
 
 
 def changed_warning(source: str) -> str:
@@ -27,11 +30,6 @@ def changed_warning(source: str) -> str:
 def changed_warnings(index, sources) -> list[str]:
     """One :func:`changed_warning` for each of ``sources`` that changed on disk."""
     return [changed_warning(name) for name in index.changed_sources(sources)]
-
-
-def passage_line(text: str) -> str:
-    """A passage on one line as a reader reads it: hard-wrapped lines joined."""
-    return one_line(flowed(text))
 
 
 def document_label(document, source: str | None = None) -> str:

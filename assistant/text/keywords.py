@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 
 # Units written short or in British spelling, mapped to one spelling.
 _UNIT_WORDS = {
@@ -88,6 +90,32 @@ def content_terms(question: str) -> list[str]:
         if token not in STOP_WORDS and (len(token) > 1 or token.isdigit()):
             seen.setdefault(token, None)
     return list(seen)
+
+
+def frequent_title_words(titles: Iterable[str | None], count: int = 3) -> list[str]:
+    """The words most titles share, most shared first, spelled as the titles spell them:
+    what a collection is about in a few words (``["Azerbaijan", "Iran", "border"]``).
+
+    A word counts once per title; stop words, numbers and one-letter words do not
+    count. Words in as many titles keep the order in which they first appear.
+    """
+    titles_with: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = {}
+    for title in titles:
+        counted: set[str] = set()
+        for written in _TOKEN.findall(title or ""):
+            found = tokens(written)
+            if len(found) != 1:  # "132km": a number and a unit, not a word
+                continue
+            word = found[0]
+            if word in STOP_WORDS or len(word) < 2 or not word.isalpha():
+                continue
+            spellings.setdefault(word, Counter())[written] += 1
+            if word not in counted:
+                counted.add(word)
+                titles_with[word] += 1
+    ranked = sorted(titles_with, key=lambda word: -titles_with[word])  # stable for ties
+    return [spellings[word].most_common(1)[0][0] for word in ranked[:count]]
 
 
 def fts_query(terms: list[str]) -> str | None:

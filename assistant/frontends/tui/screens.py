@@ -12,7 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
+from textual._time import get_time  # the clock of key events' ``time``
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -23,12 +24,14 @@ from textual.widgets import (
     Footer,
     Input,
     Label,
+    LoadingIndicator,
     OptionList,
     ProgressBar,
     Static,
 )
 
 from ...errors import AssistantError
+from ...text.display import flowed
 from ...types import Answer
 from ..conversation import Conversation
 from ..history import QuestionHistory
@@ -43,7 +46,14 @@ from .widgets import (
     plain,
 )
 
-EXAMPLE_QUESTION = "What did Azerbaijan say about the 132-km border?"
+KEYS_HINT = "  (Enter asks · Esc goes to the sources · F1 keys)"
+
+
+def question_placeholder(words: list[str]) -> str:
+    """What the empty question box suggests: the words the index's titles share most
+    (:func:`~assistant.text.keywords.frequent_title_words`), never a fixed example."""
+    about = f"{', '.join(one_line(word) for word in words)}…" if words else "your sources…"
+    return f"Ask about {about}{KEYS_HINT}"
 
 
 def _describe(error: BaseException) -> str:
@@ -235,18 +245,40 @@ class AnswerFailed(Message):
         self.exchange, self.text = exchange, text
 
 
+class TitleWords(Message):
+    """The words the index's titles share most, for the question box's placeholder."""
+
+    def __init__(self, words: list[str]) -> None:
+        super().__init__()
+        self.words = words
+
+
+class ReaderLoaded(Message):
+    def __init__(self, card: SourceCard, text: str, passages) -> None:
+        super().__init__()
+        self.card, self.text, self.passages = card, text, passages
+
+
+class ReaderFailed(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
 class ChatScreen(Screen):
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", key_display="?"),
         Binding("1", "jump(1)", "Citation", key_display="1-9"),
         *(Binding(str(n), f"jump({n})", f"Citation {n}", show=False) for n in range(2, 10)),
-        Binding("escape", "focus_sources", "Go to the sources", show=False, key_display="Esc"),
+        Binding(
+            "escape", "focus_sources", "Go to the sources (and back)", show=False, key_display="Esc"
+        ),
         Binding("i,slash", "focus_question", "Go to the question", show=False, key_display="i, /"),
         # Priority: the question box would otherwise take ctrl+e (end of line).
         Binding("ctrl+r", "search_history", "History", priority=True),
         Binding("ctrl+e", "export", "Export", priority=True),
         Binding("ctrl+l", "new_conversation", "New", priority=True),
-        Binding("q", "app.quit", "Quit"),
+        Binding("q", "quit", "Quit"),
     ]
 
     def __init__(self, index, llm=None, search_filter=None) -> None:
@@ -269,16 +301,12 @@ class ChatScreen(Screen):
                 yield Static(
                     plain(
                         "Ask a question about your sources; answers quote them verbatim"
-                        f" and number each quote.\nFor example: {EXAMPLE_QUESTION}"
+                        " and number each quote."
                     ),
                     id="welcome",
                 )
             yield SourcesPanel(id="sources")
-        yield QuestionInput(
-            self.history,
-            placeholder="Ask a question…  (Enter asks · Esc goes to the sources · F1 keys)",
-            id="question",
-        )
+        yield QuestionInput(self.history, placeholder=question_placeholder([]), id="question")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -288,6 +316,12 @@ class ChatScreen(Screen):
         self.query_one(QuestionInput).focus()
         self._show_filter()
         self.warm_up()
+        self.find_title_words()
+
+    def on_screen_resume(self) -> None:
+        # Back from the reader, the help or the history: typing goes to the question,
+        # never to a source card, whose letters are keys ("q" quits, "o" opens).
+        self.query_one(QuestionInput).focus()
 
     def _show_filter(self) -> None:
         line = self.query_one("#filter-line", Static)
@@ -336,6 +370,18 @@ class ChatScreen(Screen):
         # A failure here is reported by the first question, where it is seen.
         with contextlib.suppress(Exception):
             self.index.warm_up()
+
+    @work(thread=True, group="title-words")
+    def find_title_words(self) -> None:
+        from ...text.keywords import frequent_title_words
+
+        # The neutral placeholder stays when the titles cannot be read.
+        with contextlib.suppress(Exception):
+            titles = [document.title for document in self.index.documents()]
+            self.post_message(TitleWords(frequent_title_words(titles)))
+
+    def on_title_words(self, message: TitleWords) -> None:
+        self.query_one(QuestionInput).placeholder = question_placeholder(message.words)
 
     # asking --------------------------------------------------------------------------
 
@@ -463,22 +509,63 @@ class ChatScreen(Screen):
 
     def action_focus_sources(self) -> None:
         panel = self.query_one(SourcesPanel)
-        if panel.cards:
+        if isinstance(self.focused, SourceCard):
+            self.query_one(QuestionInput).focus()  # Esc again: back to the question
+        elif panel.cards:
             panel.cards[0].focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """A character typed on a source card that is no key of the chat was meant for
+        the question: it goes there, and the box takes the focus."""
+        if not isinstance(self.focused, SourceCard) or not event.is_printable:
+            return
+        if event.character is None or event.key in self.app.active_bindings:
+            return
+        event.stop()
+        event.prevent_default()
+        box = self.query_one(QuestionInput)
+        box.focus()
+        box.insert_text_at_cursor(event.character)
+
+    def action_quit(self) -> None:
+        if self.pending is None:
+            self.app.exit()
+            return
+
+        def chosen(confirmed: bool | None) -> None:
+            if confirmed:
+                self.app.exit()
+
+        self.app.push_screen(ConfirmQuitScreen(), chosen)
 
     def action_focus_question(self) -> None:
         self.query_one(QuestionInput).focus()
 
     @on(SourceCard.OpenRequested)
     def open_reader(self, message: SourceCard.OpenRequested) -> None:
-        card = message.card
+        # A long document takes a while to read: meanwhile the opening screen takes
+        # the keys and drops them, so none of them acts on the reader once it opens.
+        self.app.push_screen(OpeningScreen())
+        self.load_reader(message.card)
+
+    @work(thread=True, exclusive=True, group="reader")
+    def load_reader(self, card: SourceCard) -> None:
         try:
             text = self.index.document_text(card.passage.doc_id)
             passages = self.index.document_passages(card.passage.doc_id)
-        except AssistantError as error:
-            self.notify(one_line(_describe(error)), severity="error", markup=False)
-            return
-        self.app.push_screen(ReaderScreen(card, text, passages))
+        except Exception as error:  # shown as a notification; the chat goes on
+            self.post_message(ReaderFailed(_describe(error)))
+        else:
+            self.post_message(ReaderLoaded(card, text, passages))
+
+    def on_reader_loaded(self, message: ReaderLoaded) -> None:
+        if isinstance(self.app.screen, OpeningScreen):
+            self.app.switch_screen(ReaderScreen(message.card, message.text, message.passages))
+
+    def on_reader_failed(self, message: ReaderFailed) -> None:
+        if isinstance(self.app.screen, OpeningScreen):
+            self.app.pop_screen()
+        self.notify(one_line(message.text), severity="error", markup=False)
 
     # conversation-wide actions -------------------------------------------------------
 
@@ -543,6 +630,7 @@ class ReaderScreen(Screen):
         self.card = card
         self.text = text
         self.passages = passages
+        self.shown_at: float | None = None  # when the reader could first be seen
 
     def compose(self) -> ComposeResult:
         doc = self.card.document
@@ -568,9 +656,9 @@ class ReaderScreen(Screen):
                     highlighted(passage, self.card.quote), classes="reader-paragraph cited"
                 )
             elif passage.is_boilerplate:
-                yield Static(plain(passage.text), classes="reader-extra")
+                yield Static(plain(flowed(passage.text)), classes="reader-extra")
             else:
-                yield Static(plain(passage.text), classes="reader-paragraph")
+                yield Static(plain(flowed(passage.text)), classes="reader-paragraph")
             position = max(position, passage.end)
         rest = self.text[position:].strip()
         if rest:
@@ -586,6 +674,14 @@ class ReaderScreen(Screen):
         cited = body.query(".cited")
         if cited:
             body.scroll_to_center(cited.first(), animate=False)
+        self.shown_at = get_time()
+
+    def on_key(self, event: events.Key) -> None:
+        # Keys typed while a long document was being laid out wait in the queue: they
+        # were meant for the chat, not for a reader not yet seen ("y", "escape").
+        if self.shown_at is None or event.time < self.shown_at:
+            event.stop()
+            event.prevent_default()
 
     def action_copy(self) -> None:
         self.card.action_copy()
@@ -629,6 +725,36 @@ def key_table() -> list[tuple[str, str, str]]:
                 what = binding.description
             rows.append((where, keys.replace("question_mark", "?"), what))
     return rows
+
+
+class OpeningScreen(ModalScreen):
+    """Shown while a source is read for the reader; the keys typed meanwhile are dropped."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="opening-box"):
+            yield Static("Opening the source…")
+            yield LoadingIndicator()
+
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+
+
+class ConfirmQuitScreen(ModalScreen[bool]):
+    """``q`` while a question is being answered: quit only if asked twice."""
+
+    BINDINGS = [
+        Binding("y,q,enter", "answer(True)", "Quit"),
+        Binding("n,escape", "answer(False)", "Stay"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Static(Text("Quit while a question is being answered?", style="bold"))
+            yield Static("y or q: quit · n or Esc: stay")
+
+    def action_answer(self, confirmed: bool) -> None:
+        self.dismiss(confirmed)
 
 
 class HelpScreen(ModalScreen):

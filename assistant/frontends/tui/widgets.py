@@ -17,7 +17,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, LoadingIndicator, Static
 
-from ...text.display import inert, paste_safe
+from ...text.display import flowed, inert, paste_safe
 from ...types import Answer, Citation, Document, IndexStatus, Passage, Span
 from ..history import QuestionHistory
 from ..render import (
@@ -43,19 +43,19 @@ def plain(text: str, style: str = "") -> Text:
 
 
 def highlighted(passage: Passage, quote: Span | None) -> Text:
-    """The passage text with the answering sentence(s) highlighted.
+    """The passage text with the answering sentence(s) highlighted, its hard-wrapped
+    lines joined (:func:`~assistant.text.display.flowed`).
 
-    Each part is made inert separately, so escaping a control character cannot
-    shift the highlight.
+    Each part is flowed and made inert separately, so neither can shift the highlight.
     """
     raw = passage.text
     start = end = 0
     if quote is not None:
         start = min(max(quote.start - passage.start, 0), len(raw))
         end = min(max(quote.end - passage.start, start), len(raw))
-    text = Text(inert(raw[:start]))
-    text.append(inert(raw[start:end]), style=QUOTE_STYLE)
-    text.append(inert(raw[end:]))
+    text = Text(inert(flowed(raw[:start])))
+    text.append(inert(flowed(raw[start:end])), style=QUOTE_STYLE)
+    text.append(inert(flowed(raw[end:])))
     return text
 
 
@@ -95,6 +95,8 @@ class QuestionInput(Input):
     ]
 
     def __init__(self, history: QuestionHistory, **kwargs) -> None:
+        # Coming back to the box must not select the draft: the next key would replace it.
+        kwargs.setdefault("select_on_focus", False)
         super().__init__(**kwargs)
         self.history = history
         self._position: int | None = None
@@ -139,6 +141,7 @@ class Exchange(Vertical):
         self.standalone = standalone
         self.answer: Answer | None = None
         self.streamed = ""
+        self._streaming: Static | None = None
         self.asked_at = time.perf_counter()
 
     def compose(self) -> ComposeResult:
@@ -167,9 +170,12 @@ class Exchange(Vertical):
             if not piece:
                 return
             self.query(LoadingIndicator).remove()
-            self.mount(Static(classes="answer streaming"))
+            self._streaming = Static(classes="answer streaming")
+            self.mount(self._streaming)
         self.streamed += piece
-        self.query_one(".streaming", Static).update(plain(self.streamed))
+        # Held, not queried: ctrl+l may have removed it already, while this exchange
+        # is still being taken down (a query would find nothing and fail).
+        self._streaming.update(plain(self.streamed))
 
     def show_answer(self, answer: Answer) -> None:
         self.answer = answer
