@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from assistant import data as rule_files
 from assistant.ingest import speakers
 from assistant.text.textspans import iter_blocks
 
-DATA = Path(speakers.__file__).with_name("data")
+DATA = Path(rule_files.__file__).parent  # the rule files live in assistant/data/
 
 
 def said(text: str) -> list[tuple[str, str]]:
