@@ -486,6 +486,21 @@ def _trim(phrase: str) -> str:
 
 
 def _clean_speaker(phrase: str) -> str:
+    """The speaker a raw phrase names: its subject and the appositions that say who
+    that is, without datelines, asides and the clauses around them."""
+    segments = _subject_segments(_without_asides(phrase))
+    if not segments:
+        return ""
+    speaker = _trim(", ".join(_with_appositions(segments)))
+    words = speaker.split()
+    if words and words[-1].lower() in _PRONOUNS:
+        return words[-1].lower()  # "... when he" -> he
+    return speaker
+
+
+def _without_asides(phrase: str) -> str:
+    """The phrase on one line, without a dateline, an aside after a dash, a leading
+    relative pronoun, "a statement issued by" and relative clauses."""
     phrase = " ".join(phrase.replace(_MASK, ".").split()).strip(" ,")
     phrase = _DATELINE.sub("", phrase)
     # A dash opens an aside: "a Fox executive — seemed to …", "Judy Laterza — who …"
@@ -499,9 +514,13 @@ def _clean_speaker(phrase: str) -> str:
         phrase,
         flags=re.IGNORECASE,
     )
-    phrase = _RELATIVE.sub("", phrase)
-    # The subject is the first clause that is not an adverbial ("When asked about X, a
-    # spokeswoman"), with any appositions after it ("Kioumars Heydari, commander of …").
+    return _RELATIVE.sub("", phrase)
+
+
+def _subject_segments(phrase: str) -> list[str]:
+    """The phrase's comma-separated parts from its subject on: the first clause that
+    is not an adverbial ("When asked about X, a spokeswoman"), with any appositions
+    after it ("Kioumars Heydari, commander of …")."""
     segments = [_trim(_TAIL.sub("", part)) for part in phrase.split(",")]
     segments = [part for part in segments if part and not _AGE.match(part)]
     # "…, but Valencia’s mayor, María José Catalá, said": the role before the name
@@ -515,8 +534,12 @@ def _clean_speaker(phrase: str) -> str:
     # "Last year when the war … took place between A and B, Iranian officials said"
     while len(segments) > 1 and not _name_like(segments[0]) and _name_like(segments[1]):
         segments.pop(0)
-    if not segments:
-        return ""
+    return segments
+
+
+def _with_appositions(segments: list[str]) -> list[str]:
+    """The subject, the name after a role ("the mayor, María José Catalá") and the
+    appositions that follow; an age is left out ("Jamil Al Saadouni, 58")."""
     kept = [segments[0]]
     if len(segments) > 1 and _role_then_name(segments[0], segments[1]):
         kept.append(segments[1])
@@ -526,11 +549,7 @@ def _clean_speaker(phrase: str) -> str:
         if not _apposition(segment):
             break
         kept.append(segment)
-    speaker = _trim(", ".join(kept))
-    words = speaker.split()
-    if words and words[-1].lower() in _PRONOUNS:
-        return words[-1].lower()  # "... when he" -> he
-    return speaker
+    return kept
 
 
 def _role_then_name(role: str, name: str) -> bool:
