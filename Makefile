@@ -17,7 +17,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[all,dev]"
 	touch $(STAMP)
 
 # Builds index/ when missing; otherwise re-embeds only what changed in seeds/.
@@ -52,7 +52,7 @@ test: $(STAMP) terminal-tools
 # llama-cpp-python compiles llama.cpp the first time (about 5 minutes on 2 cores;
 # pip keeps the wheel, so later installs take seconds).
 $(LLM_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,test-llm]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[all,dev,test-llm]"
 	touch $(LLM_STAMP)
 
 test-llm: $(LLM_STAMP)

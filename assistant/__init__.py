@@ -16,14 +16,20 @@ from typing import TYPE_CHECKING
 from .errors import (
     AssistantError,
     DatabaseCorruptError,
+    DiskFullError,
+    FetchFailed,
     IndexCorruptError,
     IndexIncompatibleError,
     IndexLockedError,
     IndexNotFoundError,
+    LLMError,
+    MissingExtraError,
     ModelUnavailableError,
+    NothingToIndexError,
     SourceNotFoundError,
     SourcesChangedError,
     StoreUnavailableError,
+    UnreadableSource,
     UsageError,
     VectorsCorruptError,
 )
@@ -36,7 +42,9 @@ __all__ = [
     "BuildReport",
     "Citation",
     "DatabaseCorruptError",
+    "DiskFullError",
     "Document",
+    "FetchFailed",
     "Hit",
     "Index",
     "IndexCorruptError",
@@ -44,13 +52,18 @@ __all__ = [
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexStatus",
+    "LLMError",
+    "MissingExtraError",
     "ModelUnavailableError",
+    "NothingToIndexError",
     "Passage",
     "SearchFilter",
+    "Settings",
     "SourceNotFoundError",
     "SourcesChangedError",
     "Span",
     "StoreUnavailableError",
+    "UnreadableSource",
     "UsageError",
     "VectorsCorruptError",
     "VerifyReport",
@@ -67,6 +80,7 @@ _LAZY = {
     "IndexStatus": "types",
     "Passage": "types",
     "SearchFilter": "filters",
+    "Settings": "config",
     "Span": "types",
     "VerifyReport": "storage.verify",
     "verify_index": "storage.verify",
@@ -74,6 +88,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from .api import Index
+    from .config import Settings
     from .filters import SearchFilter
     from .indexing.writer import BuildReport
     from .storage.verify import VerifyReport, verify_index

@@ -1,7 +1,8 @@
 """Typed errors raised by the engine.
 
-Front ends catch :class:`AssistantError` and show ``str(error)`` as one line; each
-subclass carries an exit code so the CLI's exit status says what kind of failure it was.
+Front ends catch :class:`AssistantError` and show ``str(error)`` as one line. What each
+kind of failure means to a caller is theirs to say: the CLI's exit statuses are in
+``frontends/cli.py`` (``EXIT_CODES``), the HTTP statuses in ``frontends/http.py``.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 
 class AssistantError(Exception):
     """Base class for every error the engine raises on purpose."""
-
-    exit_code = 1
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -24,77 +23,76 @@ class AssistantError(Exception):
 class UsageError(AssistantError):
     """The caller asked for something that cannot be done (empty question, bad option)."""
 
-    exit_code = 2
-
 
 class SourceNotFoundError(AssistantError):
     """A path given to build or update does not exist."""
-
-    exit_code = 3
 
 
 class IndexNotFoundError(AssistantError):
     """There is no index at the given location."""
 
-    exit_code = 4
-
 
 class IndexCorruptError(AssistantError):
     """The index files are unreadable or disagree with the manifest."""
-
-    exit_code = 5
 
 
 class IndexIncompatibleError(AssistantError):
     """The index was written by another schema version or with another model."""
 
-    exit_code = 6
-
 
 class IndexLockedError(AssistantError):
     """Another process is writing this index."""
-
-    exit_code = 7
 
 
 class ModelUnavailableError(AssistantError):
     """The bundled embedding model (or its ONNX export) cannot be loaded."""
 
-    exit_code = 8
-
 
 class VectorsCorruptError(IndexCorruptError):
     """The FAISS file is truncated, corrupt or disagrees with the manifest."""
-
-    exit_code = 9
 
 
 class DatabaseCorruptError(IndexCorruptError):
     """The SQLite passage database is corrupt or disagrees with the manifest."""
 
-    exit_code = 10
-
 
 class SourcesChangedError(AssistantError):
     """Source files changed, vanished or appeared since the index was written."""
 
-    exit_code = 11
 
-
-class DiskFullError(AssistantError):
-    """The disk (or the user's quota) ran out while writing; nothing half-written is kept."""
-
-    exit_code = 14
+class LLMError(AssistantError):
+    """The language model server could not give an answer (down, slow, refused, cut off)."""
 
 
 class NothingToIndexError(AssistantError):
     """A build found nothing to index, or an update would remove every document; the
     index is left as it was (``allow_empty`` / ``--allow-empty`` to write it anyway)."""
 
-    exit_code = 13
+
+class DiskFullError(AssistantError):
+    """The disk (or the user's quota) ran out while writing; nothing half-written is kept."""
 
 
 class StoreUnavailableError(AssistantError):
     """The Milvus store cannot be reached, or pymilvus is not installed."""
 
-    exit_code = 15
+
+class MissingExtraError(AssistantError):
+    """An optional part of the package is not installed; the message names the
+    ``pip install 'assistant[EXTRA]'`` that adds it."""
+
+    def __init__(self, message: str, *, module: str, extra: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.module = module
+        self.extra = extra
+
+
+class UnreadableSource(Exception):
+    """One file that cannot be read or decoded; the build skips it and says why.
+
+    Not an :class:`AssistantError`: it never reaches a caller, the build reports it as
+    a skipped file."""
+
+
+class FetchFailed(UnreadableSource):
+    """One URL could not be fetched or read; the message is ``URL: reason``."""

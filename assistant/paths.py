@@ -1,7 +1,9 @@
 """Where things live: the default index, the bundled seeds, caches and user data.
 
-Each location can be moved with an environment variable, so tests and scripts
-never touch a user's real files.
+Each location can be moved with an environment variable (read by
+:class:`~assistant.config.Settings`), so tests and scripts never touch a user's real
+files. Every function takes the run's settings; without them it reads the process
+environment (``Settings.load()``).
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .config import Settings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _env_path(name: str) -> Path | None:
-    value = os.environ.get(name)
-    return Path(value).expanduser() if value else None
+def _settings(settings: Settings | None) -> Settings:
+    return settings if settings is not None else Settings.load()
 
 
 # A collection's name: letters, digits, dot, dash and underscore, not starting with a dot
@@ -29,16 +32,16 @@ def in_checkout() -> bool:
     return (PROJECT_ROOT / "seeds").is_dir() and (PROJECT_ROOT / "pyproject.toml").is_file()
 
 
-def collections_dir() -> Path:
+def collections_dir(settings: Settings | None = None) -> Path:
     """Where named indexes live: ``<user data dir>/indexes/NAME``."""
-    return user_dir() / "indexes"
+    return _settings(settings).collections_dir
 
 
 def is_collection_name(value: str) -> bool:
     return bool(value) and not value.startswith(".") and set(value) <= _NAME_CHARS
 
 
-def resolve_index(value: str | Path | None) -> Path:
+def resolve_index(value: str | Path | None, settings: Settings | None = None) -> Path:
     """The index directory for ``--index NAME|DIR`` (None: the default).
 
     A bare name names a collection in the user's data directory, unless a folder of
@@ -48,79 +51,62 @@ def resolve_index(value: str | Path | None) -> Path:
     the index into the corpus.
     """
     if value is None or str(value) == "":
-        return default_index_dir()
+        return default_index_dir(settings)
     text = str(value)
     path = Path(text).expanduser()
     if isinstance(value, Path) or not is_collection_name(text):
         return path
     if (path / "manifest.json").is_file():
         return path
-    return collections_dir() / text
+    return collections_dir(settings) / text
 
 
-def default_index_dir() -> Path:
+def default_index_dir(settings: Settings | None = None) -> Path:
     """``$ASSISTANT_INDEX`` (a name or a directory); else, in the project's checkout, its
     ``index/``; else the collection ``default`` in the user's data directory.
 
     Never the current directory: an installed tool works the same from any folder.
     """
-    configured = os.environ.get("ASSISTANT_INDEX", "").strip()
-    if configured:
-        return resolve_index(configured)
+    settings = _settings(settings)
+    if settings.index:
+        return resolve_index(settings.index, settings)
     if in_checkout():
         return PROJECT_ROOT / "index"
-    return collections_dir() / DEFAULT_COLLECTION
+    return settings.collections_dir / DEFAULT_COLLECTION
 
 
-def seeds_dir() -> Path | None:
+def seeds_dir(settings: Settings | None = None) -> Path | None:
     """The bundled news articles, used when the chat starts without an index: only in
     the project's checkout (or ``$ASSISTANT_SEEDS``), never inside site-packages."""
-    configured = _env_path("ASSISTANT_SEEDS")
+    configured = _settings(settings).seeds_dir
     if configured:
         return configured
     return PROJECT_ROOT / "seeds" if in_checkout() else None
 
 
-def cache_dir() -> Path:
-    """Derived files that can be rebuilt (the ONNX export of the model)."""
-    configured = _env_path("ASSISTANT_CACHE_DIR")
-    if configured:
-        return configured
-    base = _env_path("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return base / "assistant"
+def cache_dir(settings: Settings | None = None) -> Path:
+    """Derived files that can be rebuilt (the ONNX export of the model):
+    ``$ASSISTANT_CACHE_DIR``, else ``$XDG_CACHE_HOME/assistant``."""
+    return _settings(settings).cache_dir
 
 
-def user_dir() -> Path:
+def user_dir(settings: Settings | None = None) -> Path:
     """The user's own data (collections, chat history): ``$ASSISTANT_USER_DIR``, else
     the platform's user data directory (``~/.local/share/assistant`` on Linux,
     ``~/Library/Application Support/assistant`` on macOS)."""
-    configured = _env_path("ASSISTANT_USER_DIR")
-    if configured:
-        return configured
-    from platformdirs import user_data_path
-
-    return user_data_path("assistant", appauthor=False)
+    return _settings(settings).user_dir
 
 
-def export_dir() -> Path:
+def export_dir(settings: Settings | None = None) -> Path:
     """Where the chat writes exported conversations: ``$ASSISTANT_EXPORT_DIR`` or the cwd."""
-    return _env_path("ASSISTANT_EXPORT_DIR") or Path.cwd()
+    return _settings(settings).export_dir or Path.cwd()
 
 
-# What the assistant writes (the index, which holds the text of every source, chat
-# history, exports) is the user's alone: a 0600 source must not become readable by
-# others through the index. ``$ASSISTANT_UMASK`` (octal, e.g. ``022``) shares them.
 # The modes below still pass through the process umask, so a stricter one is kept.
-PRIVATE_UMASK = 0o077
-
-
-def file_umask() -> int:
-    """The mask for the assistant's files and directories: ``$ASSISTANT_UMASK`` or 077."""
-    configured = os.environ.get("ASSISTANT_UMASK", "").strip()
-    try:
-        return int(configured, 8) & 0o777 if configured else PRIVATE_UMASK
-    except ValueError:
-        return PRIVATE_UMASK  # a typo must not make the files public
+def file_umask(settings: Settings | None = None) -> int:
+    """The mask for the assistant's files and directories: ``$ASSISTANT_UMASK`` or 077
+    (see config.PRIVATE_UMASK)."""
+    return _settings(settings).umask
 
 
 def private_dir(path: Path) -> Path:

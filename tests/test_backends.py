@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from assistant import Index, IndexIncompatibleError, IndexNotFoundError, UsageError
 from assistant.errors import StoreUnavailableError
 from assistant.eval.questions import evaluate
-from assistant.frontends.cli import main
+from assistant.frontends.cli import EXIT_CODES, main
 from assistant.storage.milvus import backend as mb
 from assistant.text import keywords
 
@@ -247,7 +247,7 @@ def test_another_model_in_the_store_is_exit_6(tmp_path):
 
 
 def test_store_unavailable_is_exit_15():
-    assert StoreUnavailableError.exit_code == 15
+    assert EXIT_CODES[StoreUnavailableError] == 15
     assert mb.StoreUnavailableError is StoreUnavailableError
     result = run("index", "build", str(SEEDS), "--index", "/tmp/x", "--store", "milvus:no.sqlite")
     assert result.exit_code == 2 and "ending in .db" in result.output

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant import Index, store
-from assistant.frontends.cli import main
+from assistant.frontends.cli import exit_code, main
 from assistant.frontends.history import QuestionHistory, history_file
 from assistant.indexer import build_index
 from assistant.storage import layout
@@ -249,7 +249,7 @@ def test_disk_full_message_says_how_much_to_free(tmp_path, monkeypatch):
     free = SimpleNamespace(total=0, used=0, free=100 * megabyte)
     monkeypatch.setattr(shutil, "disk_usage", lambda path: free)
     error = store.disk_full_error(tmp_path, 300 * megabyte)
-    assert error.exit_code == 14
+    assert exit_code(error) == 14
     assert str(error) == (
         f"no space left on device for the index at {tmp_path}: writing it needs about"
         " 300 MB, 100 MB are free (free 200 MB or move the index elsewhere with --index DIR)"

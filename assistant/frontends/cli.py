@@ -1,4 +1,8 @@
-"""Command line: a thin layer over the library. Errors become one line and an exit code."""
+"""Command line: a thin layer over the library. Errors become one line and an exit code.
+
+The settings (environment variables, the config file) are read once per command, into
+the :class:`~assistant.config.Settings` the group puts in ``ctx.obj``.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,26 @@ from pathlib import Path
 
 import click
 
-from ..errors import AssistantError
+from ..config import Settings
+from ..errors import (
+    AssistantError,
+    DatabaseCorruptError,
+    DiskFullError,
+    IndexCorruptError,
+    IndexIncompatibleError,
+    IndexLockedError,
+    IndexNotFoundError,
+    LLMError,
+    MissingExtraError,
+    ModelUnavailableError,
+    NothingToIndexError,
+    SourceNotFoundError,
+    SourcesChangedError,
+    StoreUnavailableError,
+    UsageError,
+    VectorsCorruptError,
+)
+from ..extras import require
 
 INDEX_HELP = (
     "A collection NAME (kept in the user's data directory) or an index DIR"
@@ -21,25 +44,68 @@ INDEX_HELP = (
 # -h as well as --help, on every command.
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
+# The exit status of each kind of failure (README, "Errors"); a subclass not listed
+# takes its base's (the most specific listed class wins).
+EXIT_CODES: dict[type[AssistantError], int] = {
+    AssistantError: 1,
+    UsageError: 2,
+    SourceNotFoundError: 3,
+    IndexNotFoundError: 4,
+    IndexCorruptError: 5,
+    IndexIncompatibleError: 6,
+    IndexLockedError: 7,
+    ModelUnavailableError: 8,
+    VectorsCorruptError: 9,
+    DatabaseCorruptError: 10,
+    SourcesChangedError: 11,
+    LLMError: 12,
+    NothingToIndexError: 13,
+    DiskFullError: 14,
+    StoreUnavailableError: 15,
+    MissingExtraError: 16,
+}
+UNEXPECTED_EXIT = 70  # EX_SOFTWARE: a bug, not the user's doing
+INTERRUPTED_EXIT = 130
+BROKEN_PIPE_EXIT = 141  # what a shell reports for SIGPIPE
+
+
+def exit_code(error: AssistantError) -> int:
+    """The exit status for ``error``: its class's, else its nearest listed base's."""
+    for kind in type(error).__mro__:
+        if kind in EXIT_CODES:
+            return EXIT_CODES[kind]
+    return EXIT_CODES[AssistantError]
+
+
+def _settings() -> Settings:
+    """This command's settings (read once, by the group)."""
+    context = click.get_current_context(silent=True)
+    if context is not None and isinstance(context.obj, Settings):
+        return context.obj
+    return Settings.load(os.environ)
+
 
 class AssistantGroup(click.Group):
-    """Turns library errors into ``error: ...`` on stderr and a distinct exit status."""
+    """Reads the settings once; turns library errors into ``error: ...`` on stderr and
+    a distinct exit status."""
 
     def invoke(self, ctx: click.Context):
+        if not isinstance(ctx.obj, Settings):
+            ctx.obj = Settings.load(os.environ)
         try:
             return super().invoke(ctx)
         except AssistantError as error:
             click.echo(f"error: {_one_line(str(error))}", err=True)
-            sys.exit(error.exit_code)
+            sys.exit(exit_code(error))
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
-            sys.exit(130)
+            sys.exit(INTERRUPTED_EXIT)
         except BrokenPipeError:
             _quiet_broken_pipe()
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as error:  # the promise is: never a traceback
-            if os.environ.get("ASSISTANT_DEBUG"):
+            if ctx.obj.debug:
                 raise
             _exit_if_disk_full(error)
             click.echo(
@@ -47,24 +113,23 @@ class AssistantGroup(click.Group):
                 " (set ASSISTANT_DEBUG=1 for details)",
                 err=True,
             )
-            sys.exit(70)
+            sys.exit(UNEXPECTED_EXIT)
 
 
 def _quiet_broken_pipe() -> None:
     """The reader of our output went away (``assistant ask … | head -1``): stop without
     a word, as Unix tools do. Python would still flush stdout at exit and complain, so
-    it is pointed at /dev/null first. 141 is what a shell reports for SIGPIPE."""
+    it is pointed at /dev/null first."""
     with contextlib.suppress(OSError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(141)
+    sys.exit(BROKEN_PIPE_EXIT)
 
 
 def _exit_if_disk_full(error: Exception) -> None:
     """A full disk outside the index write (which says how much it needs): still one
     line and exit 14, not an "unexpected" error."""
     from ..api import is_disk_full
-    from ..errors import DiskFullError
 
     if is_disk_full(error):
         click.echo(
@@ -72,7 +137,7 @@ def _exit_if_disk_full(error: Exception) -> None:
             " (free some space and try again)",
             err=True,
         )
-        sys.exit(DiskFullError.exit_code)
+        sys.exit(EXIT_CODES[DiskFullError])
 
 
 def _one_line(text: str) -> str:
@@ -91,7 +156,7 @@ def _shown(value) -> str:
 def _index_path(value: str | None) -> Path:
     from ..paths import resolve_index
 
-    return resolve_index(value)
+    return resolve_index(value, _settings())
 
 
 def _open_index(value: str | None):
@@ -232,7 +297,11 @@ def _llm_config(llm_url, llm_model, context_window, answer_tokens, no_llm):
     from ..query.llm import LLMConfig
 
     return LLMConfig.resolve(
-        url=llm_url, model=llm_model, context_window=context_window, answer_tokens=answer_tokens
+        _settings(),
+        url=llm_url,
+        model=llm_model,
+        context_window=context_window,
+        answer_tokens=answer_tokens,
     )
 
 
@@ -242,11 +311,10 @@ def _llm_config(llm_url, llm_model, context_window, answer_tokens, no_llm):
 @filter_options
 def chat(index_dir: str | None, since, until, sources, **llm_settings) -> None:
     """Open the terminal chat (with no index yet, it asks for a file or folder to add)."""
+    require("textual", "chat", "the chat")
     llm = _llm_config(**llm_settings)
     search_filter = _search_filter(since, until, sources)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        from ..errors import UsageError
-
         raise UsageError(
             "the chat needs a terminal; for scripts use `assistant ask` or `assistant search`"
         )
@@ -254,7 +322,7 @@ def chat(index_dir: str | None, since, until, sources, **llm_settings) -> None:
 
     for warning in llm.warnings if llm is not None else ():
         click.echo(f"warning: {_one_line(warning)}", err=True)
-    run_chat(_index_path(index_dir), llm=llm, search_filter=search_filter)
+    run_chat(_index_path(index_dir), llm=llm, search_filter=search_filter, settings=_settings())
 
 
 @main.command()
@@ -400,6 +468,7 @@ def search(query: str, index_dir: str | None, k: int, as_json: bool, since, unti
 def mcp(index_dir: str | None) -> None:
     """Serve the index to an MCP client (an AI assistant) over stdio: tools search,
     ask, get_passage, get_document and list_sources."""
+    require("mcp", "mcp", "assistant mcp")
     from .mcp import serve
 
     serve(_index_path(index_dir))
@@ -443,8 +512,6 @@ def eval_command(
         _eval_beir(beir_dir, split, index_dir, as_json)
         return
     if questions is None:
-        from ..errors import UsageError
-
         raise UsageError("give a QUESTIONS.jsonl file, or --beir DIR")
     from ..eval.questions import evaluate, load_questions
 
@@ -543,10 +610,12 @@ def serve(
     GET /documents/ID, GET /health; the JSON of --json, the OpenAPI schema at
     /openapi.json. With $ASSISTANT_API_TOKEN set, every route but /health needs
     "Authorization: Bearer TOKEN"."""
+    for module in ("fastapi", "starlette", "uvicorn"):
+        require(module, "serve", "assistant serve")
     from . import http as http_api
 
     llm = _llm_config(**llm_settings)
-    token = http_api.token_from_environment()
+    token = _settings().http_token()
     index = _open_index(index_dir)
     sock = http_api.listen(host, port)  # a port in use fails before the model loads
     index.warm_up()  # the model loads now, not on the first request
@@ -559,7 +628,12 @@ def serve(
     )
     sys.stdout.flush()
     app = http_api.create_app(
-        index, llm=llm, token=token, workers=workers, hosts=http_api.allowed_hosts(host)
+        index,
+        llm=llm,
+        token=token,
+        workers=workers,
+        hosts=http_api.allowed_hosts(host),
+        debug=_settings().debug,
     )
     http_api.run(app, sock, access_log=access_log)
 
@@ -685,7 +759,6 @@ def add(
     """Add files, directories or web pages (http:// or https:// URLs) to the index,
     creating it if needed; only what is new is read and embedded."""
     from ..api import Index
-    from ..errors import UsageError
 
     urls = [s for s in sources if s.lower().startswith(("http://", "https://"))]
     paths = [s for s in sources if s not in urls]
@@ -770,8 +843,8 @@ def list_collections(as_json: bool) -> None:
     from ..api import Index
     from ..paths import collections_dir, default_index_dir
 
-    folder = collections_dir()
-    default = default_index_dir()
+    folder = collections_dir(_settings())
+    default = default_index_dir(_settings())
     rows = []
     names = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
     for name in names:
@@ -847,8 +920,9 @@ def verify(index_dir: str | None, as_json: bool) -> None:
     from ..storage.verify import verify_index
 
     report = verify_index(_index_path(index_dir))
+    code = exit_code(report.problems[0]) if report.problems else 0
     if as_json:
-        _emit_json(report.to_json())
+        _emit_json(_verify_json(report, code))
     else:
         for check in report.checks:
             mark = "ok  " if check.ok else "FAIL"
@@ -857,7 +931,17 @@ def verify(index_dir: str | None, as_json: bool) -> None:
         first = report.problems[0]
         if not as_json:
             click.echo(f"error: {_one_line(str(first))}", err=True)
-        sys.exit(report.exit_code)
+        sys.exit(code)
+
+
+def _verify_json(report, code: int) -> dict:
+    """The report for scripts, with the exit status the command ends with."""
+    return {
+        "index": report.index,
+        "ok": report.ok,
+        "exit_code": code,
+        "checks": [check.__dict__ for check in report.checks],
+    }
 
 
 @index.command()

@@ -11,22 +11,28 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..paths import private_dir, private_opener, user_dir
+from ..config import Settings
+from ..paths import private_dir, private_opener
 
 HISTORY_LIMIT = 1000
 
 
-def history_file(index_path: str | Path) -> Path:
+def history_file(index_path: str | Path, directory: Path | None = None) -> Path:
+    """The index's history file in ``directory`` (default: the settings' history_dir,
+    ``<user dir>/history``)."""
     resolved = str(Path(index_path).resolve())
     digest = hashlib.sha256(resolved.encode()).hexdigest()[:16]
-    return user_dir() / "history" / f"{Path(resolved).name}-{digest}.jsonl"
+    directory = directory if directory is not None else Settings.load().history_dir
+    return directory / f"{Path(resolved).name}-{digest}.jsonl"
 
 
 class QuestionHistory:
     """Oldest first in memory; appended to disk as questions are asked."""
 
-    def __init__(self, index_path: str | Path, limit: int = HISTORY_LIMIT) -> None:
-        self.path = history_file(index_path)
+    def __init__(
+        self, index_path: str | Path, limit: int = HISTORY_LIMIT, directory: Path | None = None
+    ) -> None:
+        self.path = history_file(index_path, directory)
         self.limit = limit
         self.questions: list[str] = self._load()
 

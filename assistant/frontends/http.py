@@ -27,20 +27,21 @@ import hmac
 import ipaddress
 import json
 import logging
-import os
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..config import API_TOKEN_VARIABLE
 from ..errors import (
     AssistantError,
     IndexCorruptError,
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8321
-TOKEN_VARIABLE = "ASSISTANT_API_TOKEN"
+TOKEN_VARIABLE = API_TOKEN_VARIABLE  # read by config.Settings.http_token
 # A question and its filter fit in far less; a bigger body is a mistake or an attack.
 MAX_BODY_BYTES = 64 * 1024
 # The most passages or citations one request may ask for (the CLI has no limit, but a
@@ -149,6 +150,25 @@ def search_filter(since: str | None, until: str | None, sources) -> Any:
 # -- the app ---------------------------------------------------------------------------
 
 
+@dataclass
+class Service:
+    """What the routes share (``app.state.service``): the index, the model settings and
+    the worker pools searches and answers run in."""
+
+    index: Index
+    llm: LLMConfig | None = None
+    workers: int = WORKERS
+    # Limiters belong to the running event loop, so the app's lifespan makes them.
+    limiters: dict[str, anyio.CapacityLimiter] = field(default_factory=dict)
+
+    @property
+    def answer_pool(self) -> str:
+        return "engine" if self.llm is None else "llm"
+
+    async def in_thread(self, work: Callable[[], Any], pool: str = "engine") -> Any:
+        return await anyio.to_thread.run_sync(work, limiter=self.limiters[pool])
+
+
 def create_app(
     index: Index,
     *,
@@ -157,24 +177,13 @@ def create_app(
     workers: int | None = None,
     max_body: int = MAX_BODY_BYTES,
     hosts: frozenset[str] | None = None,
+    debug: bool = False,
 ) -> FastAPI:
     """The ASGI app serving ``index``; ``token`` (when given) is required as
     ``Authorization: Bearer <token>`` on every route but ``/health``. ``hosts`` (when
     given) are the only names a request may address the server by (its ``Host``, and
-    the ``Origin`` a browser sends)."""
-    workers = workers or WORKERS
-    limiters: dict[str, anyio.CapacityLimiter] = {}
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Limiters belong to the running event loop, so they are made here.
-        limiters["engine"] = anyio.CapacityLimiter(workers)
-        limiters["llm"] = anyio.CapacityLimiter(LLM_WORKERS)
-        yield
-
-    async def in_thread(work: Callable[[], Any], pool: str = "engine") -> Any:
-        return await anyio.to_thread.run_sync(work, limiter=limiters[pool])
-
+    the ``Origin`` a browser sends). ``debug`` logs the traceback of an unexpected
+    error (``$ASSISTANT_DEBUG``)."""
     from .. import __version__
 
     app = FastAPI(
@@ -183,112 +192,156 @@ def create_app(
         summary="Ask questions of your own documents; answers quote the sources verbatim.",
         description="The JSON is that of `assistant ask --json` and `search --json`."
         ' Errors are `{"error": "..."}` with a 4xx or 5xx status.',
-        lifespan=lifespan,
+        lifespan=_lifespan,
         default_response_class=JSONText,
         # The interactive pages load their scripts from a CDN; this assistant stays
         # offline, so only the schema itself is served.
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(Guard, token=token, max_body=max_body, hosts=hosts)
+    app.state.service = Service(index, llm, workers or WORKERS)
+    app.add_middleware(Guard, token=token, max_body=max_body, hosts=hosts, debug=debug)
     _install_error_handlers(app)
-    errors = {400: {"model": ErrorBody, "description": "Bad input"}}
-    if token is not None:
-        errors[401] = {"model": ErrorBody, "description": "Missing or wrong bearer token"}
-    errors[503] = {"model": ErrorBody, "description": "The index cannot be read"}
-
-    @app.get("/health", responses=errors, summary="Is the index readable (no token needed)")
-    async def health() -> JSONText:
-        """`{"status": "ok", "documents", "passages", "updated_at"}` from the index's
-        manifest as it is on disk now; 503 with `"error"` when it cannot be read."""
-        manifest = await in_thread(lambda: index.read_manifest(index.path))
-        return JSONText(
-            {
-                "status": "ok",
-                "documents": manifest.documents,
-                "passages": manifest.passages,
-                "updated_at": manifest.updated_at,
-            }
-        )
-
-    @app.get("/search", responses=errors, summary="The passages that best match a query")
-    async def search(
-        q: Annotated[str, Query(description="The query.")],
-        k: Annotated[int, Query(ge=1, le=MAX_K, description="How many passages.")] = 5,
-        since: Annotated[str | None, Query(description="YYYY[-MM[-DD]]")] = None,
-        until: Annotated[str | None, Query(description="YYYY[-MM[-DD]]")] = None,
-        source: Annotated[
-            list[str] | None, Query(description="An outlet, file, folder or glob (repeatable).")
-        ] = None,
-    ) -> JSONText:
-        """As `assistant search --json`: `{"query", "results": [{"rank", "source",
-        "doc_id", "paragraph", "start", "end", "text", "score"}], "filter"}`."""
-        restrict = search_filter(since, until, source or ())
-
-        def work() -> dict:
-            hits = index.search(q, k=k, search_filter=restrict)
-            return search_json(q, hits, restrict)
-
-        return JSONText(await in_thread(work))
-
-    @app.post(
-        "/ask",
-        responses={
-            **errors,
-            200: {
-                "description": "The answer as `assistant ask --json` gives it; with"
-                ' `"stream": true`, server-sent events instead (`text`, then `answer`).',
-                "content": {"text/event-stream": {}},
-            },
-        },
-        summary="Answer a question, citing passages verbatim",
-    )
-    async def ask(body: AskRequest) -> Response:
-        """As `assistant ask --json`: `{"question", "answer", "abstained", "citations",
-        "nearest", "reason", "mode", "notice", "llm", "warnings", "filter"}`."""
-        restrict = search_filter(body.since, body.until, body.sources)
-        pool = "engine" if llm is None else "llm"
-        if body.stream:
-            return await stream_answer(index, body, restrict, llm, limiters[pool])
-
-        def work() -> dict:
-            answer = index.ask(body.question, k=body.k, llm=llm, search_filter=restrict)
-            return ask_json(answer, answer_warnings(index, answer, llm), restrict)
-
-        return JSONText(await in_thread(work, pool))
-
-    @app.get("/sources", responses=errors, summary="The indexed files and their state")
-    async def sources() -> JSONText:
-        """As `assistant index sources --json`: `{"index", "sources": [{"source",
-        "state", "documents", "passages", "modified", "published", "reason"}]}`."""
-
-        def work() -> dict:
-            return {"index": str(index.path), "sources": [s.to_json() for s in index.sources()]}
-
-        return JSONText(await in_thread(work))
-
-    document_errors = {**errors, 404: {"model": ErrorBody, "description": "No such document"}}
-
-    @app.get("/documents", responses=document_errors, summary="One document, by ?id=")
-    async def document_by_query(
-        id: Annotated[str, Query(description="The document's `doc_id`.")],
-    ) -> JSONText:
-        """The same as `/documents/{doc_id}`, for clients that would rather not put an
-        id holding slashes and `#` in the path."""
-        return JSONText(await in_thread(lambda: document_json(index, id)))
-
-    @app.get("/documents/{doc_id:path}", responses=document_errors, summary="One document")
-    async def document(doc_id: str) -> JSONText:
-        """A document's metadata, its whole text and where its passages are:
-        `{"doc_id", "source", "title", "outlet", "byline", "published", "url",
-        "page_starts", "text", "passages": [{"paragraph", "start", "end", "page",
-        "kind"}], "warnings"}`; `text[start:end]` is each passage (and each citation).
-        The id is the `doc_id` of a citation or result, percent-encoded: its slashes may
-        stay as they are, a `#` must be `%23` (`data.jsonl%23a40`)."""
-        return JSONText(await in_thread(lambda: document_json(index, doc_id)))
-
+    _add_routes(app, _error_responses(with_token=token is not None))
     _document_schema(app, token is not None)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    service: Service = app.state.service
+    service.limiters["engine"] = anyio.CapacityLimiter(service.workers)
+    service.limiters["llm"] = anyio.CapacityLimiter(LLM_WORKERS)
+    yield
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+# The routes' shared state, as a parameter FastAPI fills (and leaves out of the schema).
+ServiceParam = Annotated[Service, Depends(_service)]
+
+
+def _error_responses(*, with_token: bool) -> dict:
+    """The error statuses every route documents (401 only when a token is required)."""
+    errors: dict = {400: {"model": ErrorBody, "description": "Bad input"}}
+    if with_token:
+        errors[401] = {"model": ErrorBody, "description": "Missing or wrong bearer token"}
+    errors[503] = {"model": ErrorBody, "description": "The index cannot be read"}
+    return errors
+
+
+def _add_routes(app: FastAPI, errors: dict) -> None:
+    """The routes, in the order the schema lists them; each keeps the name FastAPI made
+    its operation id from."""
+    ask_responses = {
+        **errors,
+        200: {
+            "description": "The answer as `assistant ask --json` gives it; with"
+            ' `"stream": true`, server-sent events instead (`text`, then `answer`).',
+            "content": {"text/event-stream": {}},
+        },
+    }
+    document_errors = {**errors, 404: {"model": ErrorBody, "description": "No such document"}}
+    routes = [
+        ("/health", health_route, "GET", errors, "Is the index readable (no token needed)"),
+        ("/search", search_route, "GET", errors, "The passages that best match a query"),
+        ("/ask", ask_route, "POST", ask_responses, "Answer a question, citing passages verbatim"),
+        ("/sources", sources_route, "GET", errors, "The indexed files and their state"),
+        ("/documents", document_by_query_route, "GET", document_errors, "One document, by ?id="),
+        ("/documents/{doc_id:path}", document_route, "GET", document_errors, "One document"),
+    ]
+    for path, endpoint, method, responses, summary in routes:
+        app.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            responses=responses,
+            summary=summary,
+            name=endpoint.__name__.removesuffix("_route"),
+        )
+
+
+async def health_route(service: ServiceParam) -> JSONText:
+    """`{"status": "ok", "documents", "passages", "updated_at"}` from the index's
+    manifest as it is on disk now; 503 with `"error"` when it cannot be read."""
+    index = service.index
+    manifest = await service.in_thread(lambda: index.read_manifest(index.path))
+    return JSONText(
+        {
+            "status": "ok",
+            "documents": manifest.documents,
+            "passages": manifest.passages,
+            "updated_at": manifest.updated_at,
+        }
+    )
+
+
+async def search_route(
+    service: ServiceParam,
+    q: Annotated[str, Query(description="The query.")],
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="How many passages.")] = 5,
+    since: Annotated[str | None, Query(description="YYYY[-MM[-DD]]")] = None,
+    until: Annotated[str | None, Query(description="YYYY[-MM[-DD]]")] = None,
+    source: Annotated[
+        list[str] | None, Query(description="An outlet, file, folder or glob (repeatable).")
+    ] = None,
+) -> JSONText:
+    """As `assistant search --json`: `{"query", "results": [{"rank", "source",
+    "doc_id", "paragraph", "start", "end", "text", "score"}], "filter"}`."""
+    restrict = search_filter(since, until, source or ())
+
+    def work() -> dict:
+        hits = service.index.search(q, k=k, search_filter=restrict)
+        return search_json(q, hits, restrict)
+
+    return JSONText(await service.in_thread(work))
+
+
+async def ask_route(service: ServiceParam, body: AskRequest) -> Response:
+    """As `assistant ask --json`: `{"question", "answer", "abstained", "citations",
+    "nearest", "reason", "mode", "notice", "llm", "warnings", "filter"}`."""
+    index, llm, pool = service.index, service.llm, service.answer_pool
+    restrict = search_filter(body.since, body.until, body.sources)
+    if body.stream:
+        return await stream_answer(index, body, restrict, llm, service.limiters[pool])
+
+    def work() -> dict:
+        answer = index.ask(body.question, k=body.k, llm=llm, search_filter=restrict)
+        return ask_json(answer, answer_warnings(index, answer, llm), restrict)
+
+    return JSONText(await service.in_thread(work, pool))
+
+
+async def sources_route(service: ServiceParam) -> JSONText:
+    """As `assistant index sources --json`: `{"index", "sources": [{"source",
+    "state", "documents", "passages", "modified", "published", "reason"}]}`."""
+    index = service.index
+
+    def work() -> dict:
+        return {"index": str(index.path), "sources": [s.to_json() for s in index.sources()]}
+
+    return JSONText(await service.in_thread(work))
+
+
+async def document_by_query_route(
+    service: ServiceParam,
+    id: Annotated[str, Query(description="The document's `doc_id`.")],
+) -> JSONText:
+    """The same as `/documents/{doc_id}`, for clients that would rather not put an
+    id holding slashes and `#` in the path."""
+    return JSONText(await service.in_thread(lambda: document_json(service.index, id)))
+
+
+async def document_route(service: ServiceParam, doc_id: str) -> JSONText:
+    """A document's metadata, its whole text and where its passages are:
+    `{"doc_id", "source", "title", "outlet", "byline", "published", "url",
+    "page_starts", "text", "passages": [{"paragraph", "start", "end", "page",
+    "kind"}], "warnings"}`; `text[start:end]` is each passage (and each citation).
+    The id is the `doc_id` of a citation or result, percent-encoded: its slashes may
+    stay as they are, a `#` must be `%23` (`data.jsonl%23a40`)."""
+    return JSONText(await service.in_thread(lambda: document_json(service.index, doc_id)))
 
 
 # A path holding an absolute file name loses its leading slash ("/documents/usr/share/x"
@@ -457,9 +510,15 @@ class Guard:
     last word on any exception (a one-line 500, never a traceback in the response)."""
 
     def __init__(
-        self, app, token: str | None, max_body: int, hosts: frozenset[str] | None = None
+        self,
+        app,
+        token: str | None,
+        max_body: int,
+        hosts: frozenset[str] | None = None,
+        debug: bool = False,
     ) -> None:
         self.app = app
+        self.debug = debug
         self.token = token.encode() if token is not None else None
         self.max_body = max_body
         self.hosts = hosts
@@ -485,7 +544,7 @@ class Guard:
                 return
             await self.app(scope, receive, tracked_send)
         except Exception as error:
-            if os.environ.get("ASSISTANT_DEBUG"):
+            if self.debug:
                 log.exception("unexpected error")
             else:
                 log.error("unexpected %s: %s", type(error).__name__, one_line(str(error)))
@@ -652,16 +711,6 @@ def host_warnings(host: str, token: str | None) -> list[str]:
     if token is None:
         warning += f" (set {TOKEN_VARIABLE} to require a bearer token)"
     return [warning]
-
-
-def token_from_environment() -> str | None:
-    """``$ASSISTANT_API_TOKEN``; set but blank is refused rather than taken as no token."""
-    token = os.environ.get(TOKEN_VARIABLE)
-    if token is None:
-        return None
-    if not token.strip():
-        raise UsageError(f"{TOKEN_VARIABLE} is set but empty (unset it, or give it a token)")
-    return token.strip()
 
 
 def listen(host: str, port: int) -> socket.socket:

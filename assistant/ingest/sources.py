@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import SourceNotFoundError
+from ..errors import SourceNotFoundError, UnreadableSource
 from ..types import SourceDocument  # defined there, imported from here by the readers
 from . import metadata
 
@@ -48,10 +48,6 @@ class SourceFile:
 class SkippedFile:
     source: str
     reason: str
-
-
-class UnreadableSource(Exception):
-    """Raised for one file that cannot be read or decoded; the build skips it."""
 
 
 def find_source_files(

@@ -486,6 +486,21 @@ def _trim(phrase: str) -> str:
 
 
 def _clean_speaker(phrase: str) -> str:
+    """The speaker a raw phrase names: its subject and the appositions that say who
+    that is, without datelines, asides and the clauses around them."""
+    segments = _subject_segments(_without_asides(phrase))
+    if not segments:
+        return ""
+    speaker = _trim(", ".join(_with_appositions(segments)))
+    words = speaker.split()
+    if words and words[-1].lower() in _PRONOUNS:
+        return words[-1].lower()  # "... when he" -> he
+    return speaker
+
+
+def _without_asides(phrase: str) -> str:
+    """The phrase on one line, without a dateline, an aside after a dash, a leading
+    relative pronoun, "a statement issued by" and relative clauses."""
     phrase = " ".join(phrase.replace(_MASK, ".").split()).strip(" ,")
     phrase = _DATELINE.sub("", phrase)
     # A dash opens an aside: "a Fox executive — seemed to …", "Judy Laterza — who …"
@@ -499,9 +514,13 @@ def _clean_speaker(phrase: str) -> str:
         phrase,
         flags=re.IGNORECASE,
     )
-    phrase = _RELATIVE.sub("", phrase)
-    # The subject is the first clause that is not an adverbial ("When asked about X, a
-    # spokeswoman"), with any appositions after it ("Kioumars Heydari, commander of …").
+    return _RELATIVE.sub("", phrase)
+
+
+def _subject_segments(phrase: str) -> list[str]:
+    """The phrase's comma-separated parts from its subject on: the first clause that
+    is not an adverbial ("When asked about X, a spokeswoman"), with any appositions
+    after it ("Kioumars Heydari, commander of …")."""
     segments = [_trim(_TAIL.sub("", part)) for part in phrase.split(",")]
     segments = [part for part in segments if part and not _AGE.match(part)]
     # "…, but Valencia’s mayor, María José Catalá, said": the role before the name
@@ -515,8 +534,12 @@ def _clean_speaker(phrase: str) -> str:
     # "Last year when the war … took place between A and B, Iranian officials said"
     while len(segments) > 1 and not _name_like(segments[0]) and _name_like(segments[1]):
         segments.pop(0)
-    if not segments:
-        return ""
+    return segments
+
+
+def _with_appositions(segments: list[str]) -> list[str]:
+    """The subject, the name after a role ("the mayor, María José Catalá") and the
+    appositions that follow; an age is left out ("Jamil Al Saadouni, 58")."""
     kept = [segments[0]]
     if len(segments) > 1 and _role_then_name(segments[0], segments[1]):
         kept.append(segments[1])
@@ -526,11 +549,7 @@ def _clean_speaker(phrase: str) -> str:
         if not _apposition(segment):
             break
         kept.append(segment)
-    speaker = _trim(", ".join(kept))
-    words = speaker.split()
-    if words and words[-1].lower() in _PRONOUNS:
-        return words[-1].lower()  # "... when he" -> he
-    return speaker
+    return kept
 
 
 def _role_then_name(role: str, name: str) -> bool:
@@ -569,18 +588,28 @@ def _reference(speaker: str) -> str | None:
     words = speaker.split()
     if not 2 <= len(words) <= 4 or words[0].lower() not in _DETERMINERS:
         return None
-    for word in words[1:]:
-        plain = re.sub(r"['’]s?$", "", word)
-        if not (
-            plain.islower()
-            or plain[:1].isdigit()
-            or _is_person_noun(plain)
-            or _is_organisation(plain)
-            or plain.lower() in _AFFILIATIONS
-            or plain.lower() in _TITLES["before_names"]
-            or country_in(plain) is not None
-        ):
-            return None  # a proper name: "the Ministry of Foreign Affairs", "the Fed"
+    if not all(_describes(word) for word in words[1:]):
+        return None  # a proper name: "the Ministry of Foreign Affairs", "the Fed"
+    return _reference_of_description(words)
+
+
+def _describes(word: str) -> bool:
+    """Whether a word after "the" describes (a role, an affiliation, a country, any
+    lowercase word) rather than names: "the Iranian foreign minister"."""
+    plain = re.sub(r"['’]s?$", "", word)
+    return (
+        plain.islower()
+        or plain[:1].isdigit()
+        or _is_person_noun(plain)
+        or _is_organisation(plain)
+        or plain.lower() in _AFFILIATIONS
+        or plain.lower() in _TITLES["before_names"]
+        or country_in(plain) is not None
+    )
+
+
+def _reference_of_description(words: list[str]) -> str | None:
+    """What "the ..." refers back to, by its last word (see _reference)."""
     head = re.sub(r"['’]s?$", "", words[-1]).lower()
     if head == "statement":
         return "any"
@@ -596,47 +625,68 @@ def _reference(speaker: str) -> str | None:
 
 
 def _plausible(speaker: str) -> bool:
+    """Whether a phrase before or after a speech verb can be its speaker."""
     words = speaker.split()
     if not 1 <= len(words) <= 12:
         return False
-    lowered = [w.lower().replace("’", "'") for w in words]
     if speaker.lower() in _NOT_SPEAKERS:
         return False
     reference = _reference(speaker)
     if reference is not None:
         return reference != "none"
+    head = speaker.split(",")[0]
+    if _bad_edges(words) or _clause_like(head) or _lowercase_lead_without_role(words, head):
+        return False
+    if _unowned_document(head):
+        return False
+    return _names_someone(speaker, words)
+
+
+def _bad_edges(words: list[str]) -> bool:
+    """A phrase that starts or ends as no speaker does: "he takes office", "Counting
+    her fingers", one that ends in "of" or "the"."""
+    lowered = [w.lower().replace("’", "'") for w in words]
     first = lowered[0]
     if first in _BAD_FIRST or re.fullmatch(r"[a-z]+(?:ing|ed)", words[0]):
-        return False
+        return True
     if first in _PRONOUNS:
-        return False  # "he takes office"
+        return True  # "he takes office"
     if re.fullmatch(r"[A-Z][a-z]+ing", words[0]) and len(words) > 1 and words[1].islower():
-        return False  # "Counting her fingers"
-    if lowered[-1] in _FUNCTION_WORDS or lowered[-1] in _DETERMINERS:
+        return True  # "Counting her fingers"
+    return lowered[-1] in _FUNCTION_WORDS or lowered[-1] in _DETERMINERS
+
+
+_QUANTIFIERS = ("a", "an", "one", "another", "some", "several", "two", "three", "many")
+
+
+def _lowercase_lead_without_role(words: list[str], head: str) -> bool:
+    """Lowercase words before a name hold a role ("fisheries bureau spokesman Nazario
+    Briguera"); without one they are the end of a clause ("describes Harris better")."""
+    first = words[0].lower().replace("’", "'")
+    if not words[0].islower() or first in (*_QUANTIFIERS, *_DETERMINERS):
         return False
-    head = speaker.split(",")[0]
-    if _clause_like(head):
-        return False
-    quantifiers = ("a", "an", "one", "another", "some", "several", "two", "three", "many")
-    if words[0].islower() and lowered[0] not in (*quantifiers, *_DETERMINERS):
-        # "fisheries bureau spokesman Nazario Briguera", not "describes Harris better":
-        # lowercase words before a name hold a role.
-        leading = [w for w in head.split() if w[:1].islower()]
-        capital = next((i for i, w in enumerate(head.split()) if w[:1].isupper()), None)
-        if capital is not None:
-            leading = head.split()[:capital]
-        if not any(_is_person_noun(w) or _is_organisation(w) for w in leading):
-            return False
+    leading = [w for w in head.split() if w[:1].islower()]
+    capital = next((i for i, w in enumerate(head.split()) if w[:1].isupper()), None)
+    if capital is not None:
+        leading = head.split()[:capital]
+    return not any(_is_person_noun(w) or _is_organisation(w) for w in leading)
+
+
+def _unowned_document(head: str) -> bool:
+    """A document speaks only with its owner named: "TNO's report", not "a report into …"."""
+    noun = re.split(r"\s+(?:of|into|on|about|from|for|at|in|by|with)\s+", head)[0].split()[-1]
+    return noun.lower() in _DOCUMENTS and not any(w[0].isupper() for w in head.split()[1:])
+
+
+def _names_someone(speaker: str, words: list[str]) -> bool:
+    """A capitalised name (not a month or day), a person or organisation noun, or a
+    country: something that can speak."""
     named = any(
         w[0].isupper()
         and w.lower() not in _FUNCTION_WORDS
         and w.lower().strip("'’s") not in _MONTHS_AND_DAYS
         for w in words
     )
-    # A document speaks only with its owner named: "TNO's report", not "a report into …".
-    noun = re.split(r"\s+(?:of|into|on|about|from|for|at|in|by|with)\s+", head)[0].split()[-1]
-    if noun.lower() in _DOCUMENTS and not any(w[0].isupper() for w in head.split()[1:]):
-        return False
     return bool(
         named
         or any(_is_person_noun(w) or _is_organisation(w) for w in words)
@@ -690,14 +740,8 @@ def _people_introduced(paragraph: str) -> list[tuple[int, str]]:
     outside = re.sub(_QUOTE, lambda m: " " * len(m.group()), paragraph)
     people = []
     for match in _PERSON_NAME.finditer(outside):
-        name = match.group("name")
-        words = name.split()
-        if any(
-            _is_organisation(w) or w.lower() in _MONTHS_AND_DAYS or w.lower() in _FUNCTION_WORDS
-            for w in words
-        ):
-            continue
-        if country_in(words[-1]) is not None:
+        words = match.group("name").split()
+        if not _could_be_a_person(words):
             continue
         before = outside[: match.start()].rsplit(",", 1)[-1].rsplit(".", 1)[-1].split()
         titled = any(_is_person_noun(w) for w in words[:-2])
@@ -708,21 +752,36 @@ def _people_introduced(paragraph: str) -> list[tuple[int, str]]:
         )
         if not (titled or role or described):
             continue
-        phrase = [*words]
-        if role:
-            # Walk back over the role and what qualifies it: "Transnet pipelines executive".
-            for word in reversed(before[-6:]):
-                lowered = word.lower()
-                if (
-                    lowered in _FUNCTION_WORDS
-                    or lowered in _CLAUSE_WORDS
-                    or lowered in _DETERMINERS
-                    or (re.fullmatch(r"[a-z]+(?:ed|ing)", word) and not _is_person_noun(word))
-                ):
-                    break
-                phrase.insert(0, word)
+        phrase = [*_role_words(before), *words] if role else words
         people.append((match.start(), _trim(" ".join(phrase).replace(_MASK, "."))))
     return people
+
+
+def _could_be_a_person(words: list[str]) -> bool:
+    """A capitalised run that is no organisation, date or country: "Jane Doe"."""
+    if any(
+        _is_organisation(w) or w.lower() in _MONTHS_AND_DAYS or w.lower() in _FUNCTION_WORDS
+        for w in words
+    ):
+        return False
+    return country_in(words[-1]) is None
+
+
+def _role_words(before: list[str]) -> list[str]:
+    """The role before a name and what qualifies it ("Transnet pipelines executive"),
+    walking back from the name to the first word that is not part of it."""
+    role: list[str] = []
+    for word in reversed(before[-6:]):
+        lowered = word.lower()
+        if (
+            lowered in _FUNCTION_WORDS
+            or lowered in _CLAUSE_WORDS
+            or lowered in _DETERMINERS
+            or (re.fullmatch(r"[a-z]+(?:ed|ing)", word) and not _is_person_noun(word))
+        ):
+            break
+        role.insert(0, word)
+    return role
 
 
 @dataclass
@@ -752,104 +811,130 @@ def _resolve(reference: str, speaker: str, before: list[_Named]) -> _Named | Non
 
 def extract(text: str, spans: list[tuple[int, int]], book: SideBook) -> list[Statement]:
     """Statements in the paragraphs ``spans`` of one document, in reading order."""
-    statements: list[Statement] = []
-    named: list[_Named] = []  # speakers and people introduced, in reading order
-    latest: _Named | None = None  # the last speaker
-    introduced: dict[str, str] = {}  # surname -> the fullest phrase that named them
-    newcomer: _Named | None = None  # a person the previous paragraph introduced, unquoted
+    attributor = _Attributor(book)
+    for start, end in spans:
+        attributor.read(text, start, end)
+    return _without_overlaps(attributor.statements)
 
-    def full(speaker: str, at: int) -> _Named:
+
+class _Attributor:
+    """Who says what in one document, paragraph by paragraph: what one paragraph
+    tells about the people in the next (who spoke last, who was introduced)."""
+
+    def __init__(self, book: SideBook) -> None:
+        self.book = book
+        self.statements: list[Statement] = []
+        self.named: list[_Named] = []  # speakers and people introduced, in reading order
+        self.latest: _Named | None = None  # the last speaker
+        self.introduced: dict[str, str] = {}  # surname -> the fullest phrase that named them
+        self.newcomer: _Named | None = None  # a person the previous paragraph introduced
+
+    def full(self, speaker: str, at: int) -> _Named:
+        """The speaker at ``at``, under the fullest phrase that introduced them."""
         names = surnames(speaker)
         if names:
             # "Abdullyeva" after "Azeri Foreign Ministry press manager Leyla Abdullyeva":
             # the full introduction says who she speaks for.
-            fuller = introduced.get(names[-1], "") if len(names) == 1 else ""
+            fuller = self.introduced.get(names[-1], "") if len(names) == 1 else ""
             if len(fuller) > len(speaker):
                 speaker = fuller
             elif len(names) == 1 or _kind(speaker) == "person":
-                introduced[names[-1]] = speaker
+                self.introduced[names[-1]] = speaker
         # The person is named last: "Clinton campaign chairman John Podesta".
-        side = country_in(speaker) or (book.side_of(names[-1]) if names else None)
+        side = country_in(speaker) or (self.book.side_of(names[-1]) if names else None)
         return _Named(at, speaker, side, _kind(speaker))
 
-    for start, end in spans:
+    def read(self, text: str, start: int, end: int) -> None:
+        """The statements of the paragraph ``text[start:end]``."""
         paragraph = _mask(text[start:end])
-        found: list[tuple[int, int, int, str]] = []  # (order, said start, said end, speaker)
-        for pattern in (_QUOTE_THEN_VERB, _QUOTE_THEN_SPEAKER):
-            for match in pattern.finditer(paragraph):
-                found.append(
-                    (
-                        match.start(),
-                        match.start("quote"),
-                        match.end("quote"),
-                        match.group("speaker"),
-                    )
-                )
-        for pattern in (_SPEAKER_THEN_VERB, _ACCORDING_TO):
-            for match in pattern.finditer(paragraph):
-                if any(s <= match.start("speaker") < e for _, s, e, _ in found):
-                    continue  # inside a quotation already attributed
-                if pattern is _SPEAKER_THEN_VERB and _PASSIVE.search(match.group("speaker")):
-                    continue  # "employees were told": they did not speak
-                said_start, said_end = _what_was_said(paragraph, match.end())
-                if not re.search(r"\w", paragraph[said_start:said_end]):
-                    # "…, analysts said.": what was said comes before the speaker.
-                    sentence = re.split(r"(?<=[.!?])\s+", paragraph[: match.start("speaker")])
-                    said_end = (
-                        match.start("speaker") - len(sentence[-1]) + len(sentence[-1].rstrip(" ,"))
-                    )
-                    said_start = said_end - len(sentence[-1].rstrip(" ,"))
-                found.append((match.start("speaker"), said_start, said_end, match.group("speaker")))
+        found = _attributions(paragraph)
         # People the paragraph introduces, other than those who speak in it.
         spoken = {name for *_, raw in found for name in surnames(raw)}
         people = [
-            full(phrase, start + at)
+            self.full(phrase, start + at)
             for at, phrase in _people_introduced(paragraph)
             if not set(surnames(phrase)) & spoken
         ]
         if not found and paragraph[:1] in _OPEN_QUOTE:
-            # A paragraph that is all quotation continues the speaker before it, or
-            # quotes the person the paragraph before introduced.
-            speaker = newcomer or latest
-            close = max(paragraph.rfind(c) for c in '”"»')
-            if close == -1:
-                # A quotation that goes on into the next paragraph is left open: news
-                # style reopens it there and closes it only at its end.
-                close = len(paragraph.rstrip())
-            if speaker is not None and close > 1:
-                statements.append(
-                    Statement(start + 1, start + close, speaker.speaker, speaker.side)
-                )
-                latest = speaker
-                newcomer = None
-            continue
-        said_before = len(statements)
+            self._continue_quotation(paragraph, start)
+            return
+        said_before = len(self.statements)
         for order, said_start, said_end, raw in sorted(found):
-            speaker = _speaker_of(raw)
-            if speaker is None:
+            current = self._speaker_at(raw, start + order, people)
+            if current is None:
                 continue
-            at = start + order
-            reference = _reference(speaker)
-            if reference is not None:
-                before = sorted([*named, *(p for p in people if p.at < at)], key=lambda n: n.at)
-                resolved = _resolve(reference, speaker, before)
-                if resolved is None:
-                    if reference != "person" or country_in(speaker) is None:
-                        continue
-                    resolved = full(speaker, at)  # "the Iranian minister", no one before
-                current = _Named(at, resolved.speaker, resolved.side, resolved.kind)
-            else:
-                current = full(speaker, at)
-            named.append(current)
-            latest = current
-            statements.append(
+            self.named.append(current)
+            self.latest = current
+            self.statements.append(
                 Statement(start + said_start, start + said_end, current.speaker, current.side)
             )
-        named.extend(people)
-        named.sort(key=lambda n: n.at)
-        quoted = len(statements) > said_before
-        newcomer = people[-1] if people and not quoted else None
-    return _without_overlaps(statements)
+        self.named.extend(people)
+        self.named.sort(key=lambda n: n.at)
+        quoted = len(self.statements) > said_before
+        self.newcomer = people[-1] if people and not quoted else None
+
+    def _continue_quotation(self, paragraph: str, start: int) -> None:
+        """A paragraph that is all quotation continues the speaker before it, or quotes
+        the person the paragraph before introduced."""
+        speaker = self.newcomer or self.latest
+        close = max(paragraph.rfind(c) for c in '”"»')
+        if close == -1:
+            # A quotation that goes on into the next paragraph is left open: news
+            # style reopens it there and closes it only at its end.
+            close = len(paragraph.rstrip())
+        if speaker is not None and close > 1:
+            self.statements.append(
+                Statement(start + 1, start + close, speaker.speaker, speaker.side)
+            )
+            self.latest = speaker
+            self.newcomer = None
+
+    def _speaker_at(self, raw: str, at: int, people: list[_Named]) -> _Named | None:
+        """Who the raw phrase at ``at`` names, a pronoun or description resolved to the
+        person or organisation named before it; None when it names no speaker."""
+        speaker = _speaker_of(raw)
+        if speaker is None:
+            return None
+        reference = _reference(speaker)
+        if reference is None:
+            return self.full(speaker, at)
+        before = sorted([*self.named, *(p for p in people if p.at < at)], key=lambda n: n.at)
+        resolved = _resolve(reference, speaker, before)
+        if resolved is None:
+            if reference != "person" or country_in(speaker) is None:
+                return None
+            resolved = self.full(speaker, at)  # "the Iranian minister", no one before
+        return _Named(at, resolved.speaker, resolved.side, resolved.kind)
+
+
+def _attributions(paragraph: str) -> list[tuple[int, int, int, str]]:
+    """(order, said start, said end, raw speaker) of each attribution in a paragraph:
+    quotations followed by their speaker, then speakers followed by what they said."""
+    found = [
+        (match.start(), match.start("quote"), match.end("quote"), match.group("speaker"))
+        for pattern in (_QUOTE_THEN_VERB, _QUOTE_THEN_SPEAKER)
+        for match in pattern.finditer(paragraph)
+    ]
+    for pattern in (_SPEAKER_THEN_VERB, _ACCORDING_TO):
+        for match in pattern.finditer(paragraph):
+            if any(s <= match.start("speaker") < e for _, s, e, _ in found):
+                continue  # inside a quotation already attributed
+            if pattern is _SPEAKER_THEN_VERB and _PASSIVE.search(match.group("speaker")):
+                continue  # "employees were told": they did not speak
+            said_start, said_end = _said_by(paragraph, match)
+            found.append((match.start("speaker"), said_start, said_end, match.group("speaker")))
+    return found
+
+
+def _said_by(paragraph: str, match: re.Match) -> tuple[int, int]:
+    """What the speaker of ``match`` said: after the verb, else the sentence before."""
+    said_start, said_end = _what_was_said(paragraph, match.end())
+    if re.search(r"\w", paragraph[said_start:said_end]):
+        return said_start, said_end
+    # "…, analysts said.": what was said comes before the speaker.
+    sentence = re.split(r"(?<=[.!?])\s+", paragraph[: match.start("speaker")])
+    said_end = match.start("speaker") - len(sentence[-1]) + len(sentence[-1].rstrip(" ,"))
+    return said_end - len(sentence[-1].rstrip(" ,")), said_end
 
 
 def _what_was_said(paragraph: str, after: int) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..deadline import Deadline, tracing
+from ..errors import FetchFailed
 from .sources import SkippedFile, SourceDocument, UnreadableSource, document_from_html
 
 # A news page is well under a megabyte of HTML; far more is not an article, and is cut
@@ -33,10 +34,6 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)"
 
 # stage name, done, total (as indexer.ProgressCallback)
 Progress = Callable[[str, int, int], None]
-
-
-class FetchFailed(UnreadableSource):
-    """One URL could not be fetched or read; the message is ``URL: reason``."""
 
 
 @dataclass(frozen=True)

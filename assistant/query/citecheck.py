@@ -425,10 +425,20 @@ def _looks_like_verb(words: list[_Word], i: int) -> bool:
     w = word.folded
     if word.text[:1].isupper() or not w.isalpha() or len(w) < 2 or w in lists.negation:
         return False
-    previous = words[i - 1] if i else None
-    before = previous.folded if previous else ""
+    before = words[i - 1].folded if i else ""
     if before in lists.determiners:
         return False
+    verdict = _past_or_after_auxiliary(words, i, lists)
+    if verdict is not None:
+        return verdict
+    return _present_after_subject(words, i, lists)
+
+
+def _past_or_after_auxiliary(words: list[_Word], i: int, lists) -> bool | None:
+    """True for a past tense or a word after a modal or "to" ("did not admit"), False
+    for a function word, None when neither says."""
+    w = words[i].folded
+    before = words[i - 1].folded if i else ""
     if w in lists.irregular:
         return True
     if w in STOP_WORDS:
@@ -439,9 +449,16 @@ def _looks_like_verb(words: list[_Word], i: int) -> bool:
         return True
     if i >= 2 and before in lists.negation and words[i - 2].folded in lists.auxiliaries:
         return True  # "did not admit"
+    return None
+
+
+def _present_after_subject(words: list[_Word], i: int, lists) -> bool:
+    """A present tense in -s right after a pronoun or a name: "Iran owns"."""
+    w = words[i].folded
+    previous = words[i - 1] if i else None
     if not w.endswith("s") or w.endswith(("ss", "us", "is")) or previous is None:
         return False
-    if before in lists.pronouns:
+    if previous.folded in lists.pronouns:
         return True
     if not previous.is_name or previous.possessive:
         return False
@@ -513,7 +530,21 @@ def _claim_support_problems(claim: str, cited: list[int], texts: dict[int, str])
     if missing_names:
         problems.append(f"{listed} does not mention {', '.join(missing_names)}")
     verbs = _verb_indices(words)
+    problems += _verb_problems(words, verbs, evidence, listed, names)
+    if not verbs:
+        negated = _negated(words, None)
+        if _negated(evidence.closest(words), None) != negated:
+            problems.append(_negation_problem(listed, negated))
+    return problems
+
+
+def _verb_problems(
+    words: list[_Word], verbs: list[int], evidence: _Evidence, listed: str, names: dict
+) -> list[str]:
+    """For each of the claim's verbs: whether the passages say it (or a paraphrase),
+    with the same negation, and with the same one doing it."""
     pronouns = _claim_words().pronouns
+    problems = []
     previous_agents: set[str] = set()
     for k, at in enumerate(verbs):
         verb = words[at]
@@ -533,10 +564,6 @@ def _claim_support_problems(claim: str, cited: list[int], texts: dict[int, str])
         if agents and patients and _roles_reversed(agents, patients, evidence, positions):
             doers = ", ".join(names.get(a, a) for a in sorted(agents))
             problems.append(f"{listed} does not have {doers} as the one who “{verb.text}”")
-    if not verbs:
-        negated = _negated(words, None)
-        if _negated(evidence.closest(words), None) != negated:
-            problems.append(_negation_problem(listed, negated))
     return problems
 
 

@@ -1,7 +1,8 @@
 """Talking to an OpenAI-compatible chat server (llama.cpp, Ollama, vLLM, OpenAI).
 
 Settings come from, in order: the caller (the CLI's ``--llm`` options), environment
-variables, the ``[llm]`` table of the config file, defaults. The client is the
+variables, the ``[llm]`` table of the config file, defaults (the last two as read by
+:class:`~assistant.config.Settings`). The client is the
 ``openai`` package, imported on first use; every failure it can raise (refused
 connection, timeout, HTTP status, a stream that breaks off or makes no sense) becomes
 one :class:`LLMError` with a sentence a person can act on.
@@ -16,8 +17,6 @@ password written in the URL is never shown.
 
 from __future__ import annotations
 
-import os
-import stat
 import threading
 import weakref
 from collections.abc import Iterator
@@ -26,8 +25,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from ..config import LLM_ENVIRONMENT, Settings
 from ..deadline import Deadline
-from ..errors import AssistantError, UsageError
+from ..errors import AssistantError, LLMError, UsageError
 
 DEFAULT_CONTEXT_WINDOW = 4096
 DEFAULT_ANSWER_TOKENS = 512
@@ -42,72 +42,19 @@ MAX_CHARS_PER_TOKEN = 16
 # The only host that gets $OPENAI_API_KEY: the key is OpenAI's, not any server's.
 OPENAI_HOST = "api.openai.com"
 
-# setting -> environment variable
-ENVIRONMENT = {
-    "url": "ASSISTANT_LLM_URL",
-    "model": "ASSISTANT_LLM_MODEL",
-    "api_key": "ASSISTANT_LLM_API_KEY",
-    "context_window": "ASSISTANT_LLM_CONTEXT_WINDOW",
-    "answer_tokens": "ASSISTANT_LLM_ANSWER_TOKENS",
-    "timeout": "ASSISTANT_LLM_TIMEOUT",
-}
-
-
-class LLMError(AssistantError):
-    """The language model server could not give an answer (down, slow, refused, cut off)."""
-
-    exit_code = 12
+# setting -> environment variable (read by config.Settings; named here for callers that
+# must clear them, such as a test session)
+ENVIRONMENT = LLM_ENVIRONMENT
+# The settings a config may have (options, environment, the config file's [llm] table).
+KNOWN_SETTINGS = frozenset(
+    {"url", "model", "api_key", "context_window", "answer_tokens", "timeout", "prompts"}
+)
 
 
 def config_path() -> Path:
-    """``$ASSISTANT_CONFIG``, else ``$XDG_CONFIG_HOME/assistant/config.toml``."""
-    configured = os.environ.get("ASSISTANT_CONFIG")
-    if configured:
-        return Path(configured).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME")
-    return (Path(base).expanduser() if base else Path.home() / ".config") / "assistant/config.toml"
-
-
-def _config_file_settings() -> dict:
-    import tomllib
-
-    path = config_path()
-    try:
-        with path.open("rb") as handle:
-            mode = os.fstat(handle.fileno()).st_mode
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise UsageError(f"cannot read the config file {path}: {error}") from None
-    table = data.get("llm", {})
-    if not isinstance(table, dict):
-        raise UsageError(f"{path}: [llm] must be a table")
-    table = dict(table)
-    warning = _exposed_key_warning(path, mode, table)
-    if warning:
-        table[_WARNINGS] = (warning,)
-    return table
-
-
-_WARNINGS = "__warnings__"  # carried from the file reader to the config, never a setting
-
-
-def _exposed_key_warning(path: Path, mode: int, table: dict) -> str | None:
-    """A sentence when the file holding an API key can be read or changed by others."""
-    if not table.get("api_key"):
-        return None
-    exposed = []
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
-        exposed.append("readable")
-    if mode & (stat.S_IWGRP | stat.S_IWOTH):
-        exposed.append("writable")
-    if not exposed:
-        return None
-    return (
-        f"the config file {path} holds an API key and is {' and '.join(exposed)} by other"
-        f" users (mode {stat.S_IMODE(mode):o}; fix: chmod 600 {path})"
-    )
+    """The config file's path. Only storage/milvus still asks here (for its token);
+    it is to take ``Settings.milvus_token()`` instead, and then this goes."""
+    return Settings.load().config_path
 
 
 def redact_url(url: str) -> str:
@@ -152,6 +99,8 @@ class LLMConfig:
     answer_tokens: int = DEFAULT_ANSWER_TOKENS
     timeout: float = DEFAULT_TIMEOUT
     prompts: Path | None = None
+    # $OPENAI_API_KEY, sent only when the server is OpenAI's (see ChatClient._api_key).
+    openai_api_key: str | None = field(default=None, repr=False, compare=False)
     # Things a person should know about the settings (a config file others can read).
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -161,36 +110,24 @@ class LLMConfig:
         return redact_url(self.url)
 
     @classmethod
-    def resolve(cls, **given) -> LLMConfig | None:
-        """Settings from the caller, else the environment, else the config file.
+    def resolve(cls, settings: Settings | None = None, **given) -> LLMConfig | None:
+        """Settings from the caller, else the environment, else the config file (both
+        as read by ``settings``; default: this process's, see config.Settings).
 
         Returns None when no URL is set anywhere: the extractive answerer is the default.
         """
-        settings = _config_file_settings()
-        warnings = settings.pop(_WARNINGS, ())
-        for name, variable in ENVIRONMENT.items():
-            if os.environ.get(variable):
-                settings[name] = os.environ[variable]
-        settings.update({k: v for k, v in given.items() if v is not None})
-        if not settings.get("url"):
+        settings = settings if settings is not None else Settings.load()
+        values, warnings = settings.llm_settings()
+        values.update({k: v for k, v in given.items() if v is not None})
+        if not values.get("url"):
             return None
-        known = {"url", "model", "api_key", "context_window", "answer_tokens", "timeout", "prompts"}
-        unknown = sorted(set(settings) - known)
+        unknown = sorted(set(values) - KNOWN_SETTINGS)
         if unknown:
             raise UsageError(
-                f"unknown LLM setting {unknown[0]!r} (known: {', '.join(sorted(known))})"
+                f"unknown LLM setting {unknown[0]!r} (known: {', '.join(sorted(KNOWN_SETTINGS))})"
             )
         try:
-            config = cls(
-                url=normalise_url(str(settings["url"])),
-                model=str(settings["model"]) if settings.get("model") else None,
-                api_key=str(settings["api_key"]) if settings.get("api_key") else None,
-                context_window=int(settings.get("context_window", DEFAULT_CONTEXT_WINDOW)),
-                answer_tokens=int(settings.get("answer_tokens", DEFAULT_ANSWER_TOKENS)),
-                timeout=float(settings.get("timeout", DEFAULT_TIMEOUT)),
-                prompts=Path(settings["prompts"]).expanduser() if settings.get("prompts") else None,
-                warnings=tuple(warnings),
-            )
+            config = cls._from_values(values, settings, warnings)
         except (TypeError, ValueError) as error:
             raise UsageError(f"bad LLM setting: {error}") from None
         if config.answer_tokens < 16 or config.context_window < config.answer_tokens + 64:
@@ -201,6 +138,22 @@ class LLMConfig:
         if config.timeout <= 0:
             raise UsageError("the LLM timeout must be positive")
         return config
+
+    @classmethod
+    def _from_values(cls, values: dict, settings: Settings, warnings) -> LLMConfig:
+        # The config file's prompt folder wins over $ASSISTANT_PROMPTS (as it always has).
+        prompts = Path(values["prompts"]).expanduser() if values.get("prompts") else None
+        return cls(
+            url=normalise_url(str(values["url"])),
+            model=str(values["model"]) if values.get("model") else None,
+            api_key=str(values["api_key"]) if values.get("api_key") else None,
+            context_window=int(values.get("context_window", DEFAULT_CONTEXT_WINDOW)),
+            answer_tokens=int(values.get("answer_tokens", DEFAULT_ANSWER_TOKENS)),
+            timeout=float(values.get("timeout", DEFAULT_TIMEOUT)),
+            prompts=prompts or settings.prompts_dir,
+            openai_api_key=settings.openai_api_key,
+            warnings=tuple(warnings),
+        )
 
     def with_model(self, model: str) -> LLMConfig:
         return replace(self, model=model)
@@ -257,10 +210,6 @@ class _TokenCap:
         return self.used >= self.limit
 
 
-class _CrossOriginRedirect(LLMError):
-    pass
-
-
 class _ThreadState(threading.local):
     """What one thread's exchanges own. A deadline shuts down the connections of its
     own thread only: with one client shared by the HTTP server's worker threads, one
@@ -300,13 +249,9 @@ class ChatClient:
 
     def _openai(self):
         if self._client is None:
-            try:
-                import openai
-            except ImportError:
-                raise UsageError(
-                    "the LLM answerer needs the openai package",
-                    hint="pip install openai, or run: make install",
-                ) from None
+            from ..extras import require
+
+            openai = require("openai", "llm", "the LLM answerer")
             self._thread.client = openai.OpenAI(
                 base_url=self.config.url,
                 # Local servers ignore the key but the client insists on one.
@@ -325,7 +270,8 @@ class ChatClient:
             return self.config.api_key
         parts = urlsplit(self.config.url)
         if parts.scheme == "https" and (parts.hostname or "").lower() == OPENAI_HOST:
-            return os.environ.get("OPENAI_API_KEY")
+            # A config made by hand (not resolve()d) still finds the process's key.
+            return self.config.openai_api_key or Settings.load().openai_api_key
         return None
 
     def _trace(self, request) -> None:
@@ -348,7 +294,7 @@ class ChatClient:
         target = response.headers.get("location", "")
         resolved = response.url.join(target)
         if _origin(resolved) != _origin(response.url):
-            raise _CrossOriginRedirect(
+            raise LLMError(
                 f"the LLM server at {self.config.shown_url} redirected to another server"
                 f" ({redact_url(str(resolved))}); not following it"
             )

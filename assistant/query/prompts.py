@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import Settings
 from ..errors import UsageError
 
 # Which placeholders each template may use (documented in prompts/README.md).
@@ -24,18 +25,17 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_]\w*)\}")
 
 
-def default_prompts_dir() -> Path:
+def default_prompts_dir(settings: Settings | None = None) -> Path:
     """``$ASSISTANT_PROMPTS``, else the checkout's ``prompts/``, else the copy an
     installed package carries (``<prefix>/share/assistant/prompts``: pip and pipx put
     the project's ``prompts/`` there)."""
-    import os
     import sys
 
     from ..paths import PROJECT_ROOT
 
-    configured = os.environ.get("ASSISTANT_PROMPTS")
+    configured = (settings if settings is not None else Settings.load()).prompts_dir
     if configured:
-        return Path(configured).expanduser()
+        return configured
     beside = PROJECT_ROOT / "prompts"
     if beside.is_dir():
         return beside
@@ -57,11 +57,14 @@ class PromptTemplate:
         return _FIELD.sub(substitute, self.text).strip()
 
 
-def load_prompt(name: str, directory: Path | None = None) -> PromptTemplate:
-    """The template ``name`` ("system", "answer" or "condense"), checked for its placeholders."""
+def load_prompt(
+    name: str, directory: Path | None = None, settings: Settings | None = None
+) -> PromptTemplate:
+    """The template ``name`` ("system", "answer" or "condense"), checked for its
+    placeholders, from ``directory`` (default: :func:`default_prompts_dir`)."""
     if name not in PLACEHOLDERS:
         raise UsageError(f"unknown prompt {name!r}; the prompts are {', '.join(PLACEHOLDERS)}")
-    directory = directory or default_prompts_dir()
+    directory = directory or default_prompts_dir(settings)
     path = directory / f"{name}.md"
     try:
         text = path.read_text(encoding="utf-8")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from textual.app import App
 
+from ...config import Settings
 from ...errors import AssistantError
 from ...paths import default_index_dir, seeds_dir
 from .screens import (
@@ -29,13 +30,18 @@ class AssistantApp(App):
         seeds: Path | None = None,
         llm=None,
         search_filter=None,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__()
         self.llm = llm  # an LLMConfig: a language model writes the answers
         self.search_filter = search_filter  # a SearchFilter the chat starts with
-        self.index_path = Path(index_path) if index_path is not None else default_index_dir()
+        # Where collections, seeds, history and exports are (the environment's, read once).
+        self.settings = settings if settings is not None else Settings.load()
+        self.index_path = (
+            Path(index_path) if index_path is not None else default_index_dir(self.settings)
+        )
         # The bundled articles in the project's checkout; None for an installed tool.
-        self.seeds = seeds or seeds_dir()
+        self.seeds = seeds or seeds_dir(self.settings)
         self.index = None
 
     def on_mount(self) -> None:
@@ -64,7 +70,7 @@ class AssistantApp(App):
             self.push_screen(BuildScreen(self.index_path, None, reason))
             return
         self.index = index
-        self.push_screen(ChatScreen(index, self.llm, self.search_filter))
+        self.push_screen(ChatScreen(index, self.llm, self.search_filter, self.settings))
 
     def open_chat(self) -> None:
         """Called once the index is prepared: replace the build screen by the chat."""
@@ -75,7 +81,7 @@ class AssistantApp(App):
         except AssistantError as error:
             self.switch_screen(BrokenIndexScreen(str(error)))
             return
-        self.switch_screen(ChatScreen(self.index, self.llm, self.search_filter))
+        self.switch_screen(ChatScreen(self.index, self.llm, self.search_filter, self.settings))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

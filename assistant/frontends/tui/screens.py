@@ -30,6 +30,7 @@ from textual.widgets import (
     Static,
 )
 
+from ...config import Settings
 from ...errors import AssistantError
 from ...text.display import flowed
 from ...types import Answer
@@ -83,7 +84,8 @@ class AddSourcesScreen(Screen):
         from ...paths import DEFAULT_COLLECTION, collections_dir
 
         command = "assistant index add PATH"
-        if self.index_path != collections_dir() / DEFAULT_COLLECTION:
+        settings = getattr(self.app, "settings", None)
+        if self.index_path != collections_dir(settings) / DEFAULT_COLLECTION:
             command += f" --index {self.index_path}"
         with Vertical(id="build-box"):
             yield Static(Text("No sources yet", style="bold"), id="build-title")
@@ -281,13 +283,14 @@ class ChatScreen(Screen):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, index, llm=None, search_filter=None) -> None:
+    def __init__(self, index, llm=None, search_filter=None, settings: Settings | None = None):
         super().__init__()
         self.index = index
         self.llm = llm  # an LLMConfig, or None for extractive answers
         self.search_filter = search_filter  # a SearchFilter; /since, /until, /source, /all
+        self.settings = settings if settings is not None else Settings.load()
         self.conversation = Conversation()
-        self.history = QuestionHistory(index.path)
+        self.history = QuestionHistory(index.path, directory=self.settings.history_dir)
         self.pending: Exchange | None = None
         self.exchanges = 0
         # Seconds from Enter to the answer on screen, per question (bench/ui.py reads it).
@@ -576,7 +579,7 @@ class ChatScreen(Screen):
             self.notify("Nothing to export yet.", severity="warning", markup=False)
             return
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        target = export_dir() / f"conversation-{stamp}.md"
+        target = export_dir(self.settings) / f"conversation-{stamp}.md"
         title = f"Conversation with {self.index.path.name} ({datetime.now():%Y-%m-%d %H:%M})"
         try:
             write_private_text(target, self.conversation.to_markdown(title))  # 0600
