@@ -573,10 +573,8 @@ def test_memory_stays_bounded_on_huge_files(tmp_path):
     ],
 )
 def test_unusual_questions_get_an_answer_or_a_clear_refusal(seeds_index_dir, question):
-    started = time.perf_counter()
     result = run("ask", question, "--index", str(seeds_index_dir), "--json")
     assert result.exit_code == 0, result.output
-    assert time.perf_counter() - started < 10
     data = json.loads(result.stdout)
     if data["abstained"]:
         assert data["answer"].startswith("The sources do not answer this: ")

@@ -18,6 +18,7 @@ from assistant.ingest.feeds import fetch_feed
 from assistant.ingest.web import fetch_pages
 from assistant.store import read_manifest
 
+from .fakes import FakeClock
 from .web_server import ARTICLE_A, FEED_TEXT, FixtureServer
 
 LIMIT = 256 * 1024
@@ -269,9 +270,9 @@ def test_cli_adds_a_page_reports_the_404_and_cites_the_url(server, tmp_path):
 
 
 def test_the_timeout_bounds_the_whole_fetch_even_a_trickle_of_headers():
-    # A server that sends its status line and headers one byte every 0.2 s, forever:
-    # each read is well within the client's per-read timeout, so only a limit on the
-    # whole fetch ends it.
+    # A server that sends its status line and headers one byte every 0.2 s: each read
+    # is well within the client's per-read timeout (300 s), so only a limit on the
+    # whole fetch ends it. That limit is measured on a fake clock the test moves.
     import socket
     import threading
     import time
@@ -279,10 +280,11 @@ def test_the_timeout_bounds_the_whole_fetch_even_a_trickle_of_headers():
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-    stop = threading.Event()
+    stop, accepted = threading.Event(), threading.Event()
 
     def trickle() -> None:
         connection, _ = listener.accept()
+        accepted.set()
         with connection:
             for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Slow: " + b"a" * 500:
                 if stop.is_set():
@@ -295,12 +297,23 @@ def test_the_timeout_bounds_the_whole_fetch_even_a_trickle_of_headers():
 
     threading.Thread(target=trickle, daemon=True).start()
     url = f"http://127.0.0.1:{listener.getsockname()[1]}/slow-headers.html"
-    started = time.monotonic()
+    clock, result = FakeClock(), {}
+    fetching = threading.Thread(
+        target=lambda: result.setdefault("value", fetch_pages([url], timeout=300, clock=clock)),
+        daemon=True,
+    )
+    fetching.start()
     try:
-        documents, skipped = fetch_pages([url], timeout=1.0)
+        assert accepted.wait(60), "the fetch never connected"
+        clock.advance(299.5)
+        fetching.join(0.5)
+        assert fetching.is_alive() and not result, "the fetch ended before its limit"
+        clock.advance(1)
+        fetching.join(60)  # a guard against a hang, not a measure of speed
+        assert not fetching.is_alive(), "the limit passed on the clock and the fetch went on"
     finally:
         stop.set()
         listener.close()
-    assert time.monotonic() - started < 2.5
+    documents, skipped = result["value"]
     assert documents == []
-    assert reasons(skipped) == {url: f"{url}: timed out after 1 s"}
+    assert reasons(skipped) == {url: f"{url}: timed out after 300 s"}
