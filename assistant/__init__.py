@@ -1,7 +1,8 @@
 """Question answering over your own sources, with verbatim, checkable citations.
 
-    from assistant import Index
-    index, report = Index.build(["seeds"], "index")
+    from assistant import Index, IndexWriter
+    report = IndexWriter("index").build(["seeds"])
+    index = Index("index")
     answer = index.ask("What did Azerbaijan say about the 132-km border?")
     for citation in answer.citations:
         print(citation.n, citation.document.title, citation.quote_text)
@@ -44,6 +45,7 @@ __all__ = [
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexStatus",
+    "IndexWriter",
     "ModelUnavailableError",
     "Passage",
     "SearchFilter",
@@ -59,7 +61,8 @@ __all__ = [
 
 _LAZY = {
     "Index": "api",
-    "BuildReport": "indexing.writer",
+    "BuildReport": "indexing.plan",
+    "IndexWriter": "indexing.writer",
     "Answer": "types",
     "Citation": "types",
     "Document": "types",
@@ -69,14 +72,15 @@ _LAZY = {
     "SearchFilter": "filters",
     "Span": "types",
     "VerifyReport": "storage.verify",
-    "verify_index": "storage.verify",
+    "verify_index": "api",
 }
 
 if TYPE_CHECKING:
-    from .api import Index
+    from .api import Index, verify_index
     from .filters import SearchFilter
-    from .indexing.writer import BuildReport
-    from .storage.verify import VerifyReport, verify_index
+    from .indexing.plan import BuildReport
+    from .indexing.writer import IndexWriter
+    from .storage.verify import VerifyReport
     from .types import Answer, Citation, Document, Hit, IndexStatus, Passage, Span
 
 

@@ -90,6 +90,15 @@ def cache_dir() -> Path:
     return base / "assistant"
 
 
+def config_path() -> Path:
+    """``$ASSISTANT_CONFIG``, else ``$XDG_CONFIG_HOME/assistant/config.toml``."""
+    configured = os.environ.get("ASSISTANT_CONFIG")
+    if configured:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME")
+    return (Path(base).expanduser() if base else Path.home() / ".config") / "assistant/config.toml"
+
+
 def user_dir() -> Path:
     """The user's own data (collections, chat history): ``$ASSISTANT_USER_DIR``, else
     the platform's user data directory (``~/.local/share/assistant`` on Linux,
