@@ -143,6 +143,29 @@ def test_the_old_circles_are_gone_even_inside_functions(importer, imported_modul
     assert imported_module not in import_graph("any")[importer]
 
 
+# What storage must not know: how sources are read and split, how an index is written
+# or queried, and the embedding model (it compares a ModelSpec it is given).
+NOT_FOR_STORAGE = (
+    "assistant.ingest",
+    "assistant.indexing",
+    "assistant.query",
+    "assistant.frontends",
+    "assistant.embeddings",
+)
+
+
+def test_storage_knows_nothing_of_ingestion_querying_or_the_model():
+    """Not even through an import inside a function."""
+    reached = sorted(
+        f"{name} imports {module}"
+        for name, modules in import_graph("any").items()
+        if name.startswith("assistant.storage")
+        for module in modules
+        if module.startswith(NOT_FOR_STORAGE)
+    )
+    assert reached == []
+
+
 def is_store_chain(node: ast.AST) -> bool:
     """``store``, ``index.store``, ``self._store``...: an expression naming a store."""
     while isinstance(node, ast.Attribute | ast.Call):
@@ -241,10 +264,10 @@ def test_only_the_storage_package_touches_the_database_and_vector_files():
 
 
 FRONT_ENDS = [
-    PACKAGE / "cli.py",
-    PACKAGE / "http_api.py",
-    PACKAGE / "mcp_server.py",
-    *sorted((PACKAGE / "tui").glob("*.py")),
+    PACKAGE / "frontends" / "cli.py",
+    PACKAGE / "frontends" / "http.py",
+    PACKAGE / "frontends" / "mcp.py",
+    *sorted((PACKAGE / "frontends" / "tui").glob("*.py")),
 ]
 
 
