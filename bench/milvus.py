@@ -78,7 +78,7 @@ def questions(rng, vectors, vocabulary, weights, count: int):
 
 
 def build_local(texts, vectors, directory: Path):
-    from assistant.store import make_vector_index
+    from assistant.storage.vectors import make_vector_index
 
     started = time.perf_counter()
     index, kind = make_vector_index(vectors)
@@ -102,7 +102,7 @@ def query_local(index, db, queries, matches):
     ivf = None
     try:
         ivf = faiss.extract_index_ivf(index)
-        from assistant.store import probe_count
+        from assistant.storage.vectors import probe_count
 
         ivf.nprobe = probe_count(ivf.nlist)
     except RuntimeError:

@@ -44,10 +44,10 @@ def isolated_dirs(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def seeds_index_dir(tmp_path_factory) -> Path:
-    from assistant.indexer import build_index
+    from assistant import IndexWriter
 
     target = tmp_path_factory.mktemp("seeds-index") / "index"
-    build_index([str(SEEDS)], target)
+    IndexWriter(target).build([str(SEEDS)])
     return target
 
 

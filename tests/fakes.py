@@ -21,13 +21,20 @@ WORD = re.compile(r"\w+")
 
 
 class FakeEncoder:
-    """A hashed bag of words and word pairs: keyword-similar texts get close vectors."""
+    """A hashed bag of words and word pairs: keyword-similar texts get close vectors.
 
-    name = "test-fake"
-    dimension = 64
-    fingerprint = ""
+    ``name`` and ``dimension`` are what the manifest records (another of either is
+    another model); :attr:`calls` counts the texts encoded so far.
+    """
+
+    def __init__(self, name: str = "test-fake", dimension: int = 64) -> None:
+        self.name = name
+        self.dimension = dimension
+        self.fingerprint = ""  # nothing to tell beyond the name
+        self.calls = 0
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += len(texts)
         rows = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in zip(rows, texts, strict=True):
             for feature in features(text):

@@ -16,7 +16,7 @@ pytest.importorskip("pymilvus")
 
 from click.testing import CliRunner
 
-from assistant import Index, IndexIncompatibleError, IndexNotFoundError, UsageError
+from assistant import Index, IndexIncompatibleError, IndexNotFoundError, IndexWriter, UsageError
 from assistant.errors import StoreUnavailableError
 from assistant.eval.questions import evaluate
 from assistant.frontends.cli import main
@@ -33,7 +33,8 @@ BACKENDS = ["local", "milvus"]
 def milvus_index(tmp_path_factory):
     """The seeds built with ``store="milvus:…"`` (embedded again: the real write path)."""
     base = tmp_path_factory.mktemp("milvus-seeds")
-    index, _ = Index.build([str(SEEDS)], base / "index", store=f"milvus:{base}/store.db")
+    IndexWriter(base / "index").build([str(SEEDS)], store=f"milvus:{base}/store.db")
+    index = Index(base / "index")
     yield index
     index.close()
 
@@ -138,7 +139,8 @@ def milvus_copy(tmp_path):
     """A Milvus index of a copy of the seeds, to change."""
     corpus = tmp_path / "seeds"
     shutil.copytree(SEEDS, corpus)
-    index, _ = Index.build([str(corpus)], tmp_path / "index", store=f"milvus:{tmp_path}/m.db")
+    IndexWriter(tmp_path / "index").build([str(corpus)], store=f"milvus:{tmp_path}/m.db")
+    index = Index(tmp_path / "index")
     yield index, corpus
     index.close()
 
@@ -156,7 +158,8 @@ def test_update_rewrites_only_the_changed_source(milvus_copy):
     before = passage_ids_by_source(index)
     changed = next(corpus.glob("002_*"))
     changed.write_text(changed.read_text() + "\n\nThe ministry added a new paragraph.\n")
-    report = index.update()
+    report = IndexWriter(index.path).update()
+    index.refresh()
     assert [Path(s).name for s in report.files_embedded] == [changed.name]
     after = passage_ids_by_source(index)
     for source, ids in after.items():
@@ -166,13 +169,14 @@ def test_update_rewrites_only_the_changed_source(milvus_copy):
             assert ids == before[source]  # untouched in the engine
     assert any("new paragraph" in index.document_text(d.doc_id) for d in index.documents())
     assert index.ask(QUESTION_132).citations
-    from assistant.storage.verify import verify_index
+    from assistant import verify_index
 
     assert verify_index(index.path).ok
 
     gone = next(corpus.glob("003_*"))
     gone.unlink()
-    index.update()
+    IndexWriter(index.path).update()
+    index.refresh()
     assert not any(Path(s).name == gone.name for s in passage_ids_by_source(index))
     assert index.status().documents == len(list(corpus.glob("*.txt")))
     assert index.store.manifest.documents == index.status().documents
@@ -183,7 +187,7 @@ def test_a_reader_follows_the_writer(milvus_copy):
     other = Index(index.path)
     try:
         (corpus / "extra.txt").write_text("Baku announced a floating pavilion on the Caspian.\n")
-        index.update()
+        IndexWriter(index.path).update()
         other.refresh()
         assert any("extra.txt" in d.source for d in other.documents())
     finally:
@@ -193,11 +197,11 @@ def test_a_reader_follows_the_writer(milvus_copy):
 def test_add_keeps_the_store_and_refuses_another(milvus_copy, tmp_path):
     index, _ = milvus_copy
     with pytest.raises(UsageError, match="--store applies when an index is created"):
-        Index.writer(index.path).add([str(SEEDS)], store="local")
+        IndexWriter(index.path).add([str(SEEDS)], store="local")
     extra = tmp_path / "more"
     extra.mkdir()
     (extra / "note.txt").write_text("The Araz bridge opened to trucks in May.\n")
-    Index.writer(index.path).add([str(extra)])
+    IndexWriter(index.path).add([str(extra)])
     index.refresh()
     assert index.manifest.store and any("note.txt" in d.source for d in index.documents())
 
@@ -235,7 +239,7 @@ def test_cli_build_status_and_verify_on_milvus(tmp_path):
 
 def test_another_model_in_the_store_is_exit_6(tmp_path):
     target = tmp_path / "index"
-    Index.writer(target).build([str(SEEDS)], store=f"milvus:{tmp_path}/x.db")
+    IndexWriter(target).build([str(SEEDS)], store=f"milvus:{tmp_path}/x.db")
     manifest = Index.read_manifest(target)
     store = mb.parse_store_uri(manifest.store)
     writer = mb.MilvusWriter(mb.connect(store), manifest.store_index, store)

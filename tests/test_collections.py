@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant import paths
+from assistant import IndexWriter, paths
 from assistant.frontends.cli import main
-from assistant.indexer import add_sources, build_index, list_sources, remove_sources, update_index
 
 BORDER = "Border Talks\n\nThe ministry said the border post at Lachin would reopen on Monday.\n"
 RIVER = "River Report\n\nThe river flooded three villages near the capital after heavy rain.\n"
@@ -111,15 +110,15 @@ def test_add_embeds_only_the_new_files_and_update_keeps_their_roots(user, tmp_pa
     first = docs(tmp_path / "a", border=BORDER)
     second = docs(tmp_path / "b", river=RIVER)
     index_dir = tmp_path / "idx"
-    build_index([str(first)], index_dir)
-    report = add_sources([str(second)], index_dir)
+    IndexWriter(index_dir).build([str(first)])
+    report = IndexWriter(index_dir).add([str(second)])
     assert (report.passages_embedded, report.passages_reused) == (1, 1)
     assert report.files_embedded == [str(second / "river.txt")]
     roots = json.loads((index_dir / "manifest.json").read_text())["roots"]
     assert [r["given"] for r in roots] == [str(first), str(second)]
 
     (second / "harbour.txt").write_text(HARBOUR)
-    report = update_index(index_dir)  # both roots re-read; only the new file embedded
+    report = IndexWriter(index_dir).update()  # both roots re-read; only the new file embedded
     assert report.files_embedded == [str(second / "harbour.txt")]
     assert (report.documents, report.passages_embedded, report.passages_reused) == (3, 1, 2)
 
@@ -127,9 +126,9 @@ def test_add_embeds_only_the_new_files_and_update_keeps_their_roots(user, tmp_pa
 def test_add_keeps_what_was_indexed_without_reading_it(user, tmp_path):
     first = docs(tmp_path / "a", border=BORDER)
     index_dir = tmp_path / "idx"
-    build_index([str(first)], index_dir)
+    IndexWriter(index_dir).build([str(first)])
     (first / "border.txt").write_text(BORDER + "\nA changed paragraph.\n")
-    report = add_sources([str(docs(tmp_path / "b", river=RIVER))], index_dir)
+    report = IndexWriter(index_dir).add([str(docs(tmp_path / "b", river=RIVER))])
     assert report.files_embedded == [str(tmp_path / "b" / "river.txt")]
     assert report.passages_embedded == 1  # the changed file waits for `index update`
 
@@ -138,13 +137,13 @@ def test_remove_drops_a_root_and_its_documents_reembedding_nothing(user, tmp_pat
     first = docs(tmp_path / "a", border=BORDER)
     second = docs(tmp_path / "b", river=RIVER, harbour=HARBOUR)
     index_dir = tmp_path / "idx"
-    build_index([str(first), str(second)], index_dir)
-    report = remove_sources([str(first)], index_dir)
+    IndexWriter(index_dir).build([str(first), str(second)])
+    report = IndexWriter(index_dir).remove([str(first)])
     assert report.files_removed == [str(first / "border.txt")]
     assert (report.documents, report.passages_embedded, report.passages_reused) == (2, 0, 2)
     roots = json.loads((index_dir / "manifest.json").read_text())["roots"]
     assert [r["given"] for r in roots] == [str(second)]
-    assert update_index(index_dir).files_embedded == []  # it does not come back
+    assert IndexWriter(index_dir).update().files_embedded == []  # it does not come back
 
 
 def test_an_update_names_a_recorded_folder_that_is_gone(user, tmp_path):
@@ -153,7 +152,7 @@ def test_an_update_names_a_recorded_folder_that_is_gone(user, tmp_path):
     first = docs(tmp_path / "a", border=BORDER)
     second = docs(tmp_path / "b", river=RIVER)
     index_dir = tmp_path / "idx"
-    build_index([str(first), str(second)], index_dir)
+    IndexWriter(index_dir).build([str(first), str(second)])
     second.rename(tmp_path / "b-unmounted")
     result = run("index", "update", "--index", str(index_dir))
     assert result.exit_code == 0, result.output
@@ -167,7 +166,7 @@ def test_an_update_names_a_recorded_folder_that_is_gone(user, tmp_path):
 def test_remove_refuses_a_file_inside_an_indexed_folder_and_unknown_paths(user, tmp_path):
     folder = docs(tmp_path / "a", border=BORDER, river=RIVER)
     index_dir = tmp_path / "idx"
-    build_index([str(folder)], index_dir)
+    IndexWriter(index_dir).build([str(folder)])
     result = run("index", "remove", str(folder / "river.txt"), "--index", str(index_dir))
     assert result.exit_code == 2
     assert f"is inside the indexed folder {folder}" in result.output
@@ -182,7 +181,7 @@ def test_remove_refuses_a_file_inside_an_indexed_folder_and_unknown_paths(user, 
 
 def test_add_of_nothing_indexable_fails_and_leaves_the_index(user, tmp_path):
     index_dir = tmp_path / "idx"
-    build_index([str(docs(tmp_path / "a", border=BORDER))], index_dir)
+    IndexWriter(index_dir).build([str(docs(tmp_path / "a", border=BORDER))])
     before = (index_dir / "manifest.json").read_bytes()
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -202,10 +201,10 @@ def test_sources_lists_counts_dates_and_state(user, tmp_path):
     )
     (folder / "broken.txt").write_bytes(b"\xff\xfe not utf-8")
     index_dir = tmp_path / "idx"
-    build_index([str(folder)], index_dir)
+    IndexWriter(index_dir).build([str(folder)])
     (folder / "river.txt").unlink()
     (folder / "border.txt").write_text(BORDER + "\nMore.\n")
-    found = {Path(s.source).name: s for s in list_sources(index_dir)}
+    found = {Path(s.source).name: s for s in IndexWriter(index_dir).sources()}
     assert {name: s.state for name, s in found.items()} == {
         "border.txt": "changed",
         "river.txt": "missing",

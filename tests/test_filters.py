@@ -10,10 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from assistant import Index
+from assistant import Index, IndexWriter
 from assistant.errors import UsageError
 from assistant.filters import SearchFilter
-from assistant.indexer import build_index
 
 from .conftest import ROOT
 
@@ -84,7 +83,7 @@ def test_ask_with_a_filter_cites_only_allowed_documents(seeds_index):
 def test_vector_search_restriction_works_on_ivf_indexes():
     import faiss
 
-    from assistant.store import Restriction
+    from assistant.storage.local import Restriction
 
     rng = np.random.default_rng(7)
     vectors = rng.standard_normal((2000, 16)).astype(np.float32)
@@ -158,7 +157,7 @@ def test_words_that_differ_in_their_first_letters_are_not_variants(tmp_path):
         "The DESMOND programme was run by Dr Hedari.\n\n"
         "Diamond Blackfan anaemia was studied by Dr Heydari and Dr Bullard.\n"
     )
-    build_index([str(tmp_path / "a.txt")], tmp_path / "index")
+    IndexWriter(tmp_path / "index").build([str(tmp_path / "a.txt")])
     with Index(tmp_path / "index") as index:
         assert index.store.name_variants("desmond") == []
         assert index.store.name_variants("hedari") == ["heydari"]

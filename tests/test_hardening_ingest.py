@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant import Index, verify_index
+from assistant import Index, IndexWriter, verify_index
 from assistant.frontends.cli import main
-from assistant.indexer import build_index, update_index
 from assistant.ingest.sources import SourceFile, load_documents
 
 from .conftest import SEEDS
@@ -85,7 +84,7 @@ def test_each_bad_line_is_reported_with_its_number_and_the_rest_is_indexed(tmp_p
     data.write_text("\n".join(lines))
     (corpus / "other.txt").write_text("Other report\n\nThe river crossing reopened today.\n")
 
-    report = build_index([str(corpus)], tmp_path / "idx")
+    report = IndexWriter(tmp_path / "idx").build([str(corpus)])
     assert report.skipped == []
     reasons = [w.reason for w in report.warnings]
     for number, reason in BAD_REASONS.items():
@@ -161,7 +160,7 @@ def test_an_update_that_would_remove_every_document_is_refused(tmp_path):
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
     index_dir = tmp_path / "idx"
-    build_index([str(docs)], index_dir)
+    IndexWriter(index_dir).build([str(docs)])
     for path in docs.iterdir():
         path.unlink()
 
@@ -183,7 +182,7 @@ def test_duplicate_ids_keep_both_records_and_say_so(tmp_path):
     corpus.mkdir()
     data = corpus / "data.jsonl"
     data.write_text(record(1) + "\n" + record(1).replace("round 1", "round one") + "\n")
-    report = build_index([str(corpus)], tmp_path / "idx")
+    report = IndexWriter(tmp_path / "idx").build([str(corpus)])
     assert report.documents == 2
     assert [w.reason for w in report.warnings] == [
         f"{data}:2: the id 'a1' is also on line 1; this record's id is {data}:2"
@@ -200,7 +199,7 @@ def test_a_record_id_equal_to_another_files_path_loses_neither(tmp_path):
     article.write_text("Article headline\n\nThe article about the Araz river crossing.\n")
     hostile = json.dumps({"id": str(article), "text": "A record about something else."})
     (corpus / "a.jsonl").write_text(hostile + "\n")
-    report = build_index([str(corpus)], tmp_path / "idx")
+    report = IndexWriter(tmp_path / "idx").build([str(corpus)])
     assert report.documents == 2
     with Index(tmp_path / "idx") as index:
         assert index.search("Araz river crossing", k=1)[0].passage.source == str(article)
@@ -215,7 +214,7 @@ def test_a_path_that_spells_a_namespaced_id_is_renamed_not_dropped(tmp_path):
     (corpus / "a.jsonl").write_text(json.dumps({"id": "x.txt", "text": "The record."}) + "\n")
     spelled = corpus / "a.jsonl#x.txt"  # its path is the record's namespaced id
     spelled.write_text("A file\n\nWhose name spells the record's id.\n")
-    report = build_index([str(corpus)], tmp_path / "idx")
+    report = IndexWriter(tmp_path / "idx").build([str(corpus)])
     assert report.documents == 2
     assert [w.reason for w in report.warnings] == [
         f"{spelled}: the document id '{spelled}' is also one in {corpus / 'a.jsonl'};"
@@ -245,7 +244,7 @@ def linked_corpus(tmp_path: Path) -> tuple[Path, Path]:
 def test_links_out_of_the_corpus_are_skipped_on_build_and_update(tmp_path):
     corpus, _ = linked_corpus(tmp_path)
     index_dir = tmp_path / "idx"
-    report = build_index([str(corpus)], index_dir)
+    report = IndexWriter(index_dir).build([str(corpus)])
     reasons = {Path(s.source).name: s.reason for s in report.skipped}
     assert set(reasons) == {"passwd_link.txt", "outside_folder"}
     assert "outside the indexed folders" in reasons["passwd_link.txt"]
@@ -256,7 +255,7 @@ def test_links_out_of_the_corpus_are_skipped_on_build_and_update(tmp_path):
     assert verified.ok, [c.detail for c in verified.checks]
     assert "2 skipped" in verified.checks[-1].detail
     (corpus / "real" / "story.txt").write_text("Story\n\nNegotiators met in Baku twice.\n")
-    updated = update_index(index_dir)
+    updated = IndexWriter(index_dir).update()
     assert updated.files_embedded == [str(corpus / "real" / "story.txt")]
     assert verify_index(index_dir).ok
 
@@ -301,7 +300,7 @@ def test_any_error_in_one_file_becomes_its_line_and_the_rest_builds(tmp_path, mo
         return split(document, *args, **kwargs)
 
     monkeypatch.setattr(chunks, "split_document", failing_split)
-    report = build_index([str(corpus)], tmp_path / "idx")
+    report = IndexWriter(tmp_path / "idx").build([str(corpus)])
     assert [(Path(s.source).name, s.reason) for s in report.skipped] == [
         ("trap.txt", f"{corpus / 'trap.txt'}: could not be read (RuntimeError: splitter bug)")
     ]
@@ -316,7 +315,7 @@ def test_skipped_files_are_not_changed_until_they_change(tmp_path):
         "Caf\xe9 society\n\nThe caf\xe9 reopened.\n".encode("latin-1")
     )
     index_dir = tmp_path / "idx"
-    build_index([str(corpus)], index_dir)
+    IndexWriter(index_dir).build([str(corpus)])
 
     result = run("index", "verify", "--index", str(index_dir))
     assert result.exit_code == 0, result.output
@@ -324,13 +323,13 @@ def test_skipped_files_are_not_changed_until_they_change(tmp_path):
     with Index(index_dir) as index:  # what the chat checks before it opens
         status = index.status()
         assert (status.stale, status.missing, status.new) == ([], [], [])
-    assert update_index(index_dir).files_embedded == []
+    assert IndexWriter(index_dir).update().files_embedded == []
 
     # Once fixed, it is new again: the chat updates, and the update indexes it.
     (corpus / "latin1.txt").write_text("Cafe society\n\nThe cafe reopened.\n")
     with Index(index_dir) as index:
         assert index.status().new == [str((corpus / "latin1.txt").resolve())]
-    assert update_index(index_dir).files_embedded == [str(corpus / "latin1.txt")]
+    assert IndexWriter(index_dir).update().files_embedded == [str(corpus / "latin1.txt")]
     assert verify_index(index_dir).ok
 
 
@@ -341,7 +340,7 @@ async def test_the_chat_does_not_update_at_every_start_for_skipped_files(tmp_pat
     monkeypatch.setenv("ASSISTANT_USER_DIR", str(tmp_path / "user"))
     corpus, _ = linked_corpus(tmp_path)
     (corpus / "latin1.txt").write_bytes("Caf\xe9 society\n".encode("latin-1"))
-    build_index([str(corpus)], tmp_path / "idx")
+    IndexWriter(tmp_path / "idx").build([str(corpus)])
     builds = []
     monkeypatch.setattr(BuildScreen, "on_mount", lambda screen: builds.append(screen.reason))
 

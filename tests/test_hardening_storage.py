@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from assistant import Index, store
+from assistant import Index, IndexWriter
 from assistant.frontends.cli import main
 from assistant.frontends.history import QuestionHistory, history_file
-from assistant.indexer import build_index
 from assistant.storage import layout
 from assistant.storage import vectors as vector_files
 
@@ -35,7 +34,7 @@ def small_index(tmp_path_factory) -> Path:
     docs.mkdir()
     (docs / "border.txt").write_text(f"Border talks\n\n{EXPECTED}\n\nThe commission met twice.\n")
     (docs / "weather.txt").write_text("Weather report\n\nIt rained in Tbilisi all week.\n")
-    build_index([str(docs)], folder / "index")
+    IndexWriter(folder / "index").build([str(docs)])
     return folder / "index"
 
 
@@ -64,11 +63,11 @@ def current_generation(index_dir: Path) -> str:
 def swap_generation(index_dir: Path) -> str:
     """What a writer does: a new complete generation, the manifest replaced, the old
     generation deleted."""
-    manifest = store.read_manifest(index_dir)
+    manifest = layout.read_manifest(index_dir)
     new = manifest.generation + "-next"
     shutil.copytree(index_dir / manifest.generation, index_dir / new)
     manifest.generation = new
-    store.write_manifest(index_dir, manifest)
+    layout.write_manifest(index_dir, manifest)
     layout.remove_old_generations(index_dir, keep=new)
     return new
 
@@ -202,7 +201,7 @@ def test_disk_full_is_a_typed_error_and_the_half_written_generation_goes(
     the half-written generation left filling the disk until the next write."""
     before = generations(index_copy)
     manifest = (index_copy / "manifest.json").read_bytes()
-    docs = Path(store.read_manifest(index_copy).roots[0]["path"])
+    docs = Path(layout.read_manifest(index_copy).roots[0]["path"])
     (docs / "new.txt").write_text("Harbour news\n\nThe ferry to Aktau sailed on time today.\n")
     DISK_FULL[fault](monkeypatch)
 
@@ -248,7 +247,7 @@ def test_disk_full_message_says_how_much_to_free(tmp_path, monkeypatch):
     megabyte = 1024 * 1024
     free = SimpleNamespace(total=0, used=0, free=100 * megabyte)
     monkeypatch.setattr(shutil, "disk_usage", lambda path: free)
-    error = store.disk_full_error(tmp_path, 300 * megabyte)
+    error = layout.disk_full_error(tmp_path, 300 * megabyte)
     assert error.exit_code == 14
     assert str(error) == (
         f"no space left on device for the index at {tmp_path}: writing it needs about"
@@ -291,7 +290,7 @@ def test_the_index_is_private(tmp_path, usual_umask, monkeypatch):
     secret.chmod(0o600)
     monkeypatch.delenv("ASSISTANT_UMASK", raising=False)
     index_dir = tmp_path / "new" / "index"
-    build_index([str(docs)], index_dir)
+    IndexWriter(index_dir).build([str(docs)])
     assert_private(tmp_path / "new")
     secret.write_text(f"Border talks\n\n{EXPECTED}\n\nMore of it.\n")
     result = run("index", "update", "--index", str(index_dir))
@@ -304,11 +303,11 @@ def test_umask_setting_shares_the_index(tmp_path, usual_umask, monkeypatch):
     docs.mkdir()
     (docs / "a.txt").write_text(f"Border talks\n\n{EXPECTED}\n")
     monkeypatch.setenv("ASSISTANT_UMASK", "022")
-    build_index([str(docs)], tmp_path / "shared")
+    IndexWriter(tmp_path / "shared").build([str(docs)])
     assert_private(tmp_path / "shared", directory="0o755", file="0o644")
     # A stricter process umask still wins over the setting.
     os.umask(0o077)
-    build_index([str(docs)], tmp_path / "strict")
+    IndexWriter(tmp_path / "strict").build([str(docs)])
     assert_private(tmp_path / "strict")
 
 

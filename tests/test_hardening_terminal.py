@@ -57,7 +57,7 @@ def hostile_folder(tmp_path_factory) -> Path:
     """Two documents: one with markup in its title, outlet and file name and a paste-jack
     in its text; one named with an OSC 52 sequence and full of invisible characters.
     The index directory's own name holds an OSC 0 title sequence."""
-    from assistant.indexer import build_index
+    from assistant import IndexWriter
 
     folder = tmp_path_factory.mktemp("terminal-hardening")
     docs = folder / "docs"
@@ -72,7 +72,7 @@ def hostile_folder(tmp_path_factory) -> Path:
     (docs / OSC52_FILE).write_text(
         f"Caspian report\n\n{FERRY_TEXT}\n\nMore text about the port of Aktau and its cranes.\n"
     )
-    build_index([str(docs)], folder / "index\x1b]0;pwned\x07")
+    IndexWriter(folder / "index\x1b]0;pwned\x07").build([str(docs)])
     return folder
 
 
@@ -205,12 +205,12 @@ async def test_notifications_from_data_are_plain_text(user_env, hostile_folder, 
     """A failing answer, a changed cited file and a filter value, each carrying markup."""
     import shutil
 
+    from assistant import IndexWriter
     from assistant.errors import ModelUnavailableError
-    from assistant.indexer import build_index
 
     docs = user_env / "docs"
     shutil.copytree(hostile_folder / "docs", docs)
-    build_index([str(docs)], user_env / "index")
+    IndexWriter(user_env / "index").build([str(docs)])
     app = AssistantApp(user_env / "index")
     async with app.run_test(size=(160, 40), notifications=True) as pilot:
         await pilot.pause()

@@ -21,10 +21,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant import Index, verify_index
+from assistant import Index, IndexWriter, verify_index
 from assistant.errors import IndexNotFoundError
 from assistant.frontends.cli import main
-from assistant.indexer import build_index, update_index
 
 from .conftest import ROOT, SEEDS
 
@@ -88,7 +87,7 @@ def corpus(tmp_path) -> tuple[Path, Path]:
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
     index_dir = tmp_path / "index"
-    build_index([str(docs)], index_dir)
+    IndexWriter(index_dir).build([str(docs)])
     changed = next(docs.glob("003_*.txt"))
     changed.write_text(
         changed.read_text() + f"\n\nThe {NEW_WORD} delegation arrived late to the talks.\n"
@@ -136,7 +135,7 @@ def test_update_killed_at_any_point_leaves_a_usable_index(corpus, tmp_path, poin
     assert checks["sources"] is swapped  # the changed file is still pending
 
     # The next update finishes the job and clears what the killed writer left.
-    report = update_index(index_dir)
+    report = IndexWriter(index_dir).update()
     if not swapped:
         assert report.files_embedded == [str(next(_docs.glob("003_*.txt")))]
     assert verify_index(index_dir).ok
@@ -173,7 +172,7 @@ def test_update_killed_at_random_moments_never_breaks_the_index(corpus):
         checks = {c.name: c.ok for c in verify_index(index_dir).checks}
         assert checks["database"] and checks["vectors"], (delay_ms, checks)
         assert_answers(index_dir).close()
-    update_index(index_dir)
+    IndexWriter(index_dir).update()
     assert verify_index(index_dir).ok
     with Index(index_dir) as index:
         assert finds_new_word(index)
@@ -191,7 +190,7 @@ def test_first_build_killed_leaves_no_index_and_the_next_build_works(tmp_path, p
     result = cli("ask", QUESTION, "--index", str(index_dir))
     assert result.returncode == 4 and result.stderr.startswith("error: no index at ")
 
-    build_index([str(SEEDS)], index_dir)
+    IndexWriter(index_dir).build([str(SEEDS)])
     assert verify_index(index_dir).ok
     assert not list(index_dir.glob("*.partial"))
     assert_answers(index_dir).close()
@@ -251,7 +250,7 @@ def test_readers_see_one_consistent_version_during_updates(corpus):
     original = changed.read_text()
     for round_number in range(3):
         changed.write_text(original + f"\n\nRound {round_number} of {NEW_WORD} talks ended.\n")
-        update_index(index_dir)
+        IndexWriter(index_dir).update()
     time.sleep(0.2)
     stop.set()
     for thread in threads:
@@ -315,7 +314,7 @@ def test_cli_readers_never_see_a_healthy_index_as_damaged(tmp_path):
     (docs / "border.txt").write_text(f"Border talks\n\n{EXPECTED}\n\nThe commission met twice.\n")
     (docs / "weather.txt").write_text("Weather report\n\nIt rained in Tbilisi all week.\n")
     index_dir = tmp_path / "index"
-    build_index([str(docs)], index_dir)
+    IndexWriter(index_dir).build([str(docs)])
     logs = {name: tmp_path / f"{name}.jsonl" for name in ("r1", "r2", "r3", "r4", "writer")}
     stops = {"reader": tmp_path / "stop-readers", "writer": tmp_path / "stop-writer"}
 
@@ -461,7 +460,7 @@ def test_verify_names_each_fault_with_its_code_and_fix(
 def test_verify_reports_changed_sources_and_ask_warns(tmp_path):
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
-    build_index([str(docs)], tmp_path / "idx")
+    IndexWriter(tmp_path / "idx").build([str(docs)])
     cited = next(docs.glob("004_*.txt"))
     cited.write_text(cited.read_text().replace("132", "133"))
     (docs / "extra.txt").write_text("A new file.\n\nWith a paragraph of its own text.\n")
@@ -521,7 +520,7 @@ def hostile_folder(root: Path) -> dict[str, str]:
 def test_bad_files_are_reported_one_by_one_and_the_rest_builds(tmp_path):
     folder = tmp_path / "hostile"
     expected = hostile_folder(folder)
-    report = build_index([str(folder), str(tmp_path / "missing")], tmp_path / "idx")
+    report = IndexWriter(tmp_path / "idx").build([str(folder), str(tmp_path / "missing")])
     reasons = {Path(s.source).name: s.reason for s in report.skipped}
     assert reasons.pop("missing") == f"{tmp_path / 'missing'}: no such file or directory"
     assert set(reasons) == set(expected)
@@ -543,8 +542,8 @@ def test_memory_stays_bounded_on_huge_files(tmp_path):
     snippet = (
         "import resource, sys\n"
         "from pathlib import Path\n"
-        "from assistant.indexer import build_index\n"
-        "build_index([sys.argv[1]], Path(sys.argv[2]))\n"
+        "from assistant import IndexWriter\n"
+        "IndexWriter(Path(sys.argv[2])).build([sys.argv[1]])\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
     peaks = {}
@@ -619,7 +618,7 @@ def terminal_attack_index(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("terminal")
     (folder / "docs").mkdir()
     (folder / "docs" / "attack.txt").write_text(HOSTILE_TEXT)
-    build_index([str(folder / "docs")], folder / "index")
+    IndexWriter(folder / "index").build([str(folder / "docs")])
     return folder / "index"
 
 

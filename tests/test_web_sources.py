@@ -10,13 +10,12 @@ from datetime import datetime
 import pytest
 from click.testing import CliRunner
 
-from assistant import Index
+from assistant import Index, IndexWriter
 from assistant.errors import UsageError
 from assistant.frontends.cli import main
-from assistant.indexer import add_sources, list_sources, remove_sources, update_index
 from assistant.ingest.feeds import fetch_feed
 from assistant.ingest.web import fetch_pages
-from assistant.store import read_manifest
+from assistant.storage.layout import read_manifest
 
 from .fakes import FakeClock
 from .web_server import ARTICLE_A, FEED_TEXT, FixtureServer
@@ -167,7 +166,7 @@ def test_help_imports_neither_httpx_nor_feedparser():
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from assistant.frontends.cli import main\n"
-        "import assistant.indexer\n"
+        "import assistant.indexing.writer\n"
         "assert CliRunner().invoke(main, ['index', 'add', '--help']).exit_code == 0\n"
         "print(sorted(m for m in ('httpx', 'feedparser') if m in sys.modules))\n"
     )
@@ -179,7 +178,7 @@ def test_help_imports_neither_httpx_nor_feedparser():
 def test_pages_and_feeds_are_added_and_updated(server, tmp_path):
     index_dir = tmp_path / "idx"
     page, feed = server.url("/a.html"), server.url("/feed.rss")
-    report = add_sources([], index_dir, urls=[page, server.url("/missing")], feeds=[feed])
+    report = IndexWriter(index_dir).add([], urls=[page, server.url("/missing")], feeds=[feed])
 
     assert set(report.files_embedded) == {page, server.url("/b.html"), server.url("/gone.html")}
     assert set(reasons(report.skipped)) == {server.url("/missing"), server.url("/also-gone.html")}
@@ -194,7 +193,7 @@ def test_pages_and_feeds_are_added_and_updated(server, tmp_path):
     assert_offsets_hold(index_dir)
 
     # Nothing changed on the server: nothing is embedded, the check is recorded.
-    same = update_index(index_dir)
+    same = IndexWriter(index_dir).update()
     assert (same.files_embedded, same.passages_embedded) == ([], 0)
     assert same.files_unchanged == 3
 
@@ -208,7 +207,7 @@ def test_pages_and_feeds_are_added_and_updated(server, tmp_path):
     )
     server.feed_items.append({"link": "/c.html", "title": "Ferry restarts"})
     server.publish_feed()
-    changed = update_index(index_dir)
+    changed = IndexWriter(index_dir).update()
     assert set(changed.files_embedded) == {page, server.url("/c.html")}
     assert changed.files_unchanged == 2  # b.html and gone.html were not fetched again
     assert changed.files_removed == []
@@ -219,20 +218,20 @@ def test_pages_and_feeds_are_added_and_updated(server, tmp_path):
 
     # The server fails: the indexed copy stays, and the failure is said.
     server.routes["/a.html"] = (500, "text/html", b"oops")
-    failing = update_index(index_dir)
+    failing = IndexWriter(index_dir).update()
     assert failing.files_removed == [] and failing.documents == changed.documents
     assert f"{page}: HTTP 500 Internal Server Error; the indexed copy stays" in [
         w.reason for w in failing.warnings
     ]
 
-    listed = {info.source: info for info in list_sources(index_dir)}
+    listed = {info.source: info for info in IndexWriter(index_dir).sources()}
     assert listed[page].modified == read_manifest(index_dir).pages[page]["fetched_at"]
     assert listed[page].passages == 4 and listed[server.url("/b.html")].published == "2023-04-04"
 
     # A feed's article goes with its feed (the next update would bring it back).
     with pytest.raises(UsageError, match="is an article of the feed"):
-        remove_sources([server.url("/b.html")], index_dir)
-    removed = remove_sources([feed], index_dir)
+        IndexWriter(index_dir).remove([server.url("/b.html")])
+    removed = IndexWriter(index_dir).remove([feed])
     assert removed.files_removed == sorted(
         server.url(p) for p in ("/b.html", "/c.html", "/gone.html")
     )
