@@ -21,6 +21,7 @@ from .storage.local import StoredIndex
 from .types import Answer, Document, Hit, IndexStatus, Passage
 
 if TYPE_CHECKING:
+    from .embeddings import Encoder
     from .filters import SearchFilter
     from .query.llm import LLMConfig
     from .storage.layout import Manifest
@@ -33,16 +34,17 @@ __all__ = ["Index", "compare_with_disk", "file_state", "is_disk_full", "verify_i
 MAX_QUESTION_CHARS = 2000
 
 
-def _open_store(path: Path) -> tuple[Manifest, StoredIndex]:
+def _open_store(path: Path, encoder=None) -> tuple[Manifest, StoredIndex]:
     """The directory's manifest, and the store it names: this directory's current
-    generation, or the index's collections in Milvus (a MilvusReader)."""
+    generation, or the index's collections in Milvus (a MilvusReader). The index must
+    have been embedded by ``encoder``'s model (None: the bundled one)."""
     manifest = layout.read_manifest(path)
     if not manifest.store:
-        store = StoredIndex(path, expected=model_spec(None))
+        store = StoredIndex(path, expected=model_spec(encoder))
         return store.manifest, store
     from .storage.milvus.backend import open_reader  # pymilvus only for a Milvus store
 
-    return manifest, open_reader(manifest.store, manifest.store_index, model_spec(None))
+    return manifest, open_reader(manifest.store, manifest.store_index, model_spec(encoder))
 
 
 def _clean_question(text: str) -> str:
@@ -57,13 +59,16 @@ def _clean_question(text: str) -> str:
 class Index:
     """An opened index. Thread-safe for concurrent ``search``/``ask`` calls."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, encoder: Encoder | None = None) -> None:
+        """Open the index at ``path``; ``encoder`` embeds the questions (None: the
+        bundled model, loaded with the first question)."""
         from .paths import default_index_dir
 
         self.path = Path(path) if path is not None else default_index_dir()
+        self._encoder = encoder
         self._lock = threading.RLock()
         self._manifest_stamp = self._stamp()
-        self._manifest, self._store = _open_store(self.path)
+        self._manifest, self._store = _open_store(self.path, encoder)
         self._retriever = None
         self._answerer = None
         self._generators: dict = {}  # LLMConfig -> GenerativeAnswerer
@@ -104,7 +109,7 @@ class Index:
             self._manifest_stamp = self._stamp()
             # The old store is not closed here: a query in another thread may still be
             # reading it. Its connection closes when the last reference goes.
-            self._manifest, self._store = _open_store(self.path)
+            self._manifest, self._store = _open_store(self.path, self._encoder)
             encoder = self._retriever.encoder if self._retriever else None
             self._retriever = self._answerer = None
             self._generators = {}
@@ -117,7 +122,7 @@ class Index:
         from .query.extractive import ExtractiveAnswerer
         from .query.retrieval import Retriever
 
-        self._retriever = Retriever(self._store, encoder)
+        self._retriever = Retriever(self._store, encoder or self._encoder)
         self._answerer = ExtractiveAnswerer(self._store, self._retriever)
 
     @property
