@@ -14,12 +14,10 @@ import pytest
 
 pytest.importorskip("pymilvus")
 
-from click.testing import CliRunner
 
 from assistant import Index, IndexIncompatibleError, IndexNotFoundError, IndexWriter, UsageError
 from assistant.errors import StoreUnavailableError
 from assistant.eval.questions import evaluate
-from assistant.frontends.cli import main
 from assistant.storage.milvus import backend as mb
 from assistant.text import keywords
 
@@ -206,22 +204,18 @@ def test_add_keeps_the_store_and_refuses_another(milvus_copy, tmp_path):
     assert index.manifest.store and any("note.txt" in d.source for d in index.documents())
 
 
-def run(*args):
-    return CliRunner().invoke(main, list(args))
-
-
-def test_cli_build_status_and_verify_on_milvus(tmp_path):
+def test_cli_build_status_and_verify_on_milvus(cli, tmp_path):
     target = tmp_path / "index"
     store = f"milvus:{tmp_path}/cli.db"
-    result = run("index", "build", str(SEEDS), "--index", str(target), "--store", store, "-q")
+    result = cli("index", "build", str(SEEDS), "--index", str(target), "--store", store, "-q")
     assert result.exit_code == 0, result.output
-    status = run("index", "status", "--index", str(target))
+    status = cli("index", "status", "--index", str(target))
     assert status.exit_code == 0 and f"store      {store} (assistant_index_" in status.output
-    data = json.loads(run("index", "status", "--index", str(target), "--json").output)
+    data = json.loads(cli("index", "status", "--index", str(target), "--json").output)
     assert (
         data["store_uri"] == f"milvus:{tmp_path}/cli.db" and data["store_counts"]["documents"] == 5
     )
-    verify = run("index", "verify", "--index", str(target))
+    verify = cli("index", "verify", "--index", str(target))
     assert verify.exit_code == 0 and "ok    store" in verify.output
 
     # The collection dropped behind the index's back: exit 4 from both.
@@ -230,14 +224,14 @@ def test_cli_build_status_and_verify_on_milvus(tmp_path):
     for name in mb.collection_names(manifest.store_index):
         client.drop_collection(name)
     client.close()
-    verify = run("index", "verify", "--index", str(target))
+    verify = cli("index", "verify", "--index", str(target))
     assert verify.exit_code == 4 and "FAIL  store" in verify.output
-    assert run("index", "status", "--index", str(target)).exit_code == 4
+    assert cli("index", "status", "--index", str(target)).exit_code == 4
     with pytest.raises(IndexNotFoundError, match="no index"):
         Index(target)
 
 
-def test_another_model_in_the_store_is_exit_6(tmp_path):
+def test_another_model_in_the_store_is_exit_6(cli, tmp_path):
     target = tmp_path / "index"
     IndexWriter(target).build([str(SEEDS)], store=f"milvus:{tmp_path}/x.db")
     manifest = Index.read_manifest(target)
@@ -247,19 +241,19 @@ def test_another_model_in_the_store_is_exit_6(tmp_path):
     writer.client.close()
     with pytest.raises(IndexIncompatibleError, match="some/other-model"):
         Index(target)
-    assert run("index", "verify", "--index", str(target)).exit_code == 6
+    assert cli("index", "verify", "--index", str(target)).exit_code == 6
 
 
-def test_store_unavailable_is_exit_15():
+def test_store_unavailable_is_exit_15(cli):
     assert StoreUnavailableError.exit_code == 15
     assert mb.StoreUnavailableError is StoreUnavailableError
-    result = run("index", "build", str(SEEDS), "--index", "/tmp/x", "--store", "milvus:no.sqlite")
+    result = cli("index", "build", str(SEEDS), "--index", "/tmp/x", "--store", "milvus:no.sqlite")
     assert result.exit_code == 2 and "ending in .db" in result.output
 
 
-def test_an_unreachable_server_is_one_line_and_exit_15(tmp_path):
+def test_an_unreachable_server_is_one_line_and_exit_15(cli, tmp_path):
     target = tmp_path / "index"
-    result = run(
+    result = cli(
         "index", "build", str(SEEDS), "--index", str(target), "--store", "milvus://127.0.0.1:9"
     )
     assert result.exit_code == 15, result.output

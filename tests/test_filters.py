@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -99,33 +97,21 @@ def test_vector_search_restriction_works_on_ivf_indexes():
     assert (rows >= 0).all()
 
 
-def test_cli_filters(seeds_index_dir):
+def test_cli_filters(cli, seeds_index_dir):
     def run(*args):
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "assistant.frontends.cli",
-                *args,
-                "--index",
-                str(seeds_index_dir),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return cli(*args, "--index", seeds_index_dir)
 
     result = run("search", "132-km border", "--source", "Middle East Monitor", "--json")
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["filter"] == {"since": None, "until": None, "sources": ["Middle East Monitor"]}
     assert {r["source"].endswith(MEMO.split("/")[1]) for r in data["results"]} == {True}
 
     empty = run("search", "132-km border", "--since", "2030")
-    assert (empty.returncode, empty.stdout) == (0, "No passages found since 2030-01-01.\n")
+    assert (empty.exit_code, empty.stdout) == (0, "No passages found since 2030-01-01.\n")
 
     bad = run("ask", "132-km border", "--until", "yesterday")
-    assert bad.returncode == 2
+    assert bad.exit_code == 2
     assert bad.stderr == "error: dates are YYYY, YYYY-MM or YYYY-MM-DD, not 'yesterday'\n"
 
 

@@ -9,17 +9,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from assistant import Index, IndexWriter, verify_index
-from assistant.frontends.cli import main
 from assistant.ingest.sources import SourceFile, load_documents
 
 from .conftest import SEEDS
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def record(number: int, **extra) -> str:
@@ -30,24 +24,24 @@ def record(number: int, **extra) -> str:
 # -- one bad line loses that line only -------------------------------------------------
 
 
-def test_a_half_written_line_loses_that_line_only(tmp_path):
+def test_a_half_written_line_loses_that_line_only(cli, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     data = corpus / "data.jsonl"
     data.write_text("".join(record(n) + "\n" for n in range(40)))
     index_dir = tmp_path / "idx"
-    assert run("index", "build", str(corpus), "--index", str(index_dir)).exit_code == 0
+    assert cli("index", "build", str(corpus), "--index", str(index_dir)).exit_code == 0
     with open(data, "a") as handle:  # a writer killed mid-line
         handle.write('{"id":"a40","text":"half')
 
-    result = run("index", "update", "--index", str(index_dir), "--json")
+    result = cli("index", "update", "--index", str(index_dir), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["documents"] == 40 and report["files_removed"] == []
     assert [w["reason"] for w in report["warnings"]] == [
         f"{data}:41: invalid JSON (Unterminated string starting at)"
     ]
-    plain = run("index", "update", "--index", str(index_dir))  # nothing changed since
+    plain = cli("index", "update", "--index", str(index_dir))  # nothing changed since
     assert plain.exit_code == 0 and "warning:" not in plain.stderr
     with Index(index_dir) as index:
         assert index.store.manifest.documents == 40
@@ -133,12 +127,12 @@ def good_index(seeds_index_dir, tmp_path) -> Path:
     return copy
 
 
-def test_a_build_where_every_file_is_skipped_keeps_the_good_index(good_index, tmp_path):
+def test_a_build_where_every_file_is_skipped_keeps_the_good_index(cli, good_index, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "utf16_bom.txt").write_bytes("Border talks\n".encode("utf-16"))
 
-    result = run("index", "build", str(bad / "utf16_bom.txt"), "--index", str(good_index))
+    result = cli("index", "build", str(bad / "utf16_bom.txt"), "--index", str(good_index))
     assert result.exit_code == 13, result.output
     assert result.stderr.startswith("error: nothing to index: 1 file skipped (")
     assert "utf16_bom.txt: looks like a binary file" in result.stderr
@@ -147,7 +141,7 @@ def test_a_build_where_every_file_is_skipped_keeps_the_good_index(good_index, tm
         assert index.store.manifest.documents == 5
     assert verify_index(good_index).ok
 
-    forced = run(
+    forced = cli(
         "index", "build", str(bad / "utf16_bom.txt"), "--index", str(good_index), "--allow-empty"
     )
     assert forced.exit_code == 0, forced.output
@@ -156,7 +150,7 @@ def test_a_build_where_every_file_is_skipped_keeps_the_good_index(good_index, tm
         assert index.search("border", k=3) == []
 
 
-def test_an_update_that_would_remove_every_document_is_refused(tmp_path):
+def test_an_update_that_would_remove_every_document_is_refused(cli, tmp_path):
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
     index_dir = tmp_path / "idx"
@@ -164,12 +158,12 @@ def test_an_update_that_would_remove_every_document_is_refused(tmp_path):
     for path in docs.iterdir():
         path.unlink()
 
-    result = run("index", "update", "--index", str(index_dir))
+    result = cli("index", "update", "--index", str(index_dir))
     assert result.exit_code == 13, result.output
     assert "would remove all 5 documents" in result.stderr
     with Index(index_dir) as index:
         assert index.store.manifest.documents == 5
-    assert run("index", "update", "--index", str(index_dir), "--allow-empty").exit_code == 0
+    assert cli("index", "update", "--index", str(index_dir), "--allow-empty").exit_code == 0
     with Index(index_dir) as index:
         assert index.store.manifest.documents == 0
 
@@ -260,10 +254,10 @@ def test_links_out_of_the_corpus_are_skipped_on_build_and_update(tmp_path):
     assert verify_index(index_dir).ok
 
 
-def test_follow_links_indexes_what_links_point_to_on_build_and_update(tmp_path):
+def test_follow_links_indexes_what_links_point_to_on_build_and_update(cli, tmp_path):
     corpus, outside = linked_corpus(tmp_path)
     index_dir = tmp_path / "idx"
-    result = run("index", "build", str(corpus), "--index", str(index_dir), "--follow-links")
+    result = cli("index", "build", str(corpus), "--index", str(index_dir), "--follow-links")
     assert result.exit_code == 0, result.output
     with Index(index_dir) as index:
         sources = sorted(Path(d.source).relative_to(corpus) for d in index.store.documents())
@@ -273,7 +267,7 @@ def test_follow_links_indexes_what_links_point_to_on_build_and_update(tmp_path):
         "real/story.txt",
     ]
     (outside / "secret.txt").write_text("Secret notes\n\nNow edited outside the corpus.\n")
-    updated = run("index", "update", "--index", str(index_dir), "--json")
+    updated = cli("index", "update", "--index", str(index_dir), "--json")
     assert updated.exit_code == 0, updated.output
     assert sorted(json.loads(updated.stdout)["files_embedded"]) == [
         str(corpus / "outside_folder" / "secret.txt"),
@@ -307,7 +301,7 @@ def test_any_error_in_one_file_becomes_its_line_and_the_rest_builds(tmp_path, mo
     assert report.documents == 1
 
 
-def test_skipped_files_are_not_changed_until_they_change(tmp_path):
+def test_skipped_files_are_not_changed_until_they_change(cli, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "good.txt").write_text("Good headline\n\nThe border crossing reopened.\n")
@@ -317,7 +311,7 @@ def test_skipped_files_are_not_changed_until_they_change(tmp_path):
     index_dir = tmp_path / "idx"
     IndexWriter(index_dir).build([str(corpus)])
 
-    result = run("index", "verify", "--index", str(index_dir))
+    result = cli("index", "verify", "--index", str(index_dir))
     assert result.exit_code == 0, result.output
     assert "ok    skipped" in result.output and "latin1.txt: not valid UTF-8" in result.output
     with Index(index_dir) as index:  # what the chat checks before it opens

@@ -14,10 +14,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from assistant import Index, IndexWriter
-from assistant.frontends.cli import main
 from assistant.frontends.history import QuestionHistory, history_file
 from assistant.storage import layout
 from assistant.storage import vectors as vector_files
@@ -43,10 +41,6 @@ def index_copy(small_index, tmp_path) -> Path:
     copy = tmp_path / "index"
     shutil.copytree(small_index, copy)
     return copy
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def generations(index_dir: Path) -> list[str]:
@@ -90,7 +84,7 @@ def swap_before_first_call(monkeypatch, owner, name: str, index_dir: Path) -> li
     "moment",
     ["before-database", "before-vectors", "before-full-precision-vectors"],
 )
-def test_a_swap_between_manifest_and_files_is_not_damage(index_copy, monkeypatch, moment):
+def test_a_swap_between_manifest_and_files_is_not_damage(cli, index_copy, monkeypatch, moment):
     """Issue: CLI readers during updates got exit 9 "vectors.faiss is truncated or
     corrupt": they read manifest N, the writer swapped in N+1 and deleted N's files."""
     owner, name = {
@@ -99,21 +93,21 @@ def test_a_swap_between_manifest_and_files_is_not_damage(index_copy, monkeypatch
         "before-full-precision-vectors": (vector_files, "load_raw_vectors"),
     }[moment]
     swapped = swap_before_first_call(monkeypatch, owner, name, index_copy)
-    result = run("ask", QUESTION, "--index", str(index_copy), "--json")
+    result = cli("ask", QUESTION, "--index", str(index_copy), "--json")
     assert swapped, "the swap never happened"
     assert result.exit_code == 0, result.stderr
     assert EXPECTED in json.loads(result.stdout)["citations"][0]["text"]
     assert generations(index_copy) == swapped
 
 
-def test_damage_is_still_reported_when_no_writer_moved_on(index_copy, monkeypatch):
+def test_damage_is_still_reported_when_no_writer_moved_on(cli, index_copy, monkeypatch):
     """The retry is for swaps only: with a stable manifest, a bad file is reported at once."""
     vectors = index_copy / current_generation(index_copy) / "vectors.faiss"
     vectors.write_bytes(b"\0" * vectors.stat().st_size)  # same size, not a FAISS file
     reads = []
     real = layout.read_manifest
     monkeypatch.setattr(layout, "read_manifest", lambda path: reads.append(path) or real(path))
-    result = run("search", "border", "--index", str(index_copy))
+    result = cli("search", "border", "--index", str(index_copy))
     assert result.exit_code == 9, result.output
     assert "vectors.faiss is truncated or corrupt" in result.stderr
     # Which store the manifest names, the open, and the check that the generation is
@@ -195,7 +189,7 @@ DISK_FULL = {
 
 @pytest.mark.parametrize("fault", list(DISK_FULL))
 def test_disk_full_is_a_typed_error_and_the_half_written_generation_goes(
-    index_copy, monkeypatch, fault
+    cli, index_copy, monkeypatch, fault
 ):
     """Issue: exit 70 "unexpected OSError: 2413056 requested and 948160 written", and
     the half-written generation left filling the disk until the next write."""
@@ -205,7 +199,7 @@ def test_disk_full_is_a_typed_error_and_the_half_written_generation_goes(
     (docs / "new.txt").write_text("Harbour news\n\nThe ferry to Aktau sailed on time today.\n")
     DISK_FULL[fault](monkeypatch)
 
-    result = run("index", "update", "--index", str(index_copy))
+    result = cli("index", "update", "--index", str(index_copy))
     monkeypatch.undo()
     assert result.exit_code == 14, result.output
     assert result.stderr.startswith(f"error: no space left on device for the index at {index_copy}")
@@ -220,21 +214,21 @@ def test_disk_full_is_a_typed_error_and_the_half_written_generation_goes(
         assert EXPECTED in index.search("132-km border", k=1)[0].passage.text
 
 
-def test_disk_full_on_a_first_build_leaves_no_index(tmp_path, monkeypatch):
+def test_disk_full_on_a_first_build_leaves_no_index(cli, tmp_path, monkeypatch):
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.txt").write_text(f"Border talks\n\n{EXPECTED}\n")
     numpy_short_write(monkeypatch)
-    result = run("index", "build", str(docs), "--index", str(tmp_path / "index"))
+    result = cli("index", "build", str(docs), "--index", str(tmp_path / "index"))
     monkeypatch.undo()
     assert result.exit_code == 14, result.output
     assert sorted(p.name for p in (tmp_path / "index").iterdir()) == ["lock"]
-    assert run("ask", QUESTION, "--index", str(tmp_path / "index")).exit_code == 4
+    assert cli("ask", QUESTION, "--index", str(tmp_path / "index")).exit_code == 4
 
 
-def test_disk_full_outside_the_index_write_is_one_line_and_exit_14(index_copy, monkeypatch):
+def test_disk_full_outside_the_index_write_is_one_line_and_exit_14(cli, index_copy, monkeypatch):
     full_disk_for(monkeypatch, layout, "lock", 0)  # the writer's pid in the lock file
-    result = run("index", "update", "--index", str(index_copy))
+    result = cli("index", "update", "--index", str(index_copy))
     monkeypatch.undo()
     assert result.exit_code == 14, result.output
     assert result.stderr == (
@@ -280,7 +274,7 @@ def usual_umask():
     os.umask(previous)
 
 
-def test_the_index_is_private(tmp_path, usual_umask, monkeypatch):
+def test_the_index_is_private(cli, tmp_path, usual_umask, monkeypatch):
     """Issue: index files were created 0644; a 0600 source was readable by another
     user through passages.sqlite."""
     docs = tmp_path / "docs"
@@ -293,7 +287,7 @@ def test_the_index_is_private(tmp_path, usual_umask, monkeypatch):
     IndexWriter(index_dir).build([str(docs)])
     assert_private(tmp_path / "new")
     secret.write_text(f"Border talks\n\n{EXPECTED}\n\nMore of it.\n")
-    result = run("index", "update", "--index", str(index_dir))
+    result = cli("index", "update", "--index", str(index_dir))
     assert result.exit_code == 0, result.output
     assert_private(tmp_path / "new")
 

@@ -12,11 +12,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from textual.geometry import Region
 from textual.widgets import Static
 
-from assistant.frontends.cli import main
 from assistant.frontends.tui.app import AssistantApp
 from assistant.frontends.tui.screens import HistorySearchScreen
 from assistant.frontends.tui.widgets import Exchange, QuestionInput, SourceCard, SourcesPanel
@@ -328,16 +326,12 @@ def test_every_notification_and_option_list_in_the_chat_is_plain():
 # -- the command line --------------------------------------------------------------------
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
-
-
 def assert_inert(result) -> None:
     for raw in RAW_CONTROLS:
         assert raw not in result.stdout and raw not in result.stderr, repr(raw)
 
 
-def test_eval_prints_file_names_questions_and_kinds_inert(hostile_index, tmp_path):
+def test_eval_prints_file_names_questions_and_kinds_inert(cli, hostile_index, tmp_path):
     questions = tmp_path / "questions.jsonl"
     items = [
         # Expected to be refused but answered: the line lists the cited files.
@@ -345,28 +339,28 @@ def test_eval_prints_file_names_questions_and_kinds_inert(hostile_index, tmp_pat
         {"q": f"{BORDER_QUESTION} \x1b]8;;https://evil.example\x07", "gold": ["Astara"]},
     ]
     questions.write_text("\n".join(json.dumps(item) for item in items) + "\n")
-    result = run("eval", str(questions), "--index", str(hostile_index))
+    result = cli("eval", str(questions), "--index", str(hostile_index))
     assert result.exit_code == 0, result.output
     assert_inert(result)
     assert "\\x1b]52;c;cHduZWQ=\\x07clip.txt:" in result.stdout  # the file, shown
     assert "ferry\\x1b]0;kind" in result.stdout
 
-    as_json = run("eval", str(questions), "--index", str(hostile_index), "--json")
+    as_json = cli("eval", str(questions), "--index", str(hostile_index), "--json")
     data = json.loads(as_json.stdout)
     assert any(OSC52_FILE in cited for cited in data["questions"][0]["cited"])  # exact
 
 
 @pytest.mark.parametrize("args", [["index", "status"], ["index", "update"]])
-def test_index_paths_are_printed_inert(hostile_index, args):
-    result = run(*args, "--index", str(hostile_index))
+def test_index_paths_are_printed_inert(cli, hostile_index, args):
+    result = cli(*args, "--index", str(hostile_index))
     assert result.exit_code == 0, result.output
     assert_inert(result)
     assert "index\\x1b]0;pwned\\x07" in result.stdout
 
 
 @pytest.mark.parametrize("command", ["ask", "search"])
-def test_plain_output_shows_invisible_characters(hostile_index, command):
-    result = run(command, FERRY_QUESTION, "--index", str(hostile_index))
+def test_plain_output_shows_invisible_characters(cli, hostile_index, command):
+    result = cli(command, FERRY_QUESTION, "--index", str(hostile_index))
     assert result.exit_code == 0, result.output
     assert_inert(result)
     shown = " ".join(result.stdout.split())
@@ -376,8 +370,8 @@ def test_plain_output_shows_invisible_characters(hostile_index, command):
 
 
 @pytest.mark.parametrize("command", ["ask", "search"])
-def test_json_output_keeps_the_exact_text(hostile_index, command):
-    result = run(command, FERRY_QUESTION, "--index", str(hostile_index), "--json")
+def test_json_output_keeps_the_exact_text(cli, hostile_index, command):
+    result = cli(command, FERRY_QUESTION, "--index", str(hostile_index), "--json")
     assert result.exit_code == 0, result.output
     assert_inert(result)
     data = json.loads(result.stdout)

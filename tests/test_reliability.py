@@ -19,11 +19,9 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from assistant import Index, IndexWriter, verify_index
 from assistant.errors import IndexNotFoundError
-from assistant.frontends.cli import main
 
 from .conftest import ROOT, SEEDS
 
@@ -38,7 +36,7 @@ FAULT_POINTS = [
 ]
 
 
-def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+def shell(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "assistant", *args],
         capture_output=True,
@@ -187,7 +185,7 @@ def test_first_build_killed_leaves_no_index_and_the_next_build_works(tmp_path, p
     kill(writer)
     with pytest.raises(IndexNotFoundError):
         Index(index_dir)
-    result = cli("ask", QUESTION, "--index", str(index_dir))
+    result = shell("ask", QUESTION, "--index", str(index_dir))
     assert result.returncode == 4 and result.stderr.startswith("error: no index at ")
 
     IndexWriter(index_dir).build([str(SEEDS)])
@@ -206,7 +204,7 @@ def test_a_second_writer_gets_a_clear_message(corpus, tmp_path):
     )
     try:
         for args in (["index", "update"], ["index", "build", str(SEEDS)]):
-            result = cli(*args, "--index", str(index_dir))
+            result = shell(*args, "--index", str(index_dir))
             assert result.returncode == 7
             assert result.stderr.startswith("error: ") and "another process" in result.stderr
             assert len(result.stderr.splitlines()) == 1
@@ -360,10 +358,6 @@ def test_cli_readers_never_see_a_healthy_index_as_damaged(tmp_path):
 # -- integrity ---------------------------------------------------------------------------
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
-
-
 def damaged_copy(seeds_index_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
     copy = tmp_path / "idx"
     shutil.copytree(seeds_index_dir, copy)
@@ -385,8 +379,8 @@ def edit_manifest(index_dir: Path, **changes) -> None:
     path.write_text(json.dumps(data))
 
 
-def test_verify_passes_a_healthy_index(seeds_index_dir):
-    result = run("index", "verify", "--index", str(seeds_index_dir))
+def test_verify_passes_a_healthy_index(cli, seeds_index_dir):
+    result = cli("index", "verify", "--index", str(seeds_index_dir))
     assert result.exit_code == 0, result.output
     names = [line.split()[1] for line in result.output.splitlines()]
     assert names == ["manifest", "model", "database", "vectors", "sources"]
@@ -410,7 +404,7 @@ def test_verify_passes_a_healthy_index(seeds_index_dir):
     ],
 )
 def test_verify_names_each_fault_with_its_code_and_fix(
-    seeds_index_dir, tmp_path, damage, code, message
+    cli, seeds_index_dir, tmp_path, damage, code, message
 ):
     index_dir, generation = damaged_copy(seeds_index_dir, tmp_path)
     vectors, database = generation / "vectors.faiss", generation / "passages.sqlite"
@@ -438,7 +432,7 @@ def test_verify_names_each_fault_with_its_code_and_fix(
     else:
         (index_dir / "manifest.json").write_text("{ torn")
 
-    result = run("index", "verify", "--index", str(index_dir))
+    result = cli("index", "verify", "--index", str(index_dir))
     assert result.exit_code == code, result.output
     assert message in result.output
     assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
@@ -447,7 +441,7 @@ def test_verify_names_each_fault_with_its_code_and_fix(
 
     # Every other command says the same kind of thing instead of a traceback. Damage
     # that keeps a file's size is only visible to hashing (verify), so `ask` may work.
-    asked = run("ask", QUESTION, "--index", str(index_dir))
+    asked = cli("ask", QUESTION, "--index", str(index_dir))
     if damage.startswith("flipped"):
         assert asked.exit_code in (0, code)
     else:
@@ -457,7 +451,7 @@ def test_verify_names_each_fault_with_its_code_and_fix(
         assert asked.stderr.startswith("error: ") and len(asked.stderr.splitlines()) == 1
 
 
-def test_verify_reports_changed_sources_and_ask_warns(tmp_path):
+def test_verify_reports_changed_sources_and_ask_warns(cli, tmp_path):
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
     IndexWriter(tmp_path / "idx").build([str(docs)])
@@ -465,12 +459,12 @@ def test_verify_reports_changed_sources_and_ask_warns(tmp_path):
     cited.write_text(cited.read_text().replace("132", "133"))
     (docs / "extra.txt").write_text("A new file.\n\nWith a paragraph of its own text.\n")
 
-    result = run("index", "verify", "--index", str(tmp_path / "idx"))
+    result = cli("index", "verify", "--index", str(tmp_path / "idx"))
     assert result.exit_code == 11
     assert "FAIL  sources" in result.output
     assert f"1 changed ({cited})" in result.output and "1 new" in result.output
 
-    asked = run("ask", QUESTION, "--index", str(tmp_path / "idx"), "--json")
+    asked = cli("ask", QUESTION, "--index", str(tmp_path / "idx"), "--json")
     assert asked.exit_code == 0
     warnings = json.loads(asked.stdout)["warnings"]
     assert warnings == [
@@ -571,8 +565,8 @@ def test_memory_stays_bounded_on_huge_files(tmp_path):
         "Azərbaycan 132 km-lik sərhəd barədə nə dedi?",  # Azerbaijani Latin
     ],
 )
-def test_unusual_questions_get_an_answer_or_a_clear_refusal(seeds_index_dir, question):
-    result = run("ask", question, "--index", str(seeds_index_dir), "--json")
+def test_unusual_questions_get_an_answer_or_a_clear_refusal(cli, seeds_index_dir, question):
+    result = cli("ask", question, "--index", str(seeds_index_dir), "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     if data["abstained"]:
@@ -582,9 +576,9 @@ def test_unusual_questions_get_an_answer_or_a_clear_refusal(seeds_index_dir, que
     assert len(data["question"]) <= 2000
 
 
-def test_control_characters_are_cleaned_from_questions(seeds_index_dir):
+def test_control_characters_are_cleaned_from_questions(cli, seeds_index_dir):
     data = json.loads(
-        run(
+        cli(
             "ask", "What did Azerbaijan say\x1b[2J about\x07 the 132-km border?",
             "--index", str(seeds_index_dir), "--json",
         ).stdout
@@ -594,8 +588,8 @@ def test_control_characters_are_cleaned_from_questions(seeds_index_dir):
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\x00\x1b\x07"])
-def test_empty_questions_are_a_usage_error(seeds_index_dir, question):
-    result = run("ask", question, "--index", str(seeds_index_dir))
+def test_empty_questions_are_a_usage_error(cli, seeds_index_dir, question):
+    result = cli("ask", question, "--index", str(seeds_index_dir))
     assert result.exit_code == 2
     assert result.stderr == "error: the question is empty\n"
 
@@ -633,7 +627,7 @@ def terminal_attack_index(tmp_path_factory) -> Path:
     ],
 )
 def test_cli_output_is_inert(terminal_attack_index, args):
-    result = cli(*args, "--index", str(terminal_attack_index))
+    result = shell(*args, "--index", str(terminal_attack_index))
     assert result.returncode == 0, result.stderr
     for raw in RAW_CONTROLS:
         assert raw not in result.stdout and raw not in result.stderr, repr(raw)
