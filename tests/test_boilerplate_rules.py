@@ -354,7 +354,7 @@ def _flags(index_dir):
     )
 
 
-def test_update_flags_shared_lines_as_a_fresh_build_does(tmp_path):
+def test_update_flags_shared_lines_as_a_fresh_build_does(tmp_path, fake_encoder):
     from assistant import IndexWriter
 
     corpus = tmp_path / "corpus"
@@ -367,20 +367,20 @@ def test_update_flags_shared_lines_as_a_fresh_build_does(tmp_path):
     other = body.replace("council", "ferry company").replace("rebuild", "repair")
     (corpus / "b.txt").write_text(_story("Ferry Company Plans Repairs", other))
     index = tmp_path / "index"
-    IndexWriter(index).build([str(corpus)])
+    IndexWriter(index, encoder=fake_encoder).build([str(corpus)])
     assert _flags(index) == [("a.txt", True, False), ("b.txt", True, False)]
 
     # Once only one page has the line, it is that page's own text: citable, embedded.
     (corpus / "b.txt").unlink()
-    IndexWriter(index).update()
+    IndexWriter(index, encoder=fake_encoder).update()
     assert _flags(index) == [("a.txt", False, True)]
     fresh = tmp_path / "fresh"
-    IndexWriter(fresh).build([str(corpus)])
+    IndexWriter(fresh, encoder=fake_encoder).build([str(corpus)])
     assert _flags(fresh) == _flags(index)
 
     # And when a second page brings it back, the kept page's copy is flagged again.
     (corpus / "c.txt").write_text(_story("Ferry Company Plans Repairs", other))
-    IndexWriter(index).update()
+    IndexWriter(index, encoder=fake_encoder).update()
     assert _flags(index) == [("a.txt", True, False), ("c.txt", True, False)]
 
 

@@ -100,44 +100,50 @@ def test_missing_index_says_add(cli, user, installed):
 # -- add, remove, sources -----------------------------------------------------------------
 
 
-def test_add_embeds_only_the_new_files_and_update_keeps_their_roots(user, tmp_path):
+def test_add_embeds_only_the_new_files_and_update_keeps_their_roots(user, tmp_path, fake_encoder):
     first = docs(tmp_path / "a", border=BORDER)
     second = docs(tmp_path / "b", river=RIVER)
     index_dir = tmp_path / "idx"
-    IndexWriter(index_dir).build([str(first)])
-    report = IndexWriter(index_dir).add([str(second)])
+    IndexWriter(index_dir, encoder=fake_encoder).build([str(first)])
+    report = IndexWriter(index_dir, encoder=fake_encoder).add([str(second)])
     assert (report.passages_embedded, report.passages_reused) == (1, 1)
     assert report.files_embedded == [str(second / "river.txt")]
     roots = json.loads((index_dir / "manifest.json").read_text())["roots"]
     assert [r["given"] for r in roots] == [str(first), str(second)]
 
     (second / "harbour.txt").write_text(HARBOUR)
-    report = IndexWriter(index_dir).update()  # both roots re-read; only the new file embedded
+    report = IndexWriter(
+        index_dir, encoder=fake_encoder
+    ).update()  # both roots re-read; only the new file embedded
     assert report.files_embedded == [str(second / "harbour.txt")]
     assert (report.documents, report.passages_embedded, report.passages_reused) == (3, 1, 2)
 
 
-def test_add_keeps_what_was_indexed_without_reading_it(user, tmp_path):
+def test_add_keeps_what_was_indexed_without_reading_it(user, tmp_path, fake_encoder):
     first = docs(tmp_path / "a", border=BORDER)
     index_dir = tmp_path / "idx"
-    IndexWriter(index_dir).build([str(first)])
+    IndexWriter(index_dir, encoder=fake_encoder).build([str(first)])
     (first / "border.txt").write_text(BORDER + "\nA changed paragraph.\n")
-    report = IndexWriter(index_dir).add([str(docs(tmp_path / "b", river=RIVER))])
+    report = IndexWriter(index_dir, encoder=fake_encoder).add(
+        [str(docs(tmp_path / "b", river=RIVER))]
+    )
     assert report.files_embedded == [str(tmp_path / "b" / "river.txt")]
     assert report.passages_embedded == 1  # the changed file waits for `index update`
 
 
-def test_remove_drops_a_root_and_its_documents_reembedding_nothing(user, tmp_path):
+def test_remove_drops_a_root_and_its_documents_reembedding_nothing(user, tmp_path, fake_encoder):
     first = docs(tmp_path / "a", border=BORDER)
     second = docs(tmp_path / "b", river=RIVER, harbour=HARBOUR)
     index_dir = tmp_path / "idx"
-    IndexWriter(index_dir).build([str(first), str(second)])
-    report = IndexWriter(index_dir).remove([str(first)])
+    IndexWriter(index_dir, encoder=fake_encoder).build([str(first), str(second)])
+    report = IndexWriter(index_dir, encoder=fake_encoder).remove([str(first)])
     assert report.files_removed == [str(first / "border.txt")]
     assert (report.documents, report.passages_embedded, report.passages_reused) == (2, 0, 2)
     roots = json.loads((index_dir / "manifest.json").read_text())["roots"]
     assert [r["given"] for r in roots] == [str(second)]
-    assert IndexWriter(index_dir).update().files_embedded == []  # it does not come back
+    assert (
+        IndexWriter(index_dir, encoder=fake_encoder).update().files_embedded == []
+    )  # it does not come back
 
 
 def test_an_update_names_a_recorded_folder_that_is_gone(cli, user, tmp_path):

@@ -45,28 +45,32 @@ def test_source_filter_searches_inside_the_source(seeds_index):
     assert len(hits) == 5 and _files(hits) == {MEMO}
 
 
-def test_date_filters_keep_documents_with_known_dates_in_range(seeds_index):
+def test_date_filters_keep_documents_with_known_dates_in_range(fake_seeds_index):
     question = "What did Azerbaijan say about the 132-km border?"
-    recent = seeds_index.search(question, k=10, search_filter=SearchFilter.parse(since="2023"))
+    recent = fake_seeds_index.search(question, k=10, search_filter=SearchFilter.parse(since="2023"))
     assert _files(recent) == {MEMO}
-    older = seeds_index.search(question, k=10, search_filter=SearchFilter.parse(until="2022-12"))
+    older = fake_seeds_index.search(
+        question, k=10, search_filter=SearchFilter.parse(until="2022-12")
+    )
     assert _files(older) == {IRAN_INTERNATIONAL}
     nothing = SearchFilter.parse(since="2030")
-    assert seeds_index.search(question, k=5, search_filter=nothing) == []
+    assert fake_seeds_index.search(question, k=5, search_filter=nothing) == []
 
 
-def test_source_by_file_folder_and_glob(seeds_index):
+def test_source_by_file_folder_and_glob(fake_seeds_index):
     question = "Israeli presence in Azerbaijan"
     by_file = SearchFilter.parse(sources=[str(ROOT / IRAN_INTERNATIONAL)])
-    assert _files(seeds_index.search(question, k=5, search_filter=by_file)) == {IRAN_INTERNATIONAL}
+    assert _files(fake_seeds_index.search(question, k=5, search_filter=by_file)) == {
+        IRAN_INTERNATIONAL
+    }
     by_glob = SearchFilter.parse(sources=[str(ROOT / "seeds" / "00[01]_*")])
-    found = _files(seeds_index.search(question, k=40, search_filter=by_glob))
+    found = _files(fake_seeds_index.search(question, k=40, search_filter=by_glob))
     assert found == {"seeds/000_f0d5414df3fb8dd7.txt", IRAN_INTERNATIONAL}
     by_folder = SearchFilter.parse(sources=[str(ROOT / "seeds") + "/"])
-    every = seeds_index.search(question, k=20)
-    assert seeds_index.search(question, k=20, search_filter=by_folder) == every
+    every = fake_seeds_index.search(question, k=20)
+    assert fake_seeds_index.search(question, k=20, search_filter=by_folder) == every
     elsewhere = SearchFilter.parse(sources=[str(ROOT / "see")])  # a prefix, not a folder
-    assert seeds_index.search(question, k=20, search_filter=elsewhere) == []
+    assert fake_seeds_index.search(question, k=20, search_filter=elsewhere) == []
 
 
 def test_ask_with_a_filter_cites_only_allowed_documents(seeds_index):
@@ -136,15 +140,15 @@ def test_name_variants_find_the_same_passages(seeds_index, asked, written):
     assert any(written in h.passage.text for h in hits), [h.passage.text[:60] for h in hits]
 
 
-def test_words_that_differ_in_their_first_letters_are_not_variants(tmp_path):
+def test_words_that_differ_in_their_first_letters_are_not_variants(tmp_path, fake_encoder):
     # Typos and transliterations differ inside a name; "Desmond" and "Diamond" are two
     # words, and searching both would put Diamond-Blackfan papers under a DESMOND query.
     (tmp_path / "a.txt").write_text(
         "The DESMOND programme was run by Dr Hedari.\n\n"
         "Diamond Blackfan anaemia was studied by Dr Heydari and Dr Bullard.\n"
     )
-    IndexWriter(tmp_path / "index").build([str(tmp_path / "a.txt")])
-    with Index(tmp_path / "index") as index:
+    IndexWriter(tmp_path / "index", encoder=fake_encoder).build([str(tmp_path / "a.txt")])
+    with Index(tmp_path / "index", encoder=fake_encoder) as index:
         assert index.store.name_variants("desmond") == []
         assert index.store.name_variants("hedari") == ["heydari"]
         assert index.store.name_variants("dullard") == []

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from textual.geometry import Region
 from textual.widgets import Static
 
+from assistant import IndexWriter
 from assistant.frontends.tui.app import AssistantApp
 from assistant.frontends.tui.screens import HistorySearchScreen
 from assistant.frontends.tui.widgets import Exchange, QuestionInput, SourceCard, SourcesPanel
@@ -380,3 +384,64 @@ def test_json_output_keeps_the_exact_text(cli, hostile_index, command):
     # The offsets contract: the stored text still reproduces the passage exactly.
     document = Path(first["source"]).read_text()
     assert document[first["start"] : first["end"]] == FERRY_TEXT
+
+
+# -- the command line, as a shell sees it ---------------------------------------------
+
+
+def shell(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=180,
+        env={**os.environ, **env},
+    )
+
+
+# -- terminal safety ---------------------------------------------------------------------
+
+HOSTILE_TEXT = (
+    "Border statement\n\n"
+    "Azerbaijan said the border \x1b[2J\x1b[31mwas closed\x1b[0m"
+    " \x1b]8;;https://evil.example\x07click here\x1b]8;;\x07"
+    " \x1b]0;pwned title\x07 and \rOVERWRITE\b\b and \u202egnirts desrever\u202c"
+    " and \u009b31m C1 and [bold red]markup[/bold red] [link=https://x]link[/link].\n\n"
+    "A second paragraph about the weather in Baku, mild all week long.\n"
+)
+ATTACK_CONTROLS = ("\x1b", "\r", "\b", "\x07", "\u202e", "\u009b")
+
+
+@pytest.fixture(scope="module")
+def terminal_attack_index(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("terminal")
+    (folder / "docs").mkdir()
+    (folder / "docs" / "attack.txt").write_text(HOSTILE_TEXT)
+    IndexWriter(folder / "index").build([str(folder / "docs")])
+    return folder / "index"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ask", "what did Azerbaijan say about the border?"],
+        ["ask", "what did Azerbaijan say about the border?", "--json"],
+        ["search", "Azerbaijan border closed"],
+        ["search", "Azerbaijan border closed", "--json"],
+        ["index", "status"],
+    ],
+)
+def test_cli_output_is_inert(terminal_attack_index, args):
+    result = shell(*args, "--index", str(terminal_attack_index))
+    assert result.returncode == 0, result.stderr
+    for raw in ATTACK_CONTROLS:
+        assert raw not in result.stdout and raw not in result.stderr, repr(raw)
+    if "--json" in args:
+        data = json.loads(result.stdout)
+        first = (data.get("citations") or data.get("results"))[0]
+        assert "\x1b]8;;https://evil.example\x07" in first["text"]  # data kept exactly
+    elif args[0] != "index":
+        shown = " ".join(result.stdout.split())  # the CLI wraps long passages
+        assert "\\x1b[31mwas closed" in shown  # shown, visibly, as text
+        assert "[bold red]markup[/bold red]" in shown
