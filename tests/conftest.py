@@ -4,7 +4,8 @@ Two seeds indexes, each built once per session: ``fake_seeds_index`` embedded by
 :class:`tests.fakes.FakeEncoder` (no model: for everything but the model and the
 ranking it gives), and ``seeds_index`` embedded by the real model, for the tests of
 real answers and ranking; a test that uses the real one is marked ``model`` (added
-here where a test does not say so itself). ``cli`` runs the command line in-process.
+here where a test does not say so itself). ``cli`` runs the command line in-process;
+with ``fake_model`` it opens and writes indexes with the fake encoder.
 """
 
 from __future__ import annotations
@@ -82,6 +83,32 @@ def cli():
 def fake_encoder() -> FakeEncoder:
     """One fake encoder for the session's fake-encoded indexes (see tests/fakes.py)."""
     return FakeEncoder()
+
+
+@pytest.fixture
+def fake_model(monkeypatch, fake_encoder) -> FakeEncoder:
+    """The front ends in this process (the CLI through ``cli``, the chat) open, write
+    and verify indexes with the fake encoder: for their tests that are not about the
+    model. They import ``Index``, ``IndexWriter`` and ``verify_index`` when called, so
+    replacing those names where they are defined reaches every command."""
+    from assistant import api
+    from assistant.indexing import writer
+
+    class FakeEncodedIndex(api.Index):
+        def __init__(self, path=None, *, encoder=None) -> None:
+            super().__init__(path, encoder=encoder or fake_encoder)
+
+    class FakeEncodedWriter(writer.IndexWriter):
+        def __init__(self, path, encoder=None) -> None:
+            super().__init__(path, encoder=encoder or fake_encoder)
+
+    verify = api.verify_index
+    monkeypatch.setattr(api, "Index", FakeEncodedIndex)
+    monkeypatch.setattr(writer, "IndexWriter", FakeEncodedWriter)
+    monkeypatch.setattr(
+        api, "verify_index", lambda path, encoder=None: verify(path, encoder or fake_encoder)
+    )
+    return fake_encoder
 
 
 @pytest.fixture(scope="session")

@@ -47,21 +47,21 @@ def test_a_build_where_every_file_is_skipped_keeps_the_good_index(cli, good_inde
         assert index.search("border", k=3) == []
 
 
-def test_an_update_that_would_remove_every_document_is_refused(cli, tmp_path):
+def test_an_update_that_would_remove_every_document_is_refused(cli, fake_model, tmp_path):
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
     index_dir = tmp_path / "idx"
-    IndexWriter(index_dir).build([str(docs)])
+    IndexWriter(index_dir, encoder=fake_model).build([str(docs)])
     for path in docs.iterdir():
         path.unlink()
 
     result = cli("index", "update", "--index", str(index_dir))
     assert result.exit_code == 13, result.output
     assert "would remove all 5 documents" in result.stderr
-    with Index(index_dir) as index:
+    with Index(index_dir, encoder=fake_model) as index:
         assert index.store.manifest.documents == 5
     assert cli("index", "update", "--index", str(index_dir), "--allow-empty").exit_code == 0
-    with Index(index_dir) as index:
+    with Index(index_dir, encoder=fake_model) as index:
         assert index.store.manifest.documents == 0
 
 

@@ -22,14 +22,14 @@ EXPECTED = "Azerbaijan said the 132-km border would open in May after the talks 
 
 
 @pytest.fixture(scope="module")
-def small_index(tmp_path_factory) -> Path:
-    """Two short files, indexed: each test works on its own copy."""
+def small_index(tmp_path_factory, fake_encoder) -> Path:
+    """Two short files, indexed (by the fake encoder): each test works on its own copy."""
     folder = tmp_path_factory.mktemp("small")
     docs = folder / "docs"
     docs.mkdir()
     (docs / "border.txt").write_text(f"Border talks\n\n{EXPECTED}\n\nThe commission met twice.\n")
     (docs / "weather.txt").write_text("Weather report\n\nIt rained in Tbilisi all week.\n")
-    IndexWriter(folder / "index").build([str(docs)])
+    IndexWriter(folder / "index", encoder=fake_encoder).build([str(docs)])
     return folder / "index"
 
 
@@ -110,7 +110,7 @@ def sqlite_full(monkeypatch) -> None:
 
 DISK_FULL = {
     "vectors.npy short write": lambda mp: numpy_short_write(mp),
-    "vectors.faiss ENOSPC": lambda mp: full_disk_for(mp, vector_files, "vectors.faiss", 2000),
+    "vectors.faiss ENOSPC": lambda mp: full_disk_for(mp, vector_files, "vectors.faiss", 200),
     "passages.sqlite SQLITE_FULL": lambda mp: sqlite_full(mp),
     "manifest.json ENOSPC": lambda mp: full_disk_for(mp, layout, "manifest.json", 100),
 }
@@ -118,7 +118,7 @@ DISK_FULL = {
 
 @pytest.mark.parametrize("fault", list(DISK_FULL))
 def test_disk_full_is_a_typed_error_and_the_half_written_generation_goes(
-    cli, index_copy, monkeypatch, fault
+    cli, fake_model, index_copy, monkeypatch, fault
 ):
     """Issue: exit 70 "unexpected OSError: 2413056 requested and 948160 written", and
     the half-written generation left filling the disk until the next write."""
@@ -139,11 +139,11 @@ def test_disk_full_is_a_typed_error_and_the_half_written_generation_goes(
     assert generations(index_copy) == before
     assert sorted(p.name for p in index_copy.iterdir()) == [*before, "lock", "manifest.json"]
     assert (index_copy / "manifest.json").read_bytes() == manifest
-    with Index(index_copy) as index:  # the previous index still answers
+    with Index(index_copy, encoder=fake_model) as index:  # the previous index still answers
         assert EXPECTED in index.search("132-km border", k=1)[0].passage.text
 
 
-def test_disk_full_on_a_first_build_leaves_no_index(cli, tmp_path, monkeypatch):
+def test_disk_full_on_a_first_build_leaves_no_index(cli, fake_model, tmp_path, monkeypatch):
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.txt").write_text(f"Border talks\n\n{EXPECTED}\n")
@@ -155,7 +155,9 @@ def test_disk_full_on_a_first_build_leaves_no_index(cli, tmp_path, monkeypatch):
     assert cli("ask", QUESTION, "--index", str(tmp_path / "index")).exit_code == 4
 
 
-def test_disk_full_outside_the_index_write_is_one_line_and_exit_14(cli, index_copy, monkeypatch):
+def test_disk_full_outside_the_index_write_is_one_line_and_exit_14(
+    cli, fake_model, index_copy, monkeypatch
+):
     full_disk_for(monkeypatch, layout, "lock", 0)  # the writer's pid in the lock file
     result = cli("index", "update", "--index", str(index_copy))
     monkeypatch.undo()

@@ -17,14 +17,14 @@ EXPECTED = "Azerbaijan said the 132-km border would open in May after the talks 
 
 
 @pytest.fixture(scope="module")
-def small_index(tmp_path_factory) -> Path:
-    """Two short files, indexed: each test works on its own copy."""
+def small_index(tmp_path_factory, fake_encoder) -> Path:
+    """Two short files, indexed (by the fake encoder): each test works on its own copy."""
     folder = tmp_path_factory.mktemp("small")
     docs = folder / "docs"
     docs.mkdir()
     (docs / "border.txt").write_text(f"Border talks\n\n{EXPECTED}\n\nThe commission met twice.\n")
     (docs / "weather.txt").write_text("Weather report\n\nIt rained in Tbilisi all week.\n")
-    IndexWriter(folder / "index").build([str(docs)])
+    IndexWriter(folder / "index", encoder=fake_encoder).build([str(docs)])
     return folder / "index"
 
 
@@ -53,7 +53,7 @@ def usual_umask():
     os.umask(previous)
 
 
-def test_the_index_is_private(cli, tmp_path, usual_umask, monkeypatch):
+def test_the_index_is_private(cli, fake_model, tmp_path, usual_umask, monkeypatch):
     """Issue: index files were created 0644; a 0600 source was readable by another
     user through passages.sqlite."""
     docs = tmp_path / "docs"
@@ -63,7 +63,7 @@ def test_the_index_is_private(cli, tmp_path, usual_umask, monkeypatch):
     secret.chmod(0o600)
     monkeypatch.delenv("ASSISTANT_UMASK", raising=False)
     index_dir = tmp_path / "new" / "index"
-    IndexWriter(index_dir).build([str(docs)])
+    IndexWriter(index_dir, encoder=fake_model).build([str(docs)])
     assert_private(tmp_path / "new")
     secret.write_text(f"Border talks\n\n{EXPECTED}\n\nMore of it.\n")
     result = cli("index", "update", "--index", str(index_dir))
@@ -100,7 +100,9 @@ def test_history_and_exports_are_private(tmp_path, usual_umask, monkeypatch):
     assert_private(tmp_path / "exports")
 
 
-async def test_the_chat_exports_privately(small_index, tmp_path, usual_umask, monkeypatch):
+async def test_the_chat_exports_privately(
+    small_index, fake_model, tmp_path, usual_umask, monkeypatch
+):
     from assistant.frontends.tui.app import AssistantApp
     from assistant.frontends.tui.widgets import QuestionInput
 

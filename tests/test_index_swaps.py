@@ -20,14 +20,14 @@ EXPECTED = "Azerbaijan said the 132-km border would open in May after the talks 
 
 
 @pytest.fixture(scope="module")
-def small_index(tmp_path_factory) -> Path:
-    """Two short files, indexed: each test works on its own copy."""
+def small_index(tmp_path_factory, fake_encoder) -> Path:
+    """Two short files, indexed (by the fake encoder): each test works on its own copy."""
     folder = tmp_path_factory.mktemp("small")
     docs = folder / "docs"
     docs.mkdir()
     (docs / "border.txt").write_text(f"Border talks\n\n{EXPECTED}\n\nThe commission met twice.\n")
     (docs / "weather.txt").write_text("Weather report\n\nIt rained in Tbilisi all week.\n")
-    IndexWriter(folder / "index").build([str(docs)])
+    IndexWriter(folder / "index", encoder=fake_encoder).build([str(docs)])
     return folder / "index"
 
 
@@ -79,7 +79,9 @@ def swap_before_first_call(monkeypatch, owner, name: str, index_dir: Path) -> li
     "moment",
     ["before-database", "before-vectors", "before-full-precision-vectors"],
 )
-def test_a_swap_between_manifest_and_files_is_not_damage(cli, index_copy, monkeypatch, moment):
+def test_a_swap_between_manifest_and_files_is_not_damage(
+    cli, fake_model, index_copy, monkeypatch, moment
+):
     """Issue: CLI readers during updates got exit 9 "vectors.faiss is truncated or
     corrupt": they read manifest N, the writer swapped in N+1 and deleted N's files."""
     owner, name = {
@@ -95,7 +97,7 @@ def test_a_swap_between_manifest_and_files_is_not_damage(cli, index_copy, monkey
     assert generations(index_copy) == swapped
 
 
-def test_damage_is_still_reported_when_no_writer_moved_on(cli, index_copy, monkeypatch):
+def test_damage_is_still_reported_when_no_writer_moved_on(cli, fake_model, index_copy, monkeypatch):
     """The retry is for swaps only: with a stable manifest, a bad file is reported at once."""
     vectors = index_copy / current_generation(index_copy) / "vectors.faiss"
     vectors.write_bytes(b"\0" * vectors.stat().st_size)  # same size, not a FAISS file

@@ -112,10 +112,10 @@ def test_verify_names_each_fault_with_its_code_and_fix(
         assert asked.stderr.startswith("error: ") and len(asked.stderr.splitlines()) == 1
 
 
-def test_verify_reports_changed_sources_and_ask_warns(cli, tmp_path):
+def test_verify_reports_changed_sources_and_ask_warns(cli, fake_model, tmp_path):
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
-    IndexWriter(tmp_path / "idx").build([str(docs)])
+    IndexWriter(tmp_path / "idx", encoder=fake_model).build([str(docs)])
     cited = next(docs.glob("004_*.txt"))
     cited.write_text(cited.read_text().replace("132", "133"))
     (docs / "extra.txt").write_text("A new file.\n\nWith a paragraph of its own text.\n")
