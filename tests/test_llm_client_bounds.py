@@ -299,7 +299,7 @@ def test_a_redirect_to_another_server_is_not_followed(hostile):
     target = hostile("answer")
     server = hostile("redirect")
     server.redirect_to = target.url
-    _, outcome, _ = _stream(_config(server.url))
+    _, outcome = _stream(_config(server.url))
     assert isinstance(outcome, LLMError)
     assert str(outcome) == (
         f"the LLM server at {server.url} redirected to another server"
@@ -320,7 +320,7 @@ def test_a_redirect_within_the_same_server_is_followed(hostile):
         original(handler)
 
     server.handle = redirect_once
-    _, outcome, _ = _stream(_config(server.url))
+    _, outcome = _stream(_config(server.url))
     assert not isinstance(outcome, LLMError), outcome
     assert outcome.text == "The border is 132 km long [1]."
 
