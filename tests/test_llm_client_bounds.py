@@ -208,7 +208,7 @@ def test_the_timeout_bounds_the_whole_answer_not_each_read(hostile, behaviour):
 
 
 def test_a_trickling_server_falls_back_to_the_extractive_answer_in_time(
-    seeds_index, hostile, monkeypatch
+    fake_seeds_index, hostile, monkeypatch
 ):
     import functools
 
@@ -219,7 +219,7 @@ def test_a_trickling_server_falls_back_to_the_extractive_answer_in_time(
     monkeypatch.setattr(generative, "ChatClient", functools.partial(ChatClient, clock=clock))
     config = _config(server.url, timeout=300)
     question = "What did Azerbaijan say about the 132-km border?"
-    thread, result = _in_background(lambda: seeds_index.ask(question, llm=config))
+    thread, result = _in_background(lambda: fake_seeds_index.ask(question, llm=config))
     _passes_its_limit_only_on_the_clock(thread, result, server, clock)
     answer = result["value"]
     assert answer.mode == "extractive"
@@ -282,10 +282,10 @@ def test_a_server_ignoring_max_tokens_is_cut_at_the_limit_plus_a_margin(hostile,
         assert server.sent < server.flood_bytes
 
 
-def test_the_cut_answer_says_so(seeds_index, hostile):
+def test_the_cut_answer_says_so(fake_seeds_index, hostile):
     server = hostile("flood")
     config = _config(server.url, timeout=10, answer_tokens=64, context_window=4096)
-    answer = seeds_index.ask("What did Azerbaijan say about the 132-km border?", llm=config)
+    answer = fake_seeds_index.ask("What did Azerbaijan say about the 132-km border?", llm=config)
     assert len(answer.llm.raw) < 2_000
     assert answer.llm.finish_reason == "length"
     # Nothing it wrote verifies ("border border ..." cites nothing), so it falls back.
