@@ -8,11 +8,9 @@ import sys
 from datetime import datetime
 
 import pytest
-from click.testing import CliRunner
 
 from assistant import Index, IndexWriter
 from assistant.errors import UsageError
-from assistant.frontends.cli import main
 from assistant.ingest.feeds import fetch_feed
 from assistant.ingest.web import fetch_pages
 from assistant.storage.layout import read_manifest
@@ -240,29 +238,19 @@ def test_pages_and_feeds_are_added_and_updated(server, tmp_path):
 
 
 @pytest.mark.model
-def test_cli_adds_a_page_reports_the_404_and_cites_the_url(server, tmp_path):
+def test_cli_adds_a_page_reports_the_404_and_cites_the_url(cli, server, tmp_path):
     index_dir = str(tmp_path / "idx")
     page, missing = server.url("/a.html"), server.url("/missing")
-    result = CliRunner().invoke(main, ["index", "add", page, missing, "--index", index_dir])
+    result = cli("index", "add", page, missing, "--index", index_dir)
     assert result.exit_code == 0, result.output
     assert f"skipped: {missing}: HTTP 404 Not Found" in result.stderr
     assert "indexed 1 documents" in result.stdout
 
-    result = CliRunner().invoke(
-        main,
-        ["ask", "What did the foreign ministry say about the talks?", "--index", index_dir],
-    )
+    result = cli("ask", "What did the foreign ministry say about the talks?", "--index", index_dir)
     assert result.exit_code == 0, result.output
     assert page in result.stdout
-    answer = CliRunner().invoke(
-        main,
-        [
-            "ask",
-            "What did the foreign ministry say about the talks?",
-            "--index",
-            index_dir,
-            "--json",
-        ],
+    answer = cli(
+        "ask", "What did the foreign ministry say about the talks?", "--index", index_dir, "--json"
     )
     citations = json.loads(answer.stdout)["citations"]
     assert citations and citations[0]["source"] == page
