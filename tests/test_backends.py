@@ -133,12 +133,15 @@ def test_filters_run_in_the_engine_with_the_same_answers(seeds_index, milvus_ind
 
 
 @pytest.fixture
-def milvus_copy(tmp_path):
-    """A Milvus index of a copy of the seeds, to change."""
+def milvus_copy(tmp_path, fake_model):
+    """A Milvus index of a copy of the seeds, to change (embedded by the fake encoder,
+    which writers and readers opened in these tests get too)."""
     corpus = tmp_path / "seeds"
     shutil.copytree(SEEDS, corpus)
-    IndexWriter(tmp_path / "index").build([str(corpus)], store=f"milvus:{tmp_path}/m.db")
-    index = Index(tmp_path / "index")
+    IndexWriter(tmp_path / "index", encoder=fake_model).build(
+        [str(corpus)], store=f"milvus:{tmp_path}/m.db"
+    )
+    index = Index(tmp_path / "index", encoder=fake_model)
     yield index, corpus
     index.close()
 
@@ -156,7 +159,7 @@ def test_update_rewrites_only_the_changed_source(milvus_copy):
     before = passage_ids_by_source(index)
     changed = next(corpus.glob("002_*"))
     changed.write_text(changed.read_text() + "\n\nThe ministry added a new paragraph.\n")
-    report = IndexWriter(index.path).update()
+    report = IndexWriter(index.path, encoder=index.retriever.encoder).update()
     index.refresh()
     assert [Path(s).name for s in report.files_embedded] == [changed.name]
     after = passage_ids_by_source(index)
@@ -169,11 +172,11 @@ def test_update_rewrites_only_the_changed_source(milvus_copy):
     assert index.ask(QUESTION_132).citations
     from assistant import verify_index
 
-    assert verify_index(index.path).ok
+    assert verify_index(index.path, encoder=index.retriever.encoder).ok
 
     gone = next(corpus.glob("003_*"))
     gone.unlink()
-    IndexWriter(index.path).update()
+    IndexWriter(index.path, encoder=index.retriever.encoder).update()
     index.refresh()
     assert not any(Path(s).name == gone.name for s in passage_ids_by_source(index))
     assert index.status().documents == len(list(corpus.glob("*.txt")))
@@ -182,10 +185,10 @@ def test_update_rewrites_only_the_changed_source(milvus_copy):
 
 def test_a_reader_follows_the_writer(milvus_copy):
     index, corpus = milvus_copy
-    other = Index(index.path)
+    other = Index(index.path, encoder=index.retriever.encoder)
     try:
         (corpus / "extra.txt").write_text("Baku announced a floating pavilion on the Caspian.\n")
-        IndexWriter(index.path).update()
+        IndexWriter(index.path, encoder=index.retriever.encoder).update()
         other.refresh()
         assert any("extra.txt" in d.source for d in other.documents())
     finally:
@@ -195,16 +198,16 @@ def test_a_reader_follows_the_writer(milvus_copy):
 def test_add_keeps_the_store_and_refuses_another(milvus_copy, tmp_path):
     index, _ = milvus_copy
     with pytest.raises(UsageError, match="--store applies when an index is created"):
-        IndexWriter(index.path).add([str(SEEDS)], store="local")
+        IndexWriter(index.path, encoder=index.retriever.encoder).add([str(SEEDS)], store="local")
     extra = tmp_path / "more"
     extra.mkdir()
     (extra / "note.txt").write_text("The Araz bridge opened to trucks in May.\n")
-    IndexWriter(index.path).add([str(extra)])
+    IndexWriter(index.path, encoder=index.retriever.encoder).add([str(extra)])
     index.refresh()
     assert index.manifest.store and any("note.txt" in d.source for d in index.documents())
 
 
-def test_cli_build_status_and_verify_on_milvus(cli, tmp_path):
+def test_cli_build_status_and_verify_on_milvus(cli, fake_model, tmp_path):
     target = tmp_path / "index"
     store = f"milvus:{tmp_path}/cli.db"
     result = cli("index", "build", str(SEEDS), "--index", str(target), "--store", store, "-q")
@@ -228,19 +231,19 @@ def test_cli_build_status_and_verify_on_milvus(cli, tmp_path):
     assert verify.exit_code == 4 and "FAIL  store" in verify.output
     assert cli("index", "status", "--index", str(target)).exit_code == 4
     with pytest.raises(IndexNotFoundError, match="no index"):
-        Index(target)
+        Index(target, encoder=fake_model)
 
 
-def test_another_model_in_the_store_is_exit_6(cli, tmp_path):
+def test_another_model_in_the_store_is_exit_6(cli, fake_model, tmp_path):
     target = tmp_path / "index"
-    IndexWriter(target).build([str(SEEDS)], store=f"milvus:{tmp_path}/x.db")
+    IndexWriter(target, encoder=fake_model).build([str(SEEDS)], store=f"milvus:{tmp_path}/x.db")
     manifest = Index.read_manifest(target)
     store = mb.parse_store_uri(manifest.store)
     writer = mb.MilvusWriter(mb.connect(store), manifest.store_index, store)
     writer.create("some/other-model", 8, replace=True)
     writer.client.close()
     with pytest.raises(IndexIncompatibleError, match="some/other-model"):
-        Index(target)
+        Index(target, encoder=fake_model)
     assert cli("index", "verify", "--index", str(target)).exit_code == 6
 
 
