@@ -92,7 +92,6 @@ def test_a_copy_of_the_seeds_has_every_row_and_verifies(milvus, seeds_index):
     status = mb.status(client, "seeds", target)
     assert status["model"] == manifest.model and status["dimension"] == manifest.dimension
     print(f"Milvus Lite: started in {startup:.2f} s, seeds copied in {copy:.2f} s")
-    assert startup < 10
 
 
 def test_dense_top10_equals_local_faiss(milvus, seeds_index, dev_questions):
