@@ -21,6 +21,7 @@ from assistant.errors import StoreUnavailableError
 from assistant.eval.questions import evaluate
 from assistant.frontends.cli import main
 from assistant.storage.milvus import backend as mb
+from assistant.storage.milvus import writer as mw
 from assistant.text import keywords
 
 from .conftest import DEV_QUESTIONS, SEEDS
@@ -242,7 +243,7 @@ def test_another_model_in_the_store_is_exit_6(tmp_path):
     IndexWriter(target).build([str(SEEDS)], store=f"milvus:{tmp_path}/x.db")
     manifest = Index.read_manifest(target)
     store = mb.parse_store_uri(manifest.store)
-    writer = mb.MilvusWriter(mb.connect(store), manifest.store_index, store)
+    writer = mw.MilvusWriter(mb.connect(store), manifest.store_index, store)
     writer.create("some/other-model", 8, replace=True)
     writer.client.close()
     with pytest.raises(IndexIncompatibleError, match="some/other-model"):
