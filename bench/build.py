@@ -111,7 +111,11 @@ def report_throughput(speed: dict, rounds: int) -> None:
                     median(speed["raw_encode_s"]),
                     speed["raw_passages_per_s"],
                 ],
-                ["assistant IndexWriter.build", median(speed["build_s"]), speed["build_passages_per_s"]],
+                [
+                    "assistant IndexWriter.build",
+                    median(speed["build_s"]),
+                    speed["build_passages_per_s"],
+                ],
             ],
         )
     )
