@@ -2,7 +2,7 @@
 
 Part 1, in one process: the passages a build of the 1,000-file corpus embeds are
 encoded by plain ``SentenceTransformer.encode`` (the floor), and the corpus is built
-with ``build_index``; both with the model already loaded, alternating, medians.
+with ``IndexWriter.build``; both with the model already loaded, alternating, medians.
 Part 2, as a user runs it: ``assistant index build`` of the corpus against
 ``assistant index update`` after one file changed (whole commands, wall time).
 
@@ -111,7 +111,11 @@ def report_throughput(speed: dict, rounds: int) -> None:
                     median(speed["raw_encode_s"]),
                     speed["raw_passages_per_s"],
                 ],
-                ["assistant build_index", median(speed["build_s"]), speed["build_passages_per_s"]],
+                [
+                    "assistant IndexWriter.build",
+                    median(speed["build_s"]),
+                    speed["build_passages_per_s"],
+                ],
             ],
         )
     )

@@ -19,6 +19,7 @@ from assistant import Index, IndexIncompatibleError, IndexNotFoundError, IndexWr
 from assistant.errors import StoreUnavailableError
 from assistant.eval.questions import evaluate
 from assistant.storage.milvus import backend as mb
+from assistant.storage.milvus import writer as mw
 from assistant.text import keywords
 
 from .conftest import DEV_QUESTIONS, SEEDS
@@ -239,7 +240,7 @@ def test_another_model_in_the_store_is_exit_6(cli, fake_model, tmp_path):
     IndexWriter(target, encoder=fake_model).build([str(SEEDS)], store=f"milvus:{tmp_path}/x.db")
     manifest = Index.read_manifest(target)
     store = mb.parse_store_uri(manifest.store)
-    writer = mb.MilvusWriter(mb.connect(store), manifest.store_index, store)
+    writer = mw.MilvusWriter(mb.connect(store), manifest.store_index, store)
     writer.create("some/other-model", 8, replace=True)
     writer.client.close()
     with pytest.raises(IndexIncompatibleError, match="some/other-model"):

@@ -155,8 +155,8 @@ def _prepare(write: Write, gathered: Gathered, report: BuildReport) -> WriteBatc
     report.passages_embedded = len(to_embed)
     report.passages_reused = len(citable) - len(to_embed)
     documents = list(unique_docs.values())
-    hashes = {source: entry.sha256 for source, entry in gathered.entries.items()}
-    hashes.update({source: page["sha256"] for source, page in gathered.pages.items()})
+    hashes = {source: page["sha256"] for source, page in gathered.pages.items()}
+    hashes.update({source: entry.sha256 for source, entry in gathered.entries.items()})
     return WriteBatch(
         documents=documents,
         passages=pending,

@@ -272,31 +272,16 @@ def _removal(
     """The roots that stay and the sources carried over when ``paths`` go. A path
     inside a root that stays, or one the index does not hold, is refused."""
     targets = {given: absolute(given) for given in paths if not is_url(given)}
-    roots = [
-        root
-        for root in manifest.roots
-        if not any(within(root["path"], target) for target in targets.values())
-    ]
-    for given, target in targets.items():
-        holder = next((r for r in roots if within(target, r["path"])), None)
-        if holder is not None:
-            raise UsageError(
-                f"{given} is inside the indexed folder {holder['given']},"
-                " which would bring it back at the next update",
-                hint=f"remove {holder['given']}, or move the file out of it",
-            )
+    roots = _roots_staying(manifest.roots, targets)
     known = {source: entry["path"] for source, entry in manifest.skipped.items()}
     known.update({source: entry.path for source, entry in manifest.files.items()})
-
-    def named(source: str, given: str) -> bool:
-        return source == given or within(known[source], targets[given])
-
-    gone = {source for source in known if any(named(source, given) for given in targets)}
+    gone = {
+        source
+        for source in known
+        if any(_names(source, known[source], target) for target in targets.items())
+    }
     unmatched = [
-        given
-        for given, target in targets.items()
-        if not any(named(source, given) for source in gone)
-        and not any(within(root["path"], target) for root in manifest.roots)
+        given for given in targets if not _holds(manifest, gone, known, (given, targets[given]))
     ]
     unmatched += [
         given
@@ -309,6 +294,36 @@ def _removal(
             hint="see what it holds with: assistant index sources",
         )
     return roots, tuple(source for source in known if source not in gone)
+
+
+def _roots_staying(roots: list[dict], targets: dict[str, str]) -> list[dict]:
+    """The roots not removed; a target inside one of them is refused (the next update
+    would bring it back)."""
+    staying = [root for root in roots if not any(within(root["path"], t) for t in targets.values())]
+    for given, target in targets.items():
+        holder = next((r for r in staying if within(target, r["path"])), None)
+        if holder is not None:
+            raise UsageError(
+                f"{given} is inside the indexed folder {holder['given']},"
+                " which would bring it back at the next update",
+                hint=f"remove {holder['given']}, or move the file out of it",
+            )
+    return staying
+
+
+def _names(source: str, path: str, target: tuple[str, str]) -> bool:
+    """Whether the path given to ``remove`` (as given, and absolute) names ``source``
+    (whose file is at ``path``): the source itself, or a folder it lies in."""
+    given, absolute_target = target
+    return source == given or within(path, absolute_target)
+
+
+def _holds(manifest: Manifest, gone: set[str], known: dict, target: tuple[str, str]) -> bool:
+    """Whether the index holds what a path given to ``remove`` names: a source, or a
+    root (which may hold no file any more)."""
+    return any(_names(source, known[source], target) for source in gone) or any(
+        within(root["path"], target[1]) for root in manifest.roots
+    )
 
 
 # -- listing sources -----------------------------------------------------------------------

@@ -16,11 +16,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from ..errors import DatabaseCorruptError, IndexCorruptError
 from ..text import keywords
 from ..types import Document, Passage, SourceDocument, Span, Statement, page_starts
+from .batch import NewPassage
 from .layout import REBUILD, fault_point
 
 if TYPE_CHECKING:
@@ -138,15 +139,6 @@ def database_errors(index_dir: Path) -> Iterator[None]:
 
 
 # -- writing ----------------------------------------------------------------------------
-
-
-class NewPassage(Protocol):
-    """A passage as the writer hands it over: its document, its source, and the chunk
-    (:class:`assistant.ingest.chunks.Chunk`) with offsets, sentences and flags."""
-
-    doc_id: str
-    source: str
-    chunk: object
 
 
 def write_database(
