@@ -132,18 +132,6 @@ def fake_seeds_index(fake_seeds_index_dir, fake_encoder):
     index.close()
 
 
-@pytest.fixture
-def build_fake_index(fake_encoder):
-    """Builds an index of ``paths`` in ``target`` with the fake encoder; returns the
-    build report."""
-    from assistant import IndexWriter
-
-    def build(paths, target, **options):
-        return IndexWriter(target, encoder=fake_encoder).build([str(p) for p in paths], **options)
-
-    return build
-
-
 @pytest.fixture(scope="session")
 def seeds_index_dir(tmp_path_factory) -> Path:
     """The seeds embedded by the real model (for ``model`` tests)."""
