@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .fakes import FakeEncoder
+from .fakes import FakeEncoder, front_end_patches
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -89,25 +89,9 @@ def fake_encoder() -> FakeEncoder:
 def fake_model(monkeypatch, fake_encoder) -> FakeEncoder:
     """The front ends in this process (the CLI through ``cli``, the chat) open, write
     and verify indexes with the fake encoder: for their tests that are not about the
-    model. They import ``Index``, ``IndexWriter`` and ``verify_index`` when called, so
-    replacing those names where they are defined reaches every command."""
-    from assistant import api
-    from assistant.indexing import writer
-
-    class FakeEncodedIndex(api.Index):
-        def __init__(self, path=None, *, encoder=None) -> None:
-            super().__init__(path, encoder=encoder or fake_encoder)
-
-    class FakeEncodedWriter(writer.IndexWriter):
-        def __init__(self, path, encoder=None) -> None:
-            super().__init__(path, encoder=encoder or fake_encoder)
-
-    verify = api.verify_index
-    monkeypatch.setattr(api, "Index", FakeEncodedIndex)
-    monkeypatch.setattr(writer, "IndexWriter", FakeEncodedWriter)
-    monkeypatch.setattr(
-        api, "verify_index", lambda path, encoder=None: verify(path, encoder or fake_encoder)
-    )
+    model (see :func:`tests.fakes.front_end_patches`)."""
+    for module, name, replacement in front_end_patches(fake_encoder):
+        monkeypatch.setattr(module, name, replacement)
     return fake_encoder
 
 

@@ -77,3 +77,31 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += seconds
+
+
+def front_end_patches(encoder) -> list[tuple[object, str, object]]:
+    """(module, name, replacement) that make the front ends of this process (the CLI,
+    the chat) open, write and verify indexes with ``encoder``: they import ``Index``,
+    ``IndexWriter`` and ``verify_index`` when called, so replacing those names where
+    they are defined reaches every command. For ``monkeypatch.setattr``, or ``setattr``
+    in a child process that runs the CLI."""
+    from assistant import api
+    from assistant.indexing import writer
+
+    class FakeEncodedIndex(api.Index):
+        def __init__(self, path=None, *, encoder=None) -> None:
+            super().__init__(path, encoder=encoder or default)
+
+    class FakeEncodedWriter(writer.IndexWriter):
+        def __init__(self, path, encoder=None) -> None:
+            super().__init__(path, encoder=encoder or default)
+
+    def verify_index(path, encoder=None):
+        return verify(path, encoder or default)
+
+    default, verify = encoder, api.verify_index
+    return [
+        (api, "Index", FakeEncodedIndex),
+        (writer, "IndexWriter", FakeEncodedWriter),
+        (api, "verify_index", verify_index),
+    ]

@@ -66,10 +66,20 @@ def kill(process: subprocess.Popen) -> None:
 @pytest.fixture
 def corpus(tmp_path) -> tuple[Path, Path]:
     """A copy of the seeds, indexed; then one article gains a paragraph."""
+    return changed_corpus(tmp_path, None)
+
+
+@pytest.fixture
+def fake_corpus(tmp_path, fake_encoder) -> tuple[Path, Path]:
+    """``corpus``, embedded by the fake encoder."""
+    return changed_corpus(tmp_path, fake_encoder)
+
+
+def changed_corpus(tmp_path: Path, encoder) -> tuple[Path, Path]:
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
     index_dir = tmp_path / "index"
-    IndexWriter(index_dir).build([str(docs)])
+    IndexWriter(index_dir, encoder=encoder).build([str(docs)])
     changed = next(docs.glob("003_*.txt"))
     changed.write_text(
         changed.read_text() + f"\n\nThe {NEW_WORD} delegation arrived late to the talks.\n"
@@ -96,9 +106,9 @@ def test_a_second_writer_gets_a_clear_message(corpus, tmp_path):
     assert verify_index(index_dir).checks[0].ok
 
 
-def test_readers_see_one_consistent_version_during_updates(corpus):
-    docs, index_dir = corpus
-    index = Index(index_dir)
+def test_readers_see_one_consistent_version_during_updates(fake_corpus, fake_encoder):
+    docs, index_dir = fake_corpus
+    index = Index(index_dir, encoder=fake_encoder)
     errors: list[BaseException] = []
     answers = 0
     stop = threading.Event()
@@ -131,7 +141,7 @@ def test_readers_see_one_consistent_version_during_updates(corpus):
     original = changed.read_text()
     for round_number in range(3):
         changed.write_text(original + f"\n\nRound {round_number} of {NEW_WORD} talks ended.\n")
-        IndexWriter(index_dir).update()
+        IndexWriter(index_dir, encoder=fake_encoder).update()
     time.sleep(0.2)
     stop.set()
     for thread in threads:
@@ -146,13 +156,19 @@ def test_readers_see_one_consistent_version_during_updates(corpus):
 
 # Readers and the writer are processes that run the CLI again and again through click,
 # exactly as `assistant ...` would, minus the interpreter start and the model load
-# (0.6 s a call, which would leave a 2-core machine a handful of swaps a minute). Every
-# call opens the index from its manifest: the step a swap could catch half-way.
+# (0.6 s a call, which would leave a 2-core machine a handful of swaps a minute), with
+# the fake encoder (the model is not the subject; with it, a loaded 2-core machine
+# managed fewer than 40 swaps in 4 minutes). Every call opens the index from its
+# manifest: the step a swap could catch half-way.
 CLI_LOOP = """
 import json, os, sys
 from pathlib import Path
 from click.testing import CliRunner
 from assistant.frontends.cli import main
+from tests.fakes import FakeEncoder, front_end_patches
+
+for module, name, replacement in front_end_patches(FakeEncoder()):
+    setattr(module, name, replacement)
 
 index, stop, question, docs = sys.argv[1], Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
 runner, n = CliRunner(), 0
@@ -188,14 +204,14 @@ def check_cli_reply(command: str, code: int, stdout: str, stderr: str) -> None:
             assert text[quote["start"] : quote["end"]] == quote["text"]
 
 
-def test_cli_readers_never_see_a_healthy_index_as_damaged(tmp_path):
+def test_cli_readers_never_see_a_healthy_index_as_damaged(tmp_path, fake_encoder):
     """4 CLI readers (`ask`, `search`) and 1 CLI writer (`index update` after each change)."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "border.txt").write_text(f"Border talks\n\n{EXPECTED}\n\nThe commission met twice.\n")
     (docs / "weather.txt").write_text("Weather report\n\nIt rained in Tbilisi all week.\n")
     index_dir = tmp_path / "index"
-    IndexWriter(index_dir).build([str(docs)])
+    IndexWriter(index_dir, encoder=fake_encoder).build([str(docs)])
     logs = {name: tmp_path / f"{name}.jsonl" for name in ("r1", "r2", "r3", "r4", "writer")}
     stops = {"reader": tmp_path / "stop-readers", "writer": tmp_path / "stop-writer"}
 
@@ -235,4 +251,4 @@ def test_cli_readers_never_see_a_healthy_index_as_damaged(tmp_path):
     assert not failed, f"{len(failed)} of {len(replies)} calls failed: {failed[:3]}"
     for reply in replies:
         check_cli_reply(*reply)
-    assert verify_index(index_dir).ok
+    assert verify_index(index_dir, encoder=fake_encoder).ok
