@@ -1,7 +1,8 @@
 """Question answering over your own sources, with verbatim, checkable citations.
 
-    from assistant import Index
-    index, report = Index.build(["seeds"], "index")
+    from assistant import Index, IndexWriter
+    report = IndexWriter("index").build(["seeds"])
+    index = Index("index")
     answer = index.ask("What did Azerbaijan say about the 132-km border?")
     for citation in answer.citations:
         print(citation.n, citation.document.title, citation.quote_text)
@@ -52,6 +53,7 @@ __all__ = [
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexStatus",
+    "IndexWriter",
     "LLMError",
     "MissingExtraError",
     "ModelUnavailableError",
@@ -72,7 +74,8 @@ __all__ = [
 
 _LAZY = {
     "Index": "api",
-    "BuildReport": "indexing.writer",
+    "BuildReport": "indexing.plan",
+    "IndexWriter": "indexing.writer",
     "Answer": "types",
     "Citation": "types",
     "Document": "types",
@@ -83,15 +86,16 @@ _LAZY = {
     "Settings": "config",
     "Span": "types",
     "VerifyReport": "storage.verify",
-    "verify_index": "storage.verify",
+    "verify_index": "api",
 }
 
 if TYPE_CHECKING:
-    from .api import Index
+    from .api import Index, verify_index
     from .config import Settings
     from .filters import SearchFilter
-    from .indexing.writer import BuildReport
-    from .storage.verify import VerifyReport, verify_index
+    from .indexing.plan import BuildReport
+    from .indexing.writer import IndexWriter
+    from .storage.verify import VerifyReport
     from .types import Answer, Citation, Document, Hit, IndexStatus, Passage, Span
 
 

@@ -1,4 +1,5 @@
-"""The library's front door: ``Index`` builds, opens, searches and answers.
+"""The library's front door: ``Index`` opens, searches and answers (writes go through
+:class:`assistant.IndexWriter`).
 
 Nothing here imports click or Textual; heavy libraries load on first use.
 """
@@ -11,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import UsageError
-from .indexing.writer import BuildReport, IndexWriter, ProgressCallback, SourceInfo, sources_of
+from .indexing.plan import SourceInfo, model_spec, source_paths
+from .indexing.writer import sources_of
 from .storage import layout
 from .storage.database import database_errors
 from .storage.layout import compare_with_disk, file_state, is_disk_full
@@ -19,27 +21,30 @@ from .storage.local import StoredIndex
 from .types import Answer, Document, Hit, IndexStatus, Passage
 
 if TYPE_CHECKING:
+    from .embeddings import Encoder
     from .filters import SearchFilter
     from .query.llm import LLMConfig
     from .storage.layout import Manifest
+    from .storage.verify import VerifyReport
 
 # Where they were before the storage package; front ends import them from here.
-__all__ = ["Index", "compare_with_disk", "file_state", "is_disk_full"]
+__all__ = ["Index", "compare_with_disk", "file_state", "is_disk_full", "verify_index"]
 
 # Beyond this, a "question" is a document: embed and match its beginning only.
 MAX_QUESTION_CHARS = 2000
 
 
-def _open_store(path: Path) -> tuple[Manifest, StoredIndex]:
+def _open_store(path: Path, encoder=None) -> tuple[Manifest, StoredIndex]:
     """The directory's manifest, and the store it names: this directory's current
-    generation, or the index's collections in Milvus (a MilvusReader)."""
+    generation, or the index's collections in Milvus (a MilvusReader). The index must
+    have been embedded by ``encoder``'s model (None: the bundled one)."""
     manifest = layout.read_manifest(path)
     if not manifest.store:
-        store = StoredIndex(path)
+        store = StoredIndex(path, expected=model_spec(encoder))
         return store.manifest, store
     from .storage.milvus.backend import open_reader  # pymilvus only for a Milvus store
 
-    return manifest, open_reader(manifest.store, manifest.store_index)
+    return manifest, open_reader(manifest.store, manifest.store_index, model_spec(encoder))
 
 
 def clean_question(text: str) -> str:
@@ -56,49 +61,19 @@ def clean_question(text: str) -> str:
 class Index:
     """An opened index. Thread-safe for concurrent ``search``/``ask`` calls."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, encoder: Encoder | None = None) -> None:
+        """Open the index at ``path``; ``encoder`` embeds the questions (None: the
+        bundled model, loaded with the first question)."""
         from .paths import default_index_dir
 
         self.path = Path(path) if path is not None else default_index_dir()
+        self._encoder = encoder
         self._lock = threading.RLock()
         self._manifest_stamp = self._stamp()
-        self._manifest, self._store = _open_store(self.path)
+        self._manifest, self._store = _open_store(self.path, encoder)
         self._retriever = None
         self._answerer = None
         self._generators: dict = {}  # LLMConfig -> GenerativeAnswerer
-
-    # -- building ----------------------------------------------------------------
-
-    @classmethod
-    def build(
-        cls,
-        paths: list[str | Path],
-        path: str | Path | None = None,
-        progress: ProgressCallback | None = None,
-        *,
-        allow_empty: bool = False,
-        follow_links: bool = False,
-        store: str | None = None,
-    ) -> tuple[Index, BuildReport]:
-        """Index ``paths`` into the directory ``path``. ``store``: "local" (files in the
-        directory) or a Milvus URI (``milvus:PATH.db``, ``milvus://HOST:PORT``,
-        ``https://…``), where passages and vectors then live; None keeps the index's."""
-        from .paths import default_index_dir
-
-        target = Path(path) if path is not None else default_index_dir()
-        report = IndexWriter(target).build(
-            paths, progress, allow_empty=allow_empty, follow_links=follow_links, store=store
-        )
-        return cls(target), report
-
-    @staticmethod
-    def writer(path: str | Path | None = None) -> IndexWriter:
-        """Build, update, add to or remove from the index at ``path`` without opening it
-        for queries: a damaged index, or one made by another model, can be rebuilt, and
-        ``add`` creates a missing one."""
-        from .paths import default_index_dir
-
-        return IndexWriter(Path(path) if path is not None else default_index_dir())
 
     @staticmethod
     def exists(path: str | Path) -> bool:
@@ -110,54 +85,6 @@ class Index:
         """The manifest of the index at ``path`` (counts, dates, model), without
         opening its files: for listing collections."""
         return layout.read_manifest(Path(path))
-
-    def update(
-        self,
-        progress: ProgressCallback | None = None,
-        *,
-        allow_empty: bool = False,
-        follow_links: bool = False,
-    ) -> BuildReport:
-        report = IndexWriter(self.path).update(
-            progress, allow_empty=allow_empty, follow_links=follow_links
-        )
-        self.reload()
-        return report
-
-    def add(
-        self,
-        paths: list[str | Path],
-        urls: list[str] = (),
-        feeds: list[str] = (),
-        progress: ProgressCallback | None = None,
-        *,
-        allow_empty: bool = False,
-        follow_links: bool = False,
-    ) -> BuildReport:
-        """Add files and folders (and web pages, feeds) to this index; only what is new
-        is embedded. See :func:`assistant.indexing.writer.add_sources`."""
-        report = IndexWriter(self.path).add(
-            paths,
-            progress,
-            urls=urls,
-            feeds=feeds,
-            allow_empty=allow_empty,
-            follow_links=follow_links,
-        )
-        self.reload()
-        return report
-
-    def remove(
-        self,
-        paths: list[str | Path],
-        progress: ProgressCallback | None = None,
-        *,
-        allow_empty: bool = False,
-    ) -> BuildReport:
-        """Remove indexed files or folders and their documents; nothing is re-embedded."""
-        report = IndexWriter(self.path).remove(paths, progress, allow_empty=allow_empty)
-        self.reload()
-        return report
 
     def sources(self) -> list[SourceInfo]:
         """Every indexed (or skipped) file with its counts, dates and state on disk."""
@@ -184,7 +111,7 @@ class Index:
             self._manifest_stamp = self._stamp()
             # The old store is not closed here: a query in another thread may still be
             # reading it. Its connection closes when the last reference goes.
-            self._manifest, self._store = _open_store(self.path)
+            self._manifest, self._store = _open_store(self.path, self._encoder)
             encoder = self._retriever.encoder if self._retriever else None
             self._retriever = self._answerer = None
             self._generators = {}
@@ -197,7 +124,7 @@ class Index:
         from .query.extractive import ExtractiveAnswerer
         from .query.retrieval import Retriever
 
-        self._retriever = Retriever(self._store, encoder)
+        self._retriever = Retriever(self._store, encoder or self._encoder)
         self._answerer = ExtractiveAnswerer(self._store, self._retriever)
 
     @property
@@ -356,7 +283,7 @@ class Index:
         manifest = self._manifest
         stale, missing, new = [], [], []
         if check_files:
-            stale, missing, new = compare_with_disk(manifest)
+            stale, missing, new = compare_with_disk(manifest, source_paths(manifest))
         return IndexStatus(
             path=str(self.path),
             documents=manifest.documents,
@@ -395,3 +322,12 @@ class Index:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def verify_index(index_dir: str | Path, encoder=None) -> VerifyReport:
+    """``index verify``: the index at ``index_dir`` checked deeply against its manifest,
+    the model it is searched with (``encoder``; None: the bundled one) and its sources
+    on disk (see :mod:`assistant.storage.verify`)."""
+    from .storage.verify import verify_index as verify_store
+
+    return verify_store(index_dir, model_spec(encoder), source_paths)

@@ -5,6 +5,10 @@ seconds (or its headers one byte at a time) never trips it. The watchdog shuts t
 exchange's connections down when the limit passes; the blocked read then returns at
 once. Used by the model client (:mod:`assistant.query.llm`) and the web fetcher
 (:mod:`assistant.ingest.web`).
+
+The limit is read from a ``clock`` (``time.monotonic`` unless one is given): the
+watchdog looks at it at least every :data:`POLL_SECONDS`, so a test can move a fake
+clock past the limit and see the exchange end, however slow the machine.
 """
 
 from __future__ import annotations
@@ -12,27 +16,49 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import weakref
+from collections.abc import Callable
+
+# How often the watchdog looks at the clock when the limit is further away than that:
+# an injected clock may jump, and the watchdog must notice it soon after.
+POLL_SECONDS = 0.05
 
 
 class Deadline:
-    """A wall-clock limit on one exchange: when it passes, the watchdog thread shuts
-    down every connection in ``streams`` and the exchange ends with :attr:`expired`
-    set."""
+    """A limit of ``seconds`` on one exchange, measured on ``clock``: when it passes,
+    the watchdog thread shuts down every connection in ``streams`` and the exchange
+    ends with :attr:`expired` set."""
 
-    def __init__(self, seconds: float, streams: weakref.WeakSet) -> None:
+    def __init__(
+        self,
+        seconds: float,
+        streams: weakref.WeakSet,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.seconds = seconds
         self.streams = streams
+        self.clock = clock
         self.expired = False
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
+        self.ends_at: float | None = None
+        self._done = threading.Event()
+        self._watchdog = threading.Thread(target=self._watch, name="deadline", daemon=True)
 
     def __enter__(self) -> Deadline:
-        self._timer.start()
+        self.ends_at = self.clock() + self.seconds
+        self._watchdog.start()
         return self
 
     def __exit__(self, *_exc) -> None:
-        self._timer.cancel()
+        self._done.set()
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            left = self.ends_at - self.clock()
+            if left <= 0:
+                self._expire()
+                return
+            self._done.wait(min(left, POLL_SECONDS))
 
     def _expire(self) -> None:
         self.expired = True

@@ -2,7 +2,7 @@
 
 Part 1, in one process: the passages a build of the 1,000-file corpus embeds are
 encoded by plain ``SentenceTransformer.encode`` (the floor), and the corpus is built
-with ``build_index``; both with the model already loaded, alternating, medians.
+with ``IndexWriter.build``; both with the model already loaded, alternating, medians.
 Part 2, as a user runs it: ``assistant index build`` of the corpus against
 ``assistant index update`` after one file changed (whole commands, wall time).
 
@@ -26,11 +26,10 @@ ASSISTANT = [sys.executable, "-m", "assistant"]
 def throughput(folder: Path, corpus: Path, rounds: int) -> dict:
     from sentence_transformers import SentenceTransformer
 
-    from assistant import embeddings
-    from assistant.indexer import build_index
-    from assistant.store import StoredIndex
+    from assistant import IndexWriter, embeddings
+    from assistant.storage.local import StoredIndex
 
-    warm = build_index([str(corpus)], folder / "warm")  # loads the model, exports ONNX
+    warm = IndexWriter(folder / "warm").build([str(corpus)])  # loads the model, exports ONNX
     store = StoredIndex(folder / "warm")
     texts = [
         row[0]
@@ -48,7 +47,7 @@ def throughput(folder: Path, corpus: Path, rounds: int) -> dict:
         raw_model.encode(texts, batch_size=32, normalize_embeddings=True)
         raw_times.append(time.perf_counter() - started)
         started = time.perf_counter()
-        report = build_index([str(corpus)], folder / f"build-{round_number}")
+        report = IndexWriter(folder / f"build-{round_number}").build([str(corpus)])
         build_times.append(time.perf_counter() - started)
         assert report.passages_embedded == len(texts)
     raw, build = median(raw_times), median(build_times)
@@ -112,7 +111,11 @@ def report_throughput(speed: dict, rounds: int) -> None:
                     median(speed["raw_encode_s"]),
                     speed["raw_passages_per_s"],
                 ],
-                ["assistant build_index", median(speed["build_s"]), speed["build_passages_per_s"]],
+                [
+                    "assistant IndexWriter.build",
+                    median(speed["build_s"]),
+                    speed["build_passages_per_s"],
+                ],
             ],
         )
     )

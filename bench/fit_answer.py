@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant import Index  # noqa: E402
+from assistant import Index, IndexWriter  # noqa: E402
 from assistant.eval.questions import evaluate  # noqa: E402
 from assistant.query import extractive as answer  # noqa: E402
 
@@ -62,11 +62,10 @@ ABSTAIN_L2 = 0.1
 def open_index(name: str, corpus: Path) -> Index:
     path = CACHE / name
     if (path / "manifest.json").exists():
-        index = Index(path)
-        index.update()
-        return index
-    index, _ = Index.build([str(corpus)], path)
-    return index
+        IndexWriter(path).update()
+        return Index(path)
+    IndexWriter(path).build([str(corpus)])
+    return Index(path)
 
 
 def load_questions(path: Path) -> list[dict]:

@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.embeddings import DIMENSION, MODEL_NAME  # noqa: E402
 from assistant.storage.milvus import backend as mb  # noqa: E402
+from assistant.storage.milvus import writer as mw  # noqa: E402
 from assistant.text import keywords  # noqa: E402
 from assistant.types import Document, Passage, Span  # noqa: E402
 
@@ -78,7 +79,7 @@ def questions(rng, vectors, vocabulary, weights, count: int):
 
 
 def build_local(texts, vectors, directory: Path):
-    from assistant.store import make_vector_index
+    from assistant.storage.vectors import make_vector_index
 
     started = time.perf_counter()
     index, kind = make_vector_index(vectors)
@@ -102,7 +103,7 @@ def query_local(index, db, queries, matches):
     ivf = None
     try:
         ivf = faiss.extract_index_ivf(index)
-        from assistant.store import probe_count
+        from assistant.storage.vectors import probe_count
 
         ivf.nprobe = probe_count(ivf.nlist)
     except RuntimeError:
@@ -125,7 +126,7 @@ def build_milvus(texts, vectors, path: Path, dense_index: str):
     target = mb.parse_store_uri(f"milvus:{path}")
     started = time.perf_counter()
     client = mb.connect(target)
-    writer = mb.MilvusWriter(client, "bench", target)
+    writer = mw.MilvusWriter(client, "bench", target)
     writer.create(MODEL_NAME, DIMENSION, dense_index=dense_index, replace=True)
     for first in range(0, len(texts), PER_SOURCE):
         source = f"corpus/{first // PER_SOURCE:05d}.txt"
@@ -134,13 +135,13 @@ def build_milvus(texts, vectors, path: Path, dense_index: str):
             doc_id = f"{source}#{(number - first) // 10}"
             if (number - first) % 10 == 0:
                 documents.append(
-                    mb.DocumentRecord(Document(doc_id, source, published="2024-01-01"), "")
+                    mw.DocumentRecord(Document(doc_id, source, published="2024-01-01"), "")
                 )
             passage = Passage(
                 number, doc_id, source, number % 10, 0, len(texts[number]), texts[number],
                 sentences=(Span(0, len(texts[number])),),
             )  # fmt: skip
-            passages.append(mb.PassageRecord(passage, vectors[number]))
+            passages.append(mw.PassageRecord(passage, vectors[number]))
         writer.write_source(source, "0" * 64, documents, passages, keep_ids=True)
     writer.finish()
     return client, target, time.perf_counter() - started

@@ -27,11 +27,11 @@ def prepare(folder: Path) -> None:
     import faiss
     from sentence_transformers import SentenceTransformer
 
+    from assistant import IndexWriter
     from assistant.embeddings import model_dir
-    from assistant.indexer import build_index
 
     index_dir = folder / "index"
-    build_index([str(SEEDS)], index_dir)
+    IndexWriter(index_dir).build([str(SEEDS)])
     paragraphs = [
         block.strip()
         for path in sorted(SEEDS.glob("*.txt"))

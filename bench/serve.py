@@ -172,8 +172,7 @@ def main() -> None:
     counts = [int(c) for c in args.clients.split(",")]
     asked = questions()
 
-    from assistant import Index
-    from assistant.indexer import build_index
+    from assistant import Index, IndexWriter
 
     rows = []
     # Other work on the machine takes cores from the server and its clients alike.
@@ -181,7 +180,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("ASSISTANT_USER_DIR", str(Path(tmp) / "user"))
         index_dir = Path(tmp) / "index"
-        build_index([str(SEEDS)], index_dir)
+        IndexWriter(index_dir).build([str(SEEDS)])
         process, url = start_server(index_dir, args.workers)
         try:
             for route in ("search", "ask"):

@@ -71,11 +71,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from assistant.indexer import build_index
+    from assistant import IndexWriter
 
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = Path(tmp) / "index"
-        build_index([str(SEEDS)], index_dir)
+        IndexWriter(index_dir).build([str(SEEDS)])
         os.environ.setdefault("ASSISTANT_USER_DIR", str(Path(tmp) / "user"))
         latencies = asyncio.run(chat_latencies(index_dir, args.rounds))
         startups = startup_seconds(index_dir, 5)

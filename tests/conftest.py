@@ -1,4 +1,12 @@
-"""Shared fixtures. The real model is loaded once per session (building the seeds index)."""
+"""Shared fixtures.
+
+Two seeds indexes, each built once per session: ``fake_seeds_index`` embedded by
+:class:`tests.fakes.FakeEncoder` (no model: for everything but the model and the
+ranking it gives), and ``seeds_index`` embedded by the real model, for the tests of
+real answers and ranking; a test that uses the real one is marked ``model`` (added
+here where a test does not say so itself). ``cli`` runs the command line in-process;
+with ``fake_model`` it opens and writes indexes with the fake encoder.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from .fakes import FakeEncoder, front_end_patches
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -42,12 +52,77 @@ def isolated_dirs(tmp_path_factory):
             os.environ[key] = value
 
 
+# Fixtures that load the real model: a test using one is a ``model`` test.
+REAL_MODEL_FIXTURES = ("seeds_index", "seeds_index_dir")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if item.get_closest_marker("model") is None and any(
+            name in REAL_MODEL_FIXTURES for name in getattr(item, "fixturenames", ())
+        ):
+            item.add_marker(pytest.mark.model)
+
+
+@pytest.fixture
+def cli():
+    """The command line, in-process through click's CliRunner:
+    ``cli("ask", question, "--index", path, env={...})`` returns click's Result
+    (``exit_code``, ``output``, ``stdout``, ``stderr``, ``exception``)."""
+    from click.testing import CliRunner
+
+    from assistant.frontends.cli import main
+
+    def invoke(*args, env: dict[str, str] | None = None, input: str | None = None):
+        return CliRunner().invoke(main, [str(arg) for arg in args], env=env, input=input)
+
+    return invoke
+
+
+@pytest.fixture(scope="session")
+def fake_encoder() -> FakeEncoder:
+    """One fake encoder for the session's fake-encoded indexes (see tests/fakes.py)."""
+    return FakeEncoder()
+
+
+@pytest.fixture
+def fake_model(monkeypatch, fake_encoder) -> FakeEncoder:
+    """The front ends in this process (the CLI through ``cli``, the chat) open, write
+    and verify indexes with the fake encoder: for their tests that are not about the
+    model (see :func:`tests.fakes.front_end_patches`)."""
+    for module, name, replacement in front_end_patches(fake_encoder):
+        monkeypatch.setattr(module, name, replacement)
+    return fake_encoder
+
+
+@pytest.fixture(scope="session")
+def fake_seeds_index_dir(tmp_path_factory, fake_encoder) -> Path:
+    """The seeds, embedded by the fake encoder: passages, offsets, metadata, keyword
+    search and filters as the real build makes them, in a fraction of the time."""
+    from assistant import IndexWriter
+
+    target = tmp_path_factory.mktemp("fake-seeds-index") / "index"
+    IndexWriter(target, encoder=fake_encoder).build([str(SEEDS)])
+    return target
+
+
+@pytest.fixture(scope="session")
+def fake_seeds_index(fake_seeds_index_dir, fake_encoder):
+    """``fake_seeds_index_dir`` opened, questions embedded by the same fake encoder."""
+    from assistant import Index
+
+    index = Index(fake_seeds_index_dir, encoder=fake_encoder)
+    yield index
+    index.close()
+
+
 @pytest.fixture(scope="session")
 def seeds_index_dir(tmp_path_factory) -> Path:
-    from assistant.indexer import build_index
+    """The seeds embedded by the real model (for ``model`` tests)."""
+    from assistant import IndexWriter
 
     target = tmp_path_factory.mktemp("seeds-index") / "index"
-    build_index([str(SEEDS)], target)
+    IndexWriter(target).build([str(SEEDS)])
     return target
 
 

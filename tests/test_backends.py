@@ -14,13 +14,13 @@ import pytest
 
 pytest.importorskip("pymilvus")
 
-from click.testing import CliRunner
 
-from assistant import Index, IndexIncompatibleError, IndexNotFoundError, UsageError
+from assistant import Index, IndexIncompatibleError, IndexNotFoundError, IndexWriter, UsageError
 from assistant.errors import StoreUnavailableError
 from assistant.eval.questions import evaluate
-from assistant.frontends.cli import EXIT_CODES, main
+from assistant.frontends.cli import EXIT_CODES
 from assistant.storage.milvus import backend as mb
+from assistant.storage.milvus import writer as mw
 from assistant.text import keywords
 
 from .conftest import DEV_QUESTIONS, SEEDS
@@ -33,7 +33,8 @@ BACKENDS = ["local", "milvus"]
 def milvus_index(tmp_path_factory):
     """The seeds built with ``store="milvus:…"`` (embedded again: the real write path)."""
     base = tmp_path_factory.mktemp("milvus-seeds")
-    index, _ = Index.build([str(SEEDS)], base / "index", store=f"milvus:{base}/store.db")
+    IndexWriter(base / "index").build([str(SEEDS)], store=f"milvus:{base}/store.db")
+    index = Index(base / "index")
     yield index
     index.close()
 
@@ -134,11 +135,15 @@ def test_filters_run_in_the_engine_with_the_same_answers(seeds_index, milvus_ind
 
 
 @pytest.fixture
-def milvus_copy(tmp_path):
-    """A Milvus index of a copy of the seeds, to change."""
+def milvus_copy(tmp_path, fake_model):
+    """A Milvus index of a copy of the seeds, to change (embedded by the fake encoder,
+    which writers and readers opened in these tests get too)."""
     corpus = tmp_path / "seeds"
     shutil.copytree(SEEDS, corpus)
-    index, _ = Index.build([str(corpus)], tmp_path / "index", store=f"milvus:{tmp_path}/m.db")
+    IndexWriter(tmp_path / "index", encoder=fake_model).build(
+        [str(corpus)], store=f"milvus:{tmp_path}/m.db"
+    )
+    index = Index(tmp_path / "index", encoder=fake_model)
     yield index, corpus
     index.close()
 
@@ -156,7 +161,8 @@ def test_update_rewrites_only_the_changed_source(milvus_copy):
     before = passage_ids_by_source(index)
     changed = next(corpus.glob("002_*"))
     changed.write_text(changed.read_text() + "\n\nThe ministry added a new paragraph.\n")
-    report = index.update()
+    report = IndexWriter(index.path, encoder=index.retriever.encoder).update()
+    index.refresh()
     assert [Path(s).name for s in report.files_embedded] == [changed.name]
     after = passage_ids_by_source(index)
     for source, ids in after.items():
@@ -166,13 +172,14 @@ def test_update_rewrites_only_the_changed_source(milvus_copy):
             assert ids == before[source]  # untouched in the engine
     assert any("new paragraph" in index.document_text(d.doc_id) for d in index.documents())
     assert index.ask(QUESTION_132).citations
-    from assistant.storage.verify import verify_index
+    from assistant import verify_index
 
-    assert verify_index(index.path).ok
+    assert verify_index(index.path, encoder=index.retriever.encoder).ok
 
     gone = next(corpus.glob("003_*"))
     gone.unlink()
-    index.update()
+    IndexWriter(index.path, encoder=index.retriever.encoder).update()
+    index.refresh()
     assert not any(Path(s).name == gone.name for s in passage_ids_by_source(index))
     assert index.status().documents == len(list(corpus.glob("*.txt")))
     assert index.store.manifest.documents == index.status().documents
@@ -180,10 +187,10 @@ def test_update_rewrites_only_the_changed_source(milvus_copy):
 
 def test_a_reader_follows_the_writer(milvus_copy):
     index, corpus = milvus_copy
-    other = Index(index.path)
+    other = Index(index.path, encoder=index.retriever.encoder)
     try:
         (corpus / "extra.txt").write_text("Baku announced a floating pavilion on the Caspian.\n")
-        index.update()
+        IndexWriter(index.path, encoder=index.retriever.encoder).update()
         other.refresh()
         assert any("extra.txt" in d.source for d in other.documents())
     finally:
@@ -193,31 +200,27 @@ def test_a_reader_follows_the_writer(milvus_copy):
 def test_add_keeps_the_store_and_refuses_another(milvus_copy, tmp_path):
     index, _ = milvus_copy
     with pytest.raises(UsageError, match="--store applies when an index is created"):
-        Index.writer(index.path).add([str(SEEDS)], store="local")
+        IndexWriter(index.path, encoder=index.retriever.encoder).add([str(SEEDS)], store="local")
     extra = tmp_path / "more"
     extra.mkdir()
     (extra / "note.txt").write_text("The Araz bridge opened to trucks in May.\n")
-    Index.writer(index.path).add([str(extra)])
+    IndexWriter(index.path, encoder=index.retriever.encoder).add([str(extra)])
     index.refresh()
     assert index.manifest.store and any("note.txt" in d.source for d in index.documents())
 
 
-def run(*args):
-    return CliRunner().invoke(main, list(args))
-
-
-def test_cli_build_status_and_verify_on_milvus(tmp_path):
+def test_cli_build_status_and_verify_on_milvus(cli, fake_model, tmp_path):
     target = tmp_path / "index"
     store = f"milvus:{tmp_path}/cli.db"
-    result = run("index", "build", str(SEEDS), "--index", str(target), "--store", store, "-q")
+    result = cli("index", "build", str(SEEDS), "--index", str(target), "--store", store, "-q")
     assert result.exit_code == 0, result.output
-    status = run("index", "status", "--index", str(target))
+    status = cli("index", "status", "--index", str(target))
     assert status.exit_code == 0 and f"store      {store} (assistant_index_" in status.output
-    data = json.loads(run("index", "status", "--index", str(target), "--json").output)
+    data = json.loads(cli("index", "status", "--index", str(target), "--json").output)
     assert (
         data["store_uri"] == f"milvus:{tmp_path}/cli.db" and data["store_counts"]["documents"] == 5
     )
-    verify = run("index", "verify", "--index", str(target))
+    verify = cli("index", "verify", "--index", str(target))
     assert verify.exit_code == 0 and "ok    store" in verify.output
 
     # The collection dropped behind the index's back: exit 4 from both.
@@ -226,36 +229,36 @@ def test_cli_build_status_and_verify_on_milvus(tmp_path):
     for name in mb.collection_names(manifest.store_index):
         client.drop_collection(name)
     client.close()
-    verify = run("index", "verify", "--index", str(target))
+    verify = cli("index", "verify", "--index", str(target))
     assert verify.exit_code == 4 and "FAIL  store" in verify.output
-    assert run("index", "status", "--index", str(target)).exit_code == 4
+    assert cli("index", "status", "--index", str(target)).exit_code == 4
     with pytest.raises(IndexNotFoundError, match="no index"):
-        Index(target)
+        Index(target, encoder=fake_model)
 
 
-def test_another_model_in_the_store_is_exit_6(tmp_path):
+def test_another_model_in_the_store_is_exit_6(cli, fake_model, tmp_path):
     target = tmp_path / "index"
-    Index.writer(target).build([str(SEEDS)], store=f"milvus:{tmp_path}/x.db")
+    IndexWriter(target, encoder=fake_model).build([str(SEEDS)], store=f"milvus:{tmp_path}/x.db")
     manifest = Index.read_manifest(target)
     store = mb.parse_store_uri(manifest.store)
-    writer = mb.MilvusWriter(mb.connect(store), manifest.store_index, store)
+    writer = mw.MilvusWriter(mb.connect(store), manifest.store_index, store)
     writer.create("some/other-model", 8, replace=True)
     writer.client.close()
     with pytest.raises(IndexIncompatibleError, match="some/other-model"):
-        Index(target)
-    assert run("index", "verify", "--index", str(target)).exit_code == 6
+        Index(target, encoder=fake_model)
+    assert cli("index", "verify", "--index", str(target)).exit_code == 6
 
 
-def test_store_unavailable_is_exit_15():
+def test_store_unavailable_is_exit_15(cli):
     assert EXIT_CODES[StoreUnavailableError] == 15
     assert mb.StoreUnavailableError is StoreUnavailableError
-    result = run("index", "build", str(SEEDS), "--index", "/tmp/x", "--store", "milvus:no.sqlite")
+    result = cli("index", "build", str(SEEDS), "--index", "/tmp/x", "--store", "milvus:no.sqlite")
     assert result.exit_code == 2 and "ending in .db" in result.output
 
 
-def test_an_unreachable_server_is_one_line_and_exit_15(tmp_path):
+def test_an_unreachable_server_is_one_line_and_exit_15(cli, tmp_path):
     target = tmp_path / "index"
-    result = run(
+    result = cli(
         "index", "build", str(SEEDS), "--index", str(target), "--store", "milvus://127.0.0.1:9"
     )
     assert result.exit_code == 15, result.output

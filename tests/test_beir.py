@@ -7,11 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from assistant.errors import SourceNotFoundError, UsageError
 from assistant.eval.beir import load_beir, mrr_at, ndcg_at, open_corpus_index, recall_at
-from assistant.frontends.cli import main
 
 # -- metrics ----------------------------------------------------------------------------
 
@@ -92,10 +90,10 @@ def beir_dir(tmp_path_factory) -> Path:
     return folder
 
 
-def test_eval_scores_each_method_from_one_index(beir_dir, tmp_path):
+def test_eval_scores_each_method_from_one_index(cli, beir_dir, tmp_path):
     index_dir = tmp_path / "index"
     args = ["eval", "--beir", str(beir_dir), "--index", str(index_dir), "--json"]
-    result = CliRunner().invoke(main, args)
+    result = cli(*args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert (report["collection"], report["split"], report["queries"]) == ("tiny", "test", 3)
@@ -104,7 +102,7 @@ def test_eval_scores_each_method_from_one_index(beir_dir, tmp_path):
     for method in ("dense", "keyword", "hybrid"):
         assert report["scores"][method] == {"ndcg@10": 1.0, "recall@100": 1.0, "mrr@10": 1.0}
 
-    plain = CliRunner().invoke(main, [*args[:-1], "--split", "train"])
+    plain = cli(*args[:-1], "--split", "train")
     assert plain.exit_code == 0, plain.output
     lines = plain.output.splitlines()
     assert lines[0].startswith("tiny train: 1 queries, 6 documents, 6 passages (")
@@ -131,10 +129,10 @@ def test_the_cached_index_is_reused_from_another_working_directory(beir_dir, tmp
         os.chdir(here)
 
 
-def test_a_folder_that_is_not_beir_is_one_clear_error(beir_dir, tmp_path):
+def test_a_folder_that_is_not_beir_is_one_clear_error(cli, beir_dir, tmp_path):
     with pytest.raises(SourceNotFoundError, match=r"qrels/dev\.tsv not found"):
         load_beir(beir_dir, "dev")
-    result = CliRunner().invoke(main, ["eval", "--beir", str(tmp_path)])
+    result = cli("eval", "--beir", str(tmp_path))
     assert result.exit_code == 3
     assert result.output.startswith(f"error: {tmp_path.resolve() / 'corpus.jsonl'} not found")
     assert "Traceback" not in result.output

@@ -354,8 +354,8 @@ def _flags(index_dir):
     )
 
 
-def test_update_flags_shared_lines_as_a_fresh_build_does(tmp_path):
-    from assistant.indexer import build_index, update_index
+def test_update_flags_shared_lines_as_a_fresh_build_does(tmp_path, fake_encoder):
+    from assistant import IndexWriter
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -367,20 +367,20 @@ def test_update_flags_shared_lines_as_a_fresh_build_does(tmp_path):
     other = body.replace("council", "ferry company").replace("rebuild", "repair")
     (corpus / "b.txt").write_text(_story("Ferry Company Plans Repairs", other))
     index = tmp_path / "index"
-    build_index([str(corpus)], index)
+    IndexWriter(index, encoder=fake_encoder).build([str(corpus)])
     assert _flags(index) == [("a.txt", True, False), ("b.txt", True, False)]
 
     # Once only one page has the line, it is that page's own text: citable, embedded.
     (corpus / "b.txt").unlink()
-    update_index(index)
+    IndexWriter(index, encoder=fake_encoder).update()
     assert _flags(index) == [("a.txt", False, True)]
     fresh = tmp_path / "fresh"
-    build_index([str(corpus)], fresh)
+    IndexWriter(fresh, encoder=fake_encoder).build([str(corpus)])
     assert _flags(fresh) == _flags(index)
 
     # And when a second page brings it back, the kept page's copy is flagged again.
     (corpus / "c.txt").write_text(_story("Ferry Company Plans Repairs", other))
-    update_index(index)
+    IndexWriter(index, encoder=fake_encoder).update()
     assert _flags(index) == [("a.txt", True, False), ("c.txt", True, False)]
 
 

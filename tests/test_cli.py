@@ -7,22 +7,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from assistant.frontends.cli import main
 
 from .conftest import DEV_QUESTIONS, ROOT, SEEDS
 
 QUESTION_132 = "What did Azerbaijan say about the 132-km border?"
 
 
-def run(*args):
-    result = CliRunner().invoke(main, list(args))
-    return result
-
-
-def test_ask_json_contract(seeds_index_dir):
-    result = run("ask", QUESTION_132, "--index", str(seeds_index_dir), "--json")
+def test_ask_json_contract(cli, seeds_index_dir):
+    result = cli("ask", QUESTION_132, "--index", str(seeds_index_dir), "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["question"] == QUESTION_132
@@ -44,8 +36,8 @@ def test_ask_json_contract(seeds_index_dir):
     assert {Path(c["source"]).name[:3] for c in data["citations"]} >= {"002", "004"}
 
 
-def test_ask_plain_shows_answer_then_sources(seeds_index_dir):
-    result = run("ask", QUESTION_132, "--index", str(seeds_index_dir))
+def test_ask_plain_shows_answer_then_sources(cli, seeds_index_dir):
+    result = cli("ask", QUESTION_132, "--index", str(seeds_index_dir))
     assert result.exit_code == 0
     answer, sources = result.output.split("\nSources:\n")
     assert answer.splitlines()[0].endswith("[1]")
@@ -57,8 +49,8 @@ def test_ask_plain_shows_answer_then_sources(seeds_index_dir):
     assert "004_5c92c3c2da052747.txt ¶11, characters 1916–2183" in sources
 
 
-def test_ask_abstains_with_nearest_passages(seeds_index_dir):
-    result = run("ask", "What is the GDP of Japan?", "--index", str(seeds_index_dir))
+def test_ask_abstains_with_nearest_passages(cli, seeds_index_dir):
+    result = cli("ask", "What is the GDP of Japan?", "--index", str(seeds_index_dir))
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0] == (
@@ -68,8 +60,8 @@ def test_ask_abstains_with_nearest_passages(seeds_index_dir):
     assert "Nearest passages:" in lines
 
 
-def test_search_json_contract(seeds_index_dir):
-    result = run("search", "132-km", "--index", str(seeds_index_dir), "-k", "3", "--json")
+def test_search_json_contract(cli, seeds_index_dir):
+    result = cli("search", "132-km", "--index", str(seeds_index_dir), "-k", "3", "--json")
     assert result.exit_code == 0
     data = json.loads(result.output)
     assert data["query"] == "132-km"
@@ -81,8 +73,8 @@ def test_search_json_contract(seeds_index_dir):
 
 
 @pytest.mark.skipif(not DEV_QUESTIONS.is_file(), reason="shared questions not present")
-def test_eval_prints_the_metrics(seeds_index_dir):
-    result = run("eval", str(DEV_QUESTIONS), "--index", str(seeds_index_dir))
+def test_eval_prints_the_metrics(cli, seeds_index_dir):
+    result = cli("eval", str(DEV_QUESTIONS), "--index", str(seeds_index_dir))
     assert result.exit_code == 0
     lines = result.output.splitlines()
     start = lines.index("questions            21 (16 answerable)")
@@ -92,24 +84,24 @@ def test_eval_prints_the_metrics(seeds_index_dir):
     assert tail[4] == "abstention accuracy  1.000"
     assert tail[5] == "abstentions          precision 1.000, recall 1.000 (0 false, 0 missed)"
     data = json.loads(
-        run("eval", str(DEV_QUESTIONS), "--index", str(seeds_index_dir), "--json").output
+        cli("eval", str(DEV_QUESTIONS), "--index", str(seeds_index_dir), "--json").output
     )
     assert data["metrics"]["abstention_accuracy"] == 1.0
 
 
-def test_index_status_json(seeds_index_dir):
-    result = run("index", "status", "--index", str(seeds_index_dir), "--json")
+def test_index_status_json(cli, seeds_index_dir):
+    result = cli("index", "status", "--index", str(seeds_index_dir), "--json")
     assert result.exit_code == 0
     data = json.loads(result.output)
     assert (data["documents"], data["passages"], data["dimension"]) == (5, 81, 384)
     assert data["stale"] == data["missing"] == data["new"] == []
 
 
-def test_index_build_reports_counts_quietly_when_piped(tmp_path):
+def test_index_build_reports_counts_quietly_when_piped(cli, tmp_path):
     single = tmp_path / "one"
     single.mkdir()
     (single / "a.txt").write_text("A Headline\n\nThe only paragraph, about a border post.\n")
-    result = run("index", "build", str(single), "--index", str(tmp_path / "idx"))
+    result = cli("index", "build", str(single), "--index", str(tmp_path / "idx"))
     assert result.exit_code == 0, result.output
     (line,) = result.output.splitlines()  # piped: one summary line, no progress
     assert line.startswith(
@@ -119,7 +111,7 @@ def test_index_build_reports_counts_quietly_when_piped(tmp_path):
     )
 
 
-def cli(*args, **kwargs):
+def shell(*args, **kwargs):
     """The installed entry point in a subprocess: what a user's shell sees."""
     return subprocess.run(
         [sys.executable, "-m", "assistant", *args],
@@ -128,7 +120,7 @@ def cli(*args, **kwargs):
 
 
 def test_missing_index_is_one_line_and_exit_4(tmp_path):
-    result = cli("ask", "anything", "--index", str(tmp_path / "none"))
+    result = shell("ask", "anything", "--index", str(tmp_path / "none"))
     assert result.returncode == 4
     assert result.stdout == ""
     assert result.stderr == (
@@ -137,14 +129,14 @@ def test_missing_index_is_one_line_and_exit_4(tmp_path):
 
 
 def test_unknown_path_is_one_line_and_exit_3(tmp_path):
-    result = cli("index", "build", "no/such/dir", "--index", str(tmp_path / "idx"))
+    result = shell("index", "build", "no/such/dir", "--index", str(tmp_path / "idx"))
     assert result.returncode == 3
     assert result.stderr == "error: no such file or directory: no/such/dir\n"
     assert not (tmp_path / "idx").exists()
 
 
 def test_empty_question_is_one_line_and_exit_2(seeds_index_dir):
-    result = cli("ask", "  ", "--index", str(seeds_index_dir))
+    result = shell("ask", "  ", "--index", str(seeds_index_dir))
     assert result.returncode == 2
     assert result.stderr == "error: the question is empty\n"
 
@@ -207,7 +199,7 @@ def test_damaged_index_is_one_line_and_its_own_exit_code(seeds_index_dir, tmp_pa
         (generation / "passages.sqlite").write_bytes(b"not a database" * 100)
     else:
         (copy / "manifest.json").write_text('{"schema_version": 1')
-    result = cli("ask", "anything at all", "--index", str(copy))
+    result = shell("ask", "anything at all", "--index", str(copy))
     assert result.returncode == code
     assert result.stderr.startswith("error: ")
     assert result.stderr.endswith("(rebuild it with: assistant index build PATH)\n")
@@ -216,7 +208,7 @@ def test_damaged_index_is_one_line_and_its_own_exit_code(seeds_index_dir, tmp_pa
 
 def test_chat_without_a_terminal_says_how_to_script_instead(seeds_index_dir):
     for args in (("chat", "--index", str(seeds_index_dir)), ()):
-        result = cli(*args)
+        result = shell(*args)
         assert result.returncode == 2
         assert result.stderr == (
             "error: the chat needs a terminal;"
@@ -225,7 +217,7 @@ def test_chat_without_a_terminal_says_how_to_script_instead(seeds_index_dir):
         assert result.stdout == ""
 
 
-def test_chat_is_listed_in_help():
-    result = run("--help")
+def test_chat_is_listed_in_help(cli):
+    result = cli("--help")
     assert result.exit_code == 0
     assert "  chat    Open the terminal chat" in result.output

@@ -10,10 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from assistant.frontends.cli import main
-
 from .conftest import ROOT
 
 QUESTION_132 = "What did Azerbaijan say about the 132-km border?"
@@ -113,35 +109,35 @@ def test_a_closed_pipe_ends_quietly(seeds_index_dir):
     assert stderr == ""
 
 
-def test_dash_h_is_help():
+def test_dash_h_is_help(cli):
     for args in (["-h"], ["ask", "-h"], ["index", "add", "-h"]):
-        result = CliRunner().invoke(main, args)
+        result = cli(*args)
         assert result.exit_code == 0, args
         assert result.output.startswith("Usage: ")
-    assert "--index NAME|DIR" in CliRunner().invoke(main, ["ask", "-h"]).output
+    assert "--index NAME|DIR" in cli("ask", "-h").output
 
 
-def test_eval_help_documents_the_question_file():
-    shown = CliRunner().invoke(main, ["eval", "--help"]).output
+def test_eval_help_documents_the_question_file(cli):
+    shown = cli("eval", "--help").output
     for field in ('"q"', '"gold"', '"abstain": true', "kind"):
         assert field in shown
 
 
-def test_ask_with_a_source_nothing_matches_says_so(seeds_index_dir):
+def test_ask_with_a_source_nothing_matches_says_so(cli, seeds_index_dir):
     args = ["ask", QUESTION_132, "--index", str(seeds_index_dir), "--source", "CNN"]
-    result = CliRunner().invoke(main, args)
+    result = cli(*args)
     assert result.exit_code == 0
     assert result.output.splitlines()[0] == (
         "The sources do not answer this: no document matches the filter (from CNN)."
     )
-    result = CliRunner().invoke(main, [*args, "--json"])
+    result = cli(*args, "--json")
     assert '"reason": "no document matches the filter (from CNN)"' in result.output
 
 
-def test_markdown_export_keeps_who_said_it_and_quotes_as_blockquotes(seeds_index):
+def test_markdown_export_keeps_who_said_it_and_quotes_as_blockquotes(fake_seeds_index):
     from assistant.frontends.conversation import Conversation
 
-    answer = seeds_index.ask(QUESTION_132)
+    answer = fake_seeds_index.ask(QUESTION_132)
     spoken = [c for c in answer.citations if c.said_by]
     assert spoken
     conversation = Conversation()
@@ -156,7 +152,7 @@ def test_markdown_export_keeps_who_said_it_and_quotes_as_blockquotes(seeds_index
         assert f"\n\n> {citation.passage.text[:40]}" in sources
 
 
-def test_one_rendering_module_for_cli_chat_and_export(seeds_index):
+def test_one_rendering_module_for_cli_chat_and_export(cli, seeds_index):
     from assistant.frontends import conversation, render
     from assistant.frontends.tui import widgets
 
@@ -167,6 +163,6 @@ def test_one_rendering_module_for_cli_chat_and_export(seeds_index):
     label = render.document_label(citation.document)
     assert label.startswith("Tensions Rise as Iranian General Accuses Azerbaijan")
     assert label.endswith("” — Atlas News")
-    printed = CliRunner().invoke(main, ["ask", QUESTION_132, "--index", str(seeds_index.path)])
+    printed = cli("ask", QUESTION_132, "--index", str(seeds_index.path))
     assert f"[1] {label}" in printed.output
     assert render.citation_label(citation).startswith(label + " — ")

@@ -6,11 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from assistant import paths
-from assistant.frontends.cli import main
-from assistant.indexer import add_sources, build_index, list_sources, remove_sources, update_index
+from assistant import IndexWriter, paths
 
 BORDER = "Border Talks\n\nThe ministry said the border post at Lachin would reopen on Monday.\n"
 RIVER = "River Report\n\nThe river flooded three villages near the capital after heavy rain.\n"
@@ -45,10 +42,6 @@ def docs(base: Path, **files: str) -> Path:
     for name, text in files.items():
         (base / f"{name}.txt").write_text(text)
     return base
-
-
-def run(*args):
-    return CliRunner().invoke(main, list(args))
 
 
 # -- where indexes live -------------------------------------------------------------------
@@ -87,19 +80,19 @@ def test_user_dir_follows_the_platform_without_the_override(monkeypatch, tmp_pat
     assert paths.user_dir() == tmp_path / "data" / "assistant"
 
 
-def test_ask_from_another_folder_uses_the_collection_not_the_cwd(user, installed, tmp_path):
+def test_ask_from_another_folder_uses_the_collection_not_the_cwd(cli, user, installed, tmp_path):
     corpus = docs(tmp_path / "corpus", border=BORDER)
-    result = run("index", "add", str(corpus))
+    result = cli("index", "add", str(corpus))
     assert result.exit_code == 0, result.output
     assert (user / "indexes" / "default" / "manifest.json").is_file()
     assert not Path("index").exists()
-    result = run("ask", "When will the border post at Lachin reopen?")
+    result = cli("ask", "When will the border post at Lachin reopen?")
     assert result.exit_code == 0, result.output
     assert "[1] Border Talks" in result.output
 
 
-def test_missing_index_says_add(user, installed):
-    result = run("ask", "anything")
+def test_missing_index_says_add(cli, user, installed):
+    result = cli("ask", "anything")
     assert result.exit_code == 4
     assert "(add sources with: assistant index add PATH)" in result.output
 
@@ -107,55 +100,61 @@ def test_missing_index_says_add(user, installed):
 # -- add, remove, sources -----------------------------------------------------------------
 
 
-def test_add_embeds_only_the_new_files_and_update_keeps_their_roots(user, tmp_path):
+def test_add_embeds_only_the_new_files_and_update_keeps_their_roots(user, tmp_path, fake_encoder):
     first = docs(tmp_path / "a", border=BORDER)
     second = docs(tmp_path / "b", river=RIVER)
     index_dir = tmp_path / "idx"
-    build_index([str(first)], index_dir)
-    report = add_sources([str(second)], index_dir)
+    IndexWriter(index_dir, encoder=fake_encoder).build([str(first)])
+    report = IndexWriter(index_dir, encoder=fake_encoder).add([str(second)])
     assert (report.passages_embedded, report.passages_reused) == (1, 1)
     assert report.files_embedded == [str(second / "river.txt")]
     roots = json.loads((index_dir / "manifest.json").read_text())["roots"]
     assert [r["given"] for r in roots] == [str(first), str(second)]
 
     (second / "harbour.txt").write_text(HARBOUR)
-    report = update_index(index_dir)  # both roots re-read; only the new file embedded
+    report = IndexWriter(
+        index_dir, encoder=fake_encoder
+    ).update()  # both roots re-read; only the new file embedded
     assert report.files_embedded == [str(second / "harbour.txt")]
     assert (report.documents, report.passages_embedded, report.passages_reused) == (3, 1, 2)
 
 
-def test_add_keeps_what_was_indexed_without_reading_it(user, tmp_path):
+def test_add_keeps_what_was_indexed_without_reading_it(user, tmp_path, fake_encoder):
     first = docs(tmp_path / "a", border=BORDER)
     index_dir = tmp_path / "idx"
-    build_index([str(first)], index_dir)
+    IndexWriter(index_dir, encoder=fake_encoder).build([str(first)])
     (first / "border.txt").write_text(BORDER + "\nA changed paragraph.\n")
-    report = add_sources([str(docs(tmp_path / "b", river=RIVER))], index_dir)
+    report = IndexWriter(index_dir, encoder=fake_encoder).add(
+        [str(docs(tmp_path / "b", river=RIVER))]
+    )
     assert report.files_embedded == [str(tmp_path / "b" / "river.txt")]
     assert report.passages_embedded == 1  # the changed file waits for `index update`
 
 
-def test_remove_drops_a_root_and_its_documents_reembedding_nothing(user, tmp_path):
+def test_remove_drops_a_root_and_its_documents_reembedding_nothing(user, tmp_path, fake_encoder):
     first = docs(tmp_path / "a", border=BORDER)
     second = docs(tmp_path / "b", river=RIVER, harbour=HARBOUR)
     index_dir = tmp_path / "idx"
-    build_index([str(first), str(second)], index_dir)
-    report = remove_sources([str(first)], index_dir)
+    IndexWriter(index_dir, encoder=fake_encoder).build([str(first), str(second)])
+    report = IndexWriter(index_dir, encoder=fake_encoder).remove([str(first)])
     assert report.files_removed == [str(first / "border.txt")]
     assert (report.documents, report.passages_embedded, report.passages_reused) == (2, 0, 2)
     roots = json.loads((index_dir / "manifest.json").read_text())["roots"]
     assert [r["given"] for r in roots] == [str(second)]
-    assert update_index(index_dir).files_embedded == []  # it does not come back
+    assert (
+        IndexWriter(index_dir, encoder=fake_encoder).update().files_embedded == []
+    )  # it does not come back
 
 
-def test_an_update_names_a_recorded_folder_that_is_gone(user, tmp_path):
+def test_an_update_names_a_recorded_folder_that_is_gone(cli, user, tmp_path):
     # A folder on a drive that is not mounted: its documents leave the index, and the
     # update says which folder and why, not only "1 removed".
     first = docs(tmp_path / "a", border=BORDER)
     second = docs(tmp_path / "b", river=RIVER)
     index_dir = tmp_path / "idx"
-    build_index([str(first), str(second)], index_dir)
+    IndexWriter(index_dir).build([str(first), str(second)])
     second.rename(tmp_path / "b-unmounted")
-    result = run("index", "update", "--index", str(index_dir))
+    result = cli("index", "update", "--index", str(index_dir))
     assert result.exit_code == 0, result.output
     assert (
         f"warning: {second}: not found, so its documents were removed from the index"
@@ -164,48 +163,48 @@ def test_an_update_names_a_recorded_folder_that_is_gone(user, tmp_path):
     assert f"assistant index remove {second}" in result.output
 
 
-def test_remove_refuses_a_file_inside_an_indexed_folder_and_unknown_paths(user, tmp_path):
+def test_remove_refuses_a_file_inside_an_indexed_folder_and_unknown_paths(cli, user, tmp_path):
     folder = docs(tmp_path / "a", border=BORDER, river=RIVER)
     index_dir = tmp_path / "idx"
-    build_index([str(folder)], index_dir)
-    result = run("index", "remove", str(folder / "river.txt"), "--index", str(index_dir))
+    IndexWriter(index_dir).build([str(folder)])
+    result = cli("index", "remove", str(folder / "river.txt"), "--index", str(index_dir))
     assert result.exit_code == 2
     assert f"is inside the indexed folder {folder}" in result.output
-    result = run("index", "remove", str(tmp_path / "elsewhere"), "--index", str(index_dir))
+    result = cli("index", "remove", str(tmp_path / "elsewhere"), "--index", str(index_dir))
     assert result.exit_code == 3
     assert "not in the index" in result.output
-    result = run("index", "remove", str(folder), "--index", str(index_dir))
+    result = cli("index", "remove", str(folder), "--index", str(index_dir))
     assert result.exit_code == 13  # it would empty the index
-    result = run("index", "remove", str(folder), "--index", str(index_dir), "--allow-empty")
+    result = cli("index", "remove", str(folder), "--index", str(index_dir), "--allow-empty")
     assert result.exit_code == 0, result.output
 
 
-def test_add_of_nothing_indexable_fails_and_leaves_the_index(user, tmp_path):
+def test_add_of_nothing_indexable_fails_and_leaves_the_index(cli, user, tmp_path):
     index_dir = tmp_path / "idx"
-    build_index([str(docs(tmp_path / "a", border=BORDER))], index_dir)
+    IndexWriter(index_dir).build([str(docs(tmp_path / "a", border=BORDER))])
     before = (index_dir / "manifest.json").read_bytes()
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "picture.png").write_bytes(b"\x89PNG\r\n")
-    result = run("index", "add", str(empty), "--index", str(index_dir))
+    result = cli("index", "add", str(empty), "--index", str(index_dir))
     assert result.exit_code == 13
     assert result.output.startswith("error: nothing to add: ")
     assert (index_dir / "manifest.json").read_bytes() == before
-    result = run("index", "add", str(tmp_path / "gone"), "--index", str(index_dir))
+    result = cli("index", "add", str(tmp_path / "gone"), "--index", str(index_dir))
     assert result.exit_code == 3
 
 
-def test_sources_lists_counts_dates_and_state(user, tmp_path):
+def test_sources_lists_counts_dates_and_state(cli, user, tmp_path):
     folder = docs(tmp_path / "a", border=BORDER, river=RIVER)
     (folder / "dated.md").write_text(
         "---\ntitle: Dated\ndate: 2023-04-02\n---\n\nA dated paragraph about the harbour.\n"
     )
     (folder / "broken.txt").write_bytes(b"\xff\xfe not utf-8")
     index_dir = tmp_path / "idx"
-    build_index([str(folder)], index_dir)
+    IndexWriter(index_dir).build([str(folder)])
     (folder / "river.txt").unlink()
     (folder / "border.txt").write_text(BORDER + "\nMore.\n")
-    found = {Path(s.source).name: s for s in list_sources(index_dir)}
+    found = {Path(s.source).name: s for s in IndexWriter(index_dir).sources()}
     assert {name: s.state for name, s in found.items()} == {
         "border.txt": "changed",
         "river.txt": "missing",
@@ -215,7 +214,7 @@ def test_sources_lists_counts_dates_and_state(user, tmp_path):
     assert (found["dated.md"].documents, found["dated.md"].passages) == (1, 1)
     assert found["dated.md"].published == "2023-04-02"
     assert "not valid UTF-8" in found["broken.txt"].reason
-    result = run("index", "sources", "--index", str(index_dir))
+    result = cli("index", "sources", "--index", str(index_dir))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split() == ["state", "docs", "passages", "modified", "published", "source"]
@@ -223,17 +222,17 @@ def test_sources_lists_counts_dates_and_state(user, tmp_path):
     assert lines[-1] == "3 files, 3 documents, 3 passages (1 skipped)"
 
 
-def test_index_list_shows_the_collections(user, tmp_path):
-    result = run("index", "list")
+def test_index_list_shows_the_collections(cli, user, tmp_path):
+    result = cli("index", "list")
     assert result.exit_code == 0
     assert "no collections in" in result.output
     corpus = docs(tmp_path / "a", border=BORDER, river=RIVER)
-    assert run("index", "add", str(corpus), "--index", "news").exit_code == 0
-    result = run("index", "list", "--json")
+    assert cli("index", "add", str(corpus), "--index", "news").exit_code == 0
+    result = cli("index", "list", "--json")
     data = json.loads(result.output)
     assert [(c["name"], c["documents"]) for c in data["collections"]] == [("news", 2)]
     assert data["collections"][0]["path"] == str(user / "indexes" / "news")
-    assert "  news " in run("index", "list").output
+    assert "  news " in cli("index", "list").output
 
 
 # -- the chat with no index ----------------------------------------------------------------

@@ -51,11 +51,11 @@ def test_conversation_chains_from_the_last_standalone_question():
     )
 
 
-def test_markdown_export_quotes_every_citation(seeds_index):
+def test_markdown_export_quotes_every_citation(fake_seeds_index):
     conversation = Conversation()
-    answer = seeds_index.ask(FIRST)
+    answer = fake_seeds_index.ask(FIRST)
     conversation.add(FIRST, FIRST, answer)
-    refusal = seeds_index.ask("Who won the 2022 FIFA World Cup final?")
+    refusal = fake_seeds_index.ask("Who won the 2022 FIFA World Cup final?")
     conversation.add(refusal.question, refusal.question, refusal)
     markdown = conversation.to_markdown("Test")
     assert markdown.startswith("# Test\n\n## 1. " + FIRST)

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from assistant import Index
+from assistant import Index, IndexWriter
 from assistant.errors import UsageError
 from assistant.filters import SearchFilter
-from assistant.indexer import build_index
 
 from .conftest import ROOT
 
@@ -48,28 +45,32 @@ def test_source_filter_searches_inside_the_source(seeds_index):
     assert len(hits) == 5 and _files(hits) == {MEMO}
 
 
-def test_date_filters_keep_documents_with_known_dates_in_range(seeds_index):
+def test_date_filters_keep_documents_with_known_dates_in_range(fake_seeds_index):
     question = "What did Azerbaijan say about the 132-km border?"
-    recent = seeds_index.search(question, k=10, search_filter=SearchFilter.parse(since="2023"))
+    recent = fake_seeds_index.search(question, k=10, search_filter=SearchFilter.parse(since="2023"))
     assert _files(recent) == {MEMO}
-    older = seeds_index.search(question, k=10, search_filter=SearchFilter.parse(until="2022-12"))
+    older = fake_seeds_index.search(
+        question, k=10, search_filter=SearchFilter.parse(until="2022-12")
+    )
     assert _files(older) == {IRAN_INTERNATIONAL}
     nothing = SearchFilter.parse(since="2030")
-    assert seeds_index.search(question, k=5, search_filter=nothing) == []
+    assert fake_seeds_index.search(question, k=5, search_filter=nothing) == []
 
 
-def test_source_by_file_folder_and_glob(seeds_index):
+def test_source_by_file_folder_and_glob(fake_seeds_index):
     question = "Israeli presence in Azerbaijan"
     by_file = SearchFilter.parse(sources=[str(ROOT / IRAN_INTERNATIONAL)])
-    assert _files(seeds_index.search(question, k=5, search_filter=by_file)) == {IRAN_INTERNATIONAL}
+    assert _files(fake_seeds_index.search(question, k=5, search_filter=by_file)) == {
+        IRAN_INTERNATIONAL
+    }
     by_glob = SearchFilter.parse(sources=[str(ROOT / "seeds" / "00[01]_*")])
-    found = _files(seeds_index.search(question, k=40, search_filter=by_glob))
+    found = _files(fake_seeds_index.search(question, k=40, search_filter=by_glob))
     assert found == {"seeds/000_f0d5414df3fb8dd7.txt", IRAN_INTERNATIONAL}
     by_folder = SearchFilter.parse(sources=[str(ROOT / "seeds") + "/"])
-    every = seeds_index.search(question, k=20)
-    assert seeds_index.search(question, k=20, search_filter=by_folder) == every
+    every = fake_seeds_index.search(question, k=20)
+    assert fake_seeds_index.search(question, k=20, search_filter=by_folder) == every
     elsewhere = SearchFilter.parse(sources=[str(ROOT / "see")])  # a prefix, not a folder
-    assert seeds_index.search(question, k=20, search_filter=elsewhere) == []
+    assert fake_seeds_index.search(question, k=20, search_filter=elsewhere) == []
 
 
 def test_ask_with_a_filter_cites_only_allowed_documents(seeds_index):
@@ -84,7 +85,7 @@ def test_ask_with_a_filter_cites_only_allowed_documents(seeds_index):
 def test_vector_search_restriction_works_on_ivf_indexes():
     import faiss
 
-    from assistant.store import Restriction
+    from assistant.storage.local import Restriction
 
     rng = np.random.default_rng(7)
     vectors = rng.standard_normal((2000, 16)).astype(np.float32)
@@ -100,33 +101,21 @@ def test_vector_search_restriction_works_on_ivf_indexes():
     assert (rows >= 0).all()
 
 
-def test_cli_filters(seeds_index_dir):
+def test_cli_filters(cli, seeds_index_dir):
     def run(*args):
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "assistant.frontends.cli",
-                *args,
-                "--index",
-                str(seeds_index_dir),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return cli(*args, "--index", seeds_index_dir)
 
     result = run("search", "132-km border", "--source", "Middle East Monitor", "--json")
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["filter"] == {"since": None, "until": None, "sources": ["Middle East Monitor"]}
     assert {r["source"].endswith(MEMO.split("/")[1]) for r in data["results"]} == {True}
 
     empty = run("search", "132-km border", "--since", "2030")
-    assert (empty.returncode, empty.stdout) == (0, "No passages found since 2030-01-01.\n")
+    assert (empty.exit_code, empty.stdout) == (0, "No passages found since 2030-01-01.\n")
 
     bad = run("ask", "132-km border", "--until", "yesterday")
-    assert bad.returncode == 2
+    assert bad.exit_code == 2
     assert bad.stderr == "error: dates are YYYY, YYYY-MM or YYYY-MM-DD, not 'yesterday'\n"
 
 
@@ -151,15 +140,15 @@ def test_name_variants_find_the_same_passages(seeds_index, asked, written):
     assert any(written in h.passage.text for h in hits), [h.passage.text[:60] for h in hits]
 
 
-def test_words_that_differ_in_their_first_letters_are_not_variants(tmp_path):
+def test_words_that_differ_in_their_first_letters_are_not_variants(tmp_path, fake_encoder):
     # Typos and transliterations differ inside a name; "Desmond" and "Diamond" are two
     # words, and searching both would put Diamond-Blackfan papers under a DESMOND query.
     (tmp_path / "a.txt").write_text(
         "The DESMOND programme was run by Dr Hedari.\n\n"
         "Diamond Blackfan anaemia was studied by Dr Heydari and Dr Bullard.\n"
     )
-    build_index([str(tmp_path / "a.txt")], tmp_path / "index")
-    with Index(tmp_path / "index") as index:
+    IndexWriter(tmp_path / "index", encoder=fake_encoder).build([str(tmp_path / "a.txt")])
+    with Index(tmp_path / "index", encoder=fake_encoder) as index:
         assert index.store.name_variants("desmond") == []
         assert index.store.name_variants("hedari") == ["heydari"]
         assert index.store.name_variants("dullard") == []

@@ -10,9 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from assistant.frontends.cli import main
 from assistant.ingest.chunks import split_document
 from assistant.ingest.sources import SIDECAR_NAME, SourceDocument, find_source_files, load_documents
 from assistant.text.display import flowed
@@ -366,33 +364,32 @@ def _folder_of_every_kind(folder: Path) -> None:
 
 
 @pytest.mark.model
-def test_index_build_reads_every_kind_and_reports_the_unsupported_one(tmp_path):
+def test_index_build_reads_every_kind_and_reports_the_unsupported_one(cli, tmp_path):
     folder, index = tmp_path / "sources", str(tmp_path / "index")
     _folder_of_every_kind(folder)
-    runner = CliRunner()
 
-    built = runner.invoke(main, ["index", "build", str(folder), "--index", index, "--json"])
+    built = cli("index", "build", str(folder), "--index", index, "--json")
     assert built.exit_code == 0, built.output
     report = json.loads(built.stdout)
     assert report["documents"] == 7
     gz = str(folder / "dump.gz")
     assert report["skipped"] == [{"source": gz, "reason": f"{gz}: unsupported type (.gz)"}]
 
-    again = runner.invoke(main, ["index", "build", str(folder), "--index", index])
+    again = cli("index", "build", str(folder), "--index", index)
     assert again.exit_code == 0, again.output
     assert ", 1 skipped" in again.stdout
     assert f"skipped: {gz}: unsupported type (.gz)" in again.stderr
-    status = json.loads(runner.invoke(main, ["index", "status", "--index", index, "--json"]).stdout)
+    status = json.loads(cli("index", "status", "--index", index, "--json").stdout)
     assert status["new"] == [] and status["stale"] == []  # the .gz is known as skipped
 
     question = "What did Azerbaijan say about the 132-kilometer section of the border?"
-    asked = runner.invoke(main, ["ask", question, "--index", index, "--json"])
+    asked = cli("ask", question, "--index", index, "--json")
     assert asked.exit_code == 0, asked.output
     first = json.loads(asked.stdout)["citations"][0]
     assert (first["source"], first["page"]) == (str(folder / "report.pdf"), 2)
-    shown = runner.invoke(main, ["ask", question, "--index", index])
+    shown = cli("ask", question, "--index", index)
     assert f"{folder / 'report.pdf'} p. 2 ¶" in shown.stdout
 
-    searched = runner.invoke(main, ["search", "crossings before winter", "--index", index])
+    searched = cli("search", "crossings before winter", "--index", index)
     assert "lets us build three" in " ".join(searched.stdout.split())  # joined, no \\x0a
     assert "\\x0a" not in searched.stdout

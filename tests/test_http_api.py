@@ -78,13 +78,13 @@ class Served:
 
 
 def make_corpus(folder: Path) -> tuple[Path, Path]:
-    from assistant.indexer import build_index
+    from assistant import IndexWriter
 
     docs = folder / "docs"
     shutil.copytree(SEEDS, docs)
     (docs / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
     index_dir = folder / "index"
-    build_index([str(docs)], index_dir)
+    IndexWriter(index_dir).build([str(docs)])
     return docs, index_dir
 
 
@@ -259,7 +259,7 @@ def test_concurrent_requests_get_the_same_answers_as_one_at_a_time(client):
 def test_requests_during_an_index_update_never_fail(tmp_path):
     """4 clients ask and search while another process updates the index twice: no
     error, every answer whole, and the server ends on the newest version."""
-    from assistant.indexer import update_index
+    from assistant import IndexWriter
 
     docs, index_dir = make_corpus(tmp_path)
     served = Served(index_dir)
@@ -296,7 +296,7 @@ def test_requests_during_an_index_update_never_fail(tmp_path):
             original = changed.read_text()
             for round_number in range(2):
                 changed.write_text(original + f"\n\nRound {round_number} of {NEW_WORD} talks.\n")
-                update_index(index_dir)
+                IndexWriter(index_dir).update()
                 time.sleep(0.3)
             stop.set()
             for thread in threads:

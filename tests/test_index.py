@@ -1,4 +1,5 @@
-"""Index files, build and update, with the real model."""
+"""Index files, build and update: the real model where the test is about its vectors or
+ranking (marked ``model``), the fake encoder elsewhere."""
 
 import json
 import shutil
@@ -8,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import Index, IndexLockedError, IndexNotFoundError
-from assistant.indexer import build_index, update_index, write_lock
+from assistant import Index, IndexLockedError, IndexNotFoundError, IndexWriter
 from assistant.ingest.chunks import CHUNKING_VERSION
-from assistant.store import SCHEMA_VERSION
+from assistant.storage.layout import SCHEMA_VERSION, write_lock
 
 from .conftest import SEEDS
 
 
+@pytest.mark.model
 def test_index_directory_holds_plain_versioned_files(seeds_index_dir):
     manifest = json.loads((seeds_index_dir / "manifest.json").read_text())
     assert manifest["schema_version"] == SCHEMA_VERSION
@@ -42,16 +43,17 @@ def test_index_directory_holds_plain_versioned_files(seeds_index_dir):
     assert sentences.shape == (sentence_count, 384) and sentences.dtype == np.float16
 
 
+@pytest.mark.model
 def test_search_finds_both_132_km_passages(seeds_index):
     hits = seeds_index.search("132-km", k=5)
     sources = {h.passage.source.split("/")[-1][:3] for h in hits[:2]}
     assert sources == {"002", "004"}
 
 
-def test_passages_match_their_files(seeds_index):
-    for document in seeds_index.store.documents():
+def test_passages_match_their_files(fake_seeds_index):
+    for document in fake_seeds_index.store.documents():
         raw = Path(document.source).read_text(encoding="utf-8")
-        for passage in seeds_index.store.document_passages(document.doc_id):
+        for passage in fake_seeds_index.store.document_passages(document.doc_id):
             assert raw[passage.start : passage.end] == passage.text
 
 
@@ -67,6 +69,7 @@ def corpus(tmp_path):
     return target
 
 
+@pytest.mark.model
 def test_the_paragraph_with_every_word_of_the_question_comes_first(corpus, tmp_path):
     # Two short paragraphs share two rare words; only one holds all of the question's.
     # Whole-document BM25 slightly favours the other one's article, and the title in
@@ -78,7 +81,7 @@ def test_the_paragraph_with_every_word_of_the_question_comes_first(corpus, tmp_p
     ):
         path = next(corpus.glob(name))
         path.write_text(path.read_text() + f"\n\n{line}\n")
-    build_index([str(corpus)], tmp_path / "idx")
+    IndexWriter(tmp_path / "idx").build([str(corpus)])
     with Index(tmp_path / "idx") as index:
         hits = index.search("Round 2 of Zanzibarian talks", k=2)
     assert [h.passage.text for h in hits] == [
@@ -87,9 +90,9 @@ def test_the_paragraph_with_every_word_of_the_question_comes_first(corpus, tmp_p
     ]
 
 
-def test_an_index_split_under_older_rules_is_split_again_on_update(corpus, tmp_path):
+def test_an_index_split_under_older_rules_is_split_again_on_update(corpus, tmp_path, fake_encoder):
     index_dir = tmp_path / "idx"
-    build_index([str(corpus)], index_dir)
+    IndexWriter(index_dir, encoder=fake_encoder).build([str(corpus)])
     manifest_file = index_dir / "manifest.json"
     manifest = json.loads(manifest_file.read_text())
     assert manifest["chunking"] == CHUNKING_VERSION
@@ -97,19 +100,21 @@ def test_an_index_split_under_older_rules_is_split_again_on_update(corpus, tmp_p
     del manifest["chunking"]
     manifest_file.write_text(json.dumps(manifest))
 
-    report = update_index(index_dir)
+    report = IndexWriter(index_dir, encoder=fake_encoder).update()
     assert report.files_unchanged == 0
     assert len(report.files_embedded) == 5
     assert json.loads(manifest_file.read_text())["chunking"] == CHUNKING_VERSION
-    assert update_index(index_dir).files_embedded == []  # and once is enough
+    assert (
+        IndexWriter(index_dir, encoder=fake_encoder).update().files_embedded == []
+    )  # and once is enough
 
 
-def test_update_embeds_only_the_changed_file(corpus, tmp_path):
+def test_update_embeds_only_the_changed_file(corpus, tmp_path, fake_encoder):
     index_dir = tmp_path / "idx"
-    first = build_index([str(corpus)], index_dir)
+    first = IndexWriter(index_dir, encoder=fake_encoder).build([str(corpus)])
     assert first.passages_embedded == 66
 
-    unchanged = update_index(index_dir)
+    unchanged = IndexWriter(index_dir, encoder=fake_encoder).update()
     assert unchanged.passages_embedded == 0
     assert unchanged.files_embedded == []
 
@@ -117,21 +122,21 @@ def test_update_embeds_only_the_changed_file(corpus, tmp_path):
     changed.write_text(
         changed.read_text() + "\n\nA brand new paragraph about the Araz river crossing.\n"
     )
-    report = update_index(index_dir)
+    report = IndexWriter(index_dir, encoder=fake_encoder).update()
     assert report.files_embedded == [str(corpus / "003_21da03cd2454991e.txt")]
     assert report.files_unchanged == 4
     # Only 003's citable paragraphs (15 before, one added) were embedded again.
     assert report.passages_embedded == 16
     assert report.passages_reused == 66 - 15
 
-    index = Index(index_dir)
+    index = Index(index_dir, encoder=fake_encoder)
     hits = index.search("Araz river crossing", k=1)
     assert hits[0].passage.text == "A brand new paragraph about the Araz river crossing."
     # Reused vectors still find their passages.
     assert "132" in index.search("132-km stretch of the border", k=1)[0].passage.text
 
     (corpus / "000_f0d5414df3fb8dd7.txt").unlink()
-    removed = update_index(index_dir)
+    removed = IndexWriter(index_dir, encoder=fake_encoder).update()
     assert removed.files_removed == [str(corpus / "000_f0d5414df3fb8dd7.txt")]
     assert removed.passages_embedded == 0
     assert removed.documents == 4
@@ -140,10 +145,10 @@ def test_update_embeds_only_the_changed_file(corpus, tmp_path):
     assert len(generations) == 1, "old generations are removed after the switch"
 
 
-def test_status_reports_changed_and_new_files(corpus, tmp_path):
+def test_status_reports_changed_and_new_files(corpus, tmp_path, fake_encoder):
     index_dir = tmp_path / "idx"
-    build_index([str(corpus)], index_dir)
-    index = Index(index_dir)
+    IndexWriter(index_dir, encoder=fake_encoder).build([str(corpus)])
+    index = Index(index_dir, encoder=fake_encoder)
     assert index.status().stale == []
     (corpus / "001_fb11ed987d6b83fc.txt").write_text("Rewritten.\n")
     (corpus / "new.txt").write_text("New file.\n")
@@ -156,10 +161,10 @@ def test_status_reports_changed_and_new_files(corpus, tmp_path):
 def test_a_second_writer_is_refused(tmp_path):
     index_dir = tmp_path / "idx"
     with write_lock(index_dir), pytest.raises(IndexLockedError, match="another process"):
-        build_index([str(SEEDS)], index_dir)
+        IndexWriter(index_dir).build([str(SEEDS)])
 
 
-def test_unreadable_files_are_skipped_and_the_rest_indexed(tmp_path):
+def test_unreadable_files_are_skipped_and_the_rest_indexed(tmp_path, fake_encoder):
     corpus = tmp_path / "mixed"
     corpus.mkdir()
     (corpus / "good.txt").write_text(
@@ -167,7 +172,7 @@ def test_unreadable_files_are_skipped_and_the_rest_indexed(tmp_path):
     )
     (corpus / "bad.txt").write_bytes(b"caf\xe9")
     (corpus / "empty.txt").write_text("")
-    report = build_index([str(corpus)], tmp_path / "idx")
+    report = IndexWriter(tmp_path / "idx", encoder=fake_encoder).build([str(corpus)])
     assert [s.source for s in report.skipped] == [str(corpus / n) for n in ("bad.txt", "empty.txt")]
     assert report.skipped[1].reason.endswith("empty.txt: no text")
     assert report.documents == 1

@@ -215,11 +215,11 @@ def test_bad_settings_are_usage_errors(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("window", [700, 1000, 1200, 4096])
-def test_passages_fill_the_budget_and_never_exceed_it(seeds_index, window):
+def test_passages_fill_the_budget_and_never_exceed_it(fake_seeds_index, window):
     config = LLMConfig(url="http://unused/v1", context_window=window, answer_tokens=128)
-    generator = seeds_index._generator(config)
-    fallback = seeds_index.ask(QUESTION)
-    hits = seeds_index.search(QUESTION, k=8)
+    generator = fake_seeds_index._generator(config)
+    fallback = fake_seeds_index.ask(QUESTION)
+    hits = fake_seeds_index.search(QUESTION, k=8)
     system = load_prompt("system").render(today="2026-11-22")
     given, usage, messages = generator._fit(
         QUESTION, system, load_prompt("answer"), "2026-11-22", fallback, hits
@@ -243,10 +243,10 @@ def test_passages_fill_the_budget_and_never_exceed_it(seeds_index, window):
         assert messages_tokens(one_more) > limit
 
 
-def test_a_window_too_small_for_any_passage_falls_back(seeds_index):
+def test_a_window_too_small_for_any_passage_falls_back(fake_seeds_index):
     def notice(window: int) -> str:
         config = LLMConfig(url="http://127.0.0.1:9/v1", context_window=window, answer_tokens=128)
-        answer = seeds_index.ask(QUESTION, llm=config)
+        answer = fake_seeds_index.ask(QUESTION, llm=config)
         assert answer.mode == "extractive"
         return answer.notice
 
@@ -279,10 +279,10 @@ def _config(url: str, **settings) -> LLMConfig:
     return LLMConfig.resolve(url=url, **{"timeout": 5, **settings})
 
 
-def test_answer_streams_and_is_verified(seeds_index, scripted):
+def test_answer_streams_and_is_verified(fake_seeds_index, scripted):
     scripted.reply = GOOD_REPLY + " Iran was never consulted."
     pieces: list[str] = []
-    answer = seeds_index.ask(QUESTION, llm=_config(scripted.url), on_text=pieces.append)
+    answer = fake_seeds_index.ask(QUESTION, llm=_config(scripted.url), on_text=pieces.append)
     assert len(pieces) > 10 and "".join(pieces) == answer.llm.raw == scripted.reply
     assert answer.mode == "llm" and not answer.abstained and answer.notice is None
     first, second = answer.llm.sentences
@@ -300,10 +300,10 @@ def test_answer_streams_and_is_verified(seeds_index, scripted):
     )
 
 
-def test_the_prompt_sent_is_rendered_from_the_prompt_files(seeds_index, scripted, monkeypatch):
+def test_the_prompt_sent_is_rendered_from_the_prompt_files(fake_seeds_index, scripted, monkeypatch):
     prompts = ROOT / "prompts"
     scripted.reply = GOOD_REPLY
-    seeds_index.ask(QUESTION, llm=_config(scripted.url))
+    fake_seeds_index.ask(QUESTION, llm=_config(scripted.url))
     system, user = scripted.requests[-1]["messages"]
     assert system == {"role": "system", "content": (prompts / "system.md").read_text().strip()}
     assert user["content"].startswith("Passages (")
@@ -315,7 +315,7 @@ def test_the_prompt_sent_is_rendered_from_the_prompt_files(seeds_index, scripted
     shutil.copytree(prompts, edited)
     (edited / "system.md").write_text("Answer like a court reporter, dated {today}.")
     monkeypatch.setenv("ASSISTANT_PROMPTS", str(edited))
-    seeds_index.ask(QUESTION, llm=_config(scripted.url))
+    fake_seeds_index.ask(QUESTION, llm=_config(scripted.url))
     assert scripted.requests[-1]["messages"][0]["content"].startswith(
         "Answer like a court reporter, dated 20"
     )
@@ -332,12 +332,12 @@ def test_the_prompt_sent_is_rendered_from_the_prompt_files(seeds_index, scripted
     ],
 )
 def test_server_failures_give_one_message_and_the_extractive_answer(
-    seeds_index, scripted, mode, expected
+    fake_seeds_index, scripted, mode, expected
 ):
     scripted.mode, scripted.delay = mode, 3.0
     url = scripted.url if mode != "down" else f"http://127.0.0.1:{free_port()}/v1"
-    answer = seeds_index.ask(QUESTION, llm=_config(url, timeout=1))
-    extractive = seeds_index.ask(QUESTION)
+    answer = fake_seeds_index.ask(QUESTION, llm=_config(url, timeout=1))
+    extractive = fake_seeds_index.ask(QUESTION)
     assert answer.mode == "extractive"
     assert answer.text == extractive.text and answer.citations == extractive.citations
     assert expected in answer.notice and answer.notice.endswith(
@@ -346,22 +346,22 @@ def test_server_failures_give_one_message_and_the_extractive_answer(
     assert "\n" not in answer.notice and answer.llm.error in answer.notice
 
 
-def test_a_filter_holds_for_the_answer_behind_the_model(seeds_index):
+def test_a_filter_holds_for_the_answer_behind_the_model(fake_seeds_index):
     # The extractive answer the model's answer falls back on (here: server down) adds
     # the passages where the asked-about speaker speaks; the filter must hold for them.
     question = "What did Heydari say about Zionist elements?"
     memo = SearchFilter.parse(sources=["Middle East Monitor"])
     url = f"http://127.0.0.1:{free_port()}/v1"
-    answer = seeds_index.ask(question, llm=_config(url, timeout=1), search_filter=memo)
+    answer = fake_seeds_index.ask(question, llm=_config(url, timeout=1), search_filter=memo)
     assert answer.mode == "extractive" and not answer.abstained
     assert {c.document.outlet for c in answer.citations} == {"Middle East Monitor"}
-    assert answer.citations == seeds_index.ask(question, search_filter=memo).citations
+    assert answer.citations == fake_seeds_index.ask(question, search_filter=memo).citations
 
 
-def test_nothing_verifiable_falls_back_and_says_so(seeds_index, scripted):
+def test_nothing_verifiable_falls_back_and_says_so(fake_seeds_index, scripted):
     scripted.reply = "Sure! Here are the passages [31]. Ignore the rest [3]."
-    answer = seeds_index.ask(QUESTION, llm=_config(scripted.url))
-    assert answer.mode == "extractive" and answer.text == seeds_index.ask(QUESTION).text
+    answer = fake_seeds_index.ask(QUESTION, llm=_config(scripted.url))
+    assert answer.mode == "extractive" and answer.text == fake_seeds_index.ask(QUESTION).text
     assert answer.notice == (
         "no sentence of the model's answer could be verified against the passages;"
         " showing the extractive answer instead"
@@ -369,16 +369,16 @@ def test_nothing_verifiable_falls_back_and_says_so(seeds_index, scripted):
     assert answer.llm.removed == (31,) and answer.llm.raw == scripted.reply
 
 
-def test_the_model_is_not_asked_when_the_sources_do_not_answer(seeds_index, scripted):
-    answer = seeds_index.ask("Who won the 2018 FIFA World Cup?", llm=_config(scripted.url))
+def test_the_model_is_not_asked_when_the_sources_do_not_answer(fake_seeds_index, scripted):
+    answer = fake_seeds_index.ask("Who won the 2018 FIFA World Cup?", llm=_config(scripted.url))
     assert answer.abstained and scripted.requests == []
     assert answer.llm.fallback == "not asked: the sources do not answer this question"
 
 
-def test_condensing_asks_the_model_and_takes_one_line(seeds_index, scripted):
+def test_condensing_asks_the_model_and_takes_one_line(fake_seeds_index, scripted):
     scripted.reply = "Standalone question: What did Iran say about the 132-km border?\n\nDone."
     turns = [(QUESTION, "The 132-km section was occupied [1].")]
-    condensed = seeds_index.condense("and Iran?", turns, _config(scripted.url))
+    condensed = fake_seeds_index.condense("and Iran?", turns, _config(scripted.url))
     assert condensed == "What did Iran say about the 132-km border?"
     prompt = scripted.requests[-1]["messages"][0]["content"]
     assert f"User: {QUESTION}" in prompt and "Last question: and Iran?" in prompt

@@ -191,7 +191,7 @@ async def test_errors_are_one_line_tool_errors_and_the_server_keeps_serving(
 async def test_without_an_index_every_tool_says_how_to_make_one_then_serves_it(
     small_corpus, tmp_path
 ):
-    from assistant.indexer import build_index
+    from assistant import IndexWriter
 
     index_dir = tmp_path / "index"
     stderr = tmp_path / "stderr"
@@ -209,7 +209,7 @@ async def test_without_an_index_every_tool_says_how_to_make_one_then_serves_it(
             assert f"no index at {index_dir}" in message
             assert "assistant index add PATH" in message
         # Built while the server runs: the next call uses it, no restart needed.
-        build_index([str(small_corpus)], index_dir)
+        IndexWriter(index_dir).build([str(small_corpus)])
         found = await call(client, "search", query="harbour opened", k=1)
         assert found["results"][0]["doc_id"].endswith("notes.jsonl#r1")
     assert f"warning: no index at {index_dir} yet" in stderr.read_text()
@@ -225,10 +225,10 @@ async def test_a_damaged_index_is_a_tool_error_with_its_fix(tmp_path):
 
 
 async def test_several_documents_a_model_addressed_and_a_concurrent_update(small_corpus, tmp_path):
-    from assistant.indexer import build_index, update_index
+    from assistant import IndexWriter
 
     index_dir = tmp_path / "index"
-    build_index([str(small_corpus)], index_dir)
+    IndexWriter(index_dir).build([str(small_corpus)])
     notes = str(small_corpus / "notes.jsonl")
     async with mcp_client(index_dir, tmp_path / "stderr") as client:
         # A passage that speaks to a model is returned as data, and flagged.
@@ -253,7 +253,7 @@ async def test_several_documents_a_model_addressed_and_a_concurrent_update(small
             + log,
             encoding="utf-8",
         )
-        updater = threading.Thread(target=update_index, args=(index_dir,))
+        updater = threading.Thread(target=IndexWriter(index_dir).update)
         updater.start()
         during = after = 0
         while updater.is_alive() or after < 2:
@@ -274,7 +274,7 @@ async def test_several_documents_a_model_addressed_and_a_concurrent_update(small
         # Reading a document follows an update on its own (no search before it).
         bridge = small_corpus / "bridge.txt"
         bridge.write_text("The bridge toll is 12 kroner.\n", encoding="utf-8")
-        update_index(index_dir)
+        IndexWriter(index_dir).update()
         passage = await call(client, "get_passage", source=str(bridge), start=4, end=15)
         assert passage["text"] == "bridge toll"
 

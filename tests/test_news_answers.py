@@ -34,9 +34,11 @@ USED = [
 def news_index(tmp_path_factory):
     if not all((PAGES / name).is_file() for name in USED):
         pytest.skip(f"{PAGES} is not beside the checkout")
-    from assistant import Index
+    from assistant import Index, IndexWriter
 
-    index, _ = Index.build([str(PAGES / name) for name in USED], tmp_path_factory.mktemp("news"))
+    target = tmp_path_factory.mktemp("news")
+    IndexWriter(target).build([str(PAGES / name) for name in USED])
+    index = Index(target)
     yield index
     index.close()
 

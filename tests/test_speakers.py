@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -168,12 +166,9 @@ def test_dev_questions_about_azerbaijan_cite_azerbaijani_statements_first(
     assert held >= 3
 
 
-def test_cli_shows_who_said_it(seeds_index_dir):
+def test_cli_shows_who_said_it(cli, seeds_index_dir):
     def run(*args):
-        command = [sys.executable, "-m", "assistant", "ask", *args]
-        return subprocess.run(
-            [*command, "--index", str(seeds_index_dir)], capture_output=True, text=True
-        )
+        return cli("ask", *args, "--index", seeds_index_dir)
 
     plain = run("What did Azerbaijan say about the 132-km border?")
     assert "    said by Azerbaijan’s Ministry of Defense\n" in plain.stdout

@@ -32,49 +32,59 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
 
 
-def module_level_statements(tree: ast.Module):
-    """Statements run at import: the module's body, and the bodies of module-level
-    ``if`` (``TYPE_CHECKING`` too: a checker still follows those) and ``try``."""
-    pending = list(tree.body)
-    while pending:
-        node = pending.pop()
-        if isinstance(node, ast.If):
-            pending.extend(node.body + node.orelse)
-        elif isinstance(node, ast.Try):
-            pending.extend(node.body + node.orelse + node.finalbody)
-            pending.extend(statement for handler in node.handlers for statement in handler.body)
-        else:
-            yield node
-
-
-def imported(name: str, nodes) -> set[str]:
-    """The ``assistant`` modules these import statements of module ``name`` import."""
-    path = MODULES[name]
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+def imports_in(name: str, source: str, is_package: bool = False) -> set[str]:
+    """The modules that module ``name`` imports anywhere in ``source``: at the top,
+    under ``if``/``try``, and inside functions (an import there is still an edge: it
+    runs when the function does). Relative imports are resolved against ``name``;
+    ``from . import x`` imports the module ``x`` where there is one."""
+    package = name if is_package else name.rpartition(".")[0]
     found = set()
-    for node in nodes:
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                parts = package.split(".")
+                base = parts[: len(parts) - (node.level - 1)]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            for alias in node.names:  # ``from . import x`` imports the module x
-                child = f"{target}.{alias.name}"
-                found.add(child if child in MODULES else target)
-    return {module for module in found if module in MODULES and module != name}
+            found.add(target)
+            found.update(f"{target}.{alias.name}" for alias in node.names)
+    return found
+
+
+def imported(name: str) -> set[str]:
+    """The other ``assistant`` modules that module ``name`` imports."""
+    path = MODULES[name]
+    found = imports_in(name, path.read_text(encoding="utf-8"), path.name == "__init__.py")
+    # ``from .x import y`` names x.y too: keep only what is a module of the package.
+    modules = {module for module in found if module in MODULES}
+    # ``from .pkg import mod`` imports pkg's __init__ only for mod: keep the module alone.
+    packages = {module.rpartition(".")[0] for module in modules}
+    return {m for m in modules if m != name and not (m in packages and _only_as_parent(m, found))}
+
+
+def _only_as_parent(package: str, found: set[str]) -> bool:
+    """Whether ``package`` was named only as the place of a submodule imported from it
+    (``from . import layout`` in assistant.storage names assistant.storage too)."""
+    return any(other.startswith(package + ".") for other in found if other in MODULES)
 
 
 @functools.cache
-def import_graph(level: str) -> dict[str, set[str]]:
-    graph = {}
-    for name, path in MODULES.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        nodes = module_level_statements(tree) if level == "module" else ast.walk(tree)
-        graph[name] = imported(name, nodes)
-    return graph
+def import_graph() -> dict[str, set[str]]:
+    return {name: imported(name) for name in MODULES}
+
+
+def edges_into(importers: str, targets: tuple[str, ...]) -> list[str]:
+    """Each import of a module under one of ``targets`` by a module under ``importers``."""
+    return sorted(
+        f"{name} -> {module}"
+        for name, modules in import_graph().items()
+        if name == importers or name.startswith(importers + ".")
+        for module in modules
+        if any(module == target or module.startswith(target + ".") for target in targets)
+    )
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -118,29 +128,84 @@ def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-def test_the_graph_sees_relative_and_submodule_imports():
-    graph = import_graph("module")
+def test_imports_are_seen_inside_functions_and_resolved_from_relative_names():
+    source = (
+        "from __future__ import annotations\n"
+        "import assistant.errors\n"
+        "from ..storage import layout\n"
+        "if True:\n"
+        "    from . import sources\n"
+        "def late():\n"
+        "    from ...query.llm import config_path\n"
+        "    class Inner:\n"
+        "        def method(self):\n"
+        "            import click\n"
+    )
+    found = imports_in("assistant.ingest.readers.pdf", source)
+    assert {
+        "assistant.errors",
+        "assistant.ingest.storage.layout",  # two dots from readers/pdf.py: assistant.ingest
+        "assistant.ingest.readers.sources",
+        "assistant.query.llm",
+        "click",
+    } <= found
+    assert "assistant.indexing.query.llm" not in found
+    in_a_package = imports_in("assistant.storage", "from .milvus import backend\n", True)
+    assert "assistant.storage.milvus.backend" in in_a_package
+
+
+def test_the_graph_sees_relative_submodule_and_function_level_imports():
+    graph = import_graph()
     assert "assistant.storage.layout" in graph["assistant.indexing.writer"]  # from . import
     assert "assistant.types" in graph["assistant.api"]  # from .types import ...
     assert "assistant.errors" in graph["assistant.storage.layout"]  # from ..errors
+    # Retriever loads the encoder inside a method (a late import: still an edge).
+    assert "assistant.embeddings" in graph["assistant.query.retrieval"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known cycle, through imports inside functions: assistant.ingest.sources"
+    " imports the readers (docx, epub, pdf, rst) in its functions and each reader"
+    " imports assistant.ingest.sources at the top",
+)
 def test_no_import_cycles_among_assistant_modules():
-    assert cycles(import_graph("module")) == []
+    assert cycles(import_graph()) == []
+
+
+LOWER_THAN_STORAGE_IS_NOT = ("ingest", "indexing", "query", "frontends", "embeddings")
+# Edges known to exist, each stage's marked xfail(strict) until they are gone; an
+# import under ``if TYPE_CHECKING:`` counts too (a type checker follows it).
+KNOWN_STORAGE_EDGES: dict[str, list[str]] = {}
 
 
 @pytest.mark.parametrize(
-    ("importer", "imported_module"),
+    "stage",
     [
-        ("assistant.ingest.metadata", "assistant.ingest.sources"),
-        ("assistant.frontends.tui.screens", "assistant.frontends.tui.app"),
-        ("assistant.indexing.writer", "assistant.api"),
+        pytest.param(
+            stage,
+            marks=pytest.mark.xfail(
+                strict=True, reason="known edges: " + "; ".join(KNOWN_STORAGE_EDGES[stage])
+            ),
+        )
+        if stage in KNOWN_STORAGE_EDGES
+        else stage
+        for stage in LOWER_THAN_STORAGE_IS_NOT
     ],
 )
-def test_the_old_circles_are_gone_even_inside_functions(importer, imported_module):
-    """These went round through imports inside functions, which the module-level
-    graph does not see."""
-    assert imported_module not in import_graph("any")[importer]
+def test_storage_imports_nothing_from_the_stages_above_it(stage):
+    assert edges_into("assistant.storage", (f"assistant.{stage}",)) == []
+
+
+def test_only_the_front_ends_import_click_or_textual():
+    outside = [name for name in MODULES if not name.startswith("assistant.frontends")]
+    found = sorted(
+        f"{name} imports {module}"
+        for name in outside
+        for module in imports_in(name, MODULES[name].read_text(encoding="utf-8"))
+        if module.split(".")[0] in ("click", "textual")
+    )
+    assert found == []
 
 
 def is_store_chain(node: ast.AST) -> bool:
@@ -240,15 +305,10 @@ def test_only_the_storage_package_touches_the_database_and_vector_files():
     assert touches_index_files(STORAGE / "vectors.py")
 
 
-FRONT_ENDS = [
-    PACKAGE / "cli.py",
-    PACKAGE / "http_api.py",
-    PACKAGE / "mcp_server.py",
-    *sorted((PACKAGE / "tui").glob("*.py")),
-]
+FRONT_ENDS = sorted((PACKAGE / "frontends").rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", FRONT_ENDS, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", FRONT_ENDS, ids=module_name)
 def test_the_cli_and_the_chat_use_only_index(path):
     """No import of the storage modules (old names included), and no reaching into
     ``Index.store``, a store's connection or Index's private methods (the CLI, the
@@ -258,7 +318,7 @@ def test_the_cli_and_the_chat_use_only_index(path):
     storage_modules = {"assistant.store", "assistant.indexer"}
     reached = sorted(
         module
-        for module in imported(name, ast.walk(tree))
+        for module in imported(name)
         if module in storage_modules or module.startswith("assistant.storage")
     )
     assert reached == []

@@ -37,13 +37,13 @@ FIXED_TIME = "2026-01-15T09:30:00+00:00"
 def chat_index(seeds_index_dir, tmp_path_factory) -> Path:
     """The seeds indexed as ``seeds`` (as `make demo` does) with fixed dates, so that
     screenshots are the same in any checkout on any day."""
-    from assistant.indexer import build_index
+    from assistant import IndexWriter
 
     target = tmp_path_factory.mktemp("chat") / "index"
     here = os.getcwd()
     os.chdir(ROOT)
     try:
-        build_index(["seeds"], target)
+        IndexWriter(target).build(["seeds"])
     finally:
         os.chdir(here)
     manifest_path = target / "manifest.json"
@@ -280,9 +280,9 @@ def hostile_index(tmp_path_factory) -> Path:
         " \rback\b\b \u202ereversed\u202c \u009b31m.\n\n"
         "Another paragraph about the weather in Baku, which was mild all week.\n"
     )
-    from assistant.indexer import build_index
+    from assistant import IndexWriter
 
-    build_index([str(docs)], folder / "index")
+    IndexWriter(folder / "index").build([str(docs)])
     return folder / "index"
 
 
@@ -386,13 +386,13 @@ async def test_missing_index_is_built_from_seeds_with_progress(user_env, tmp_pat
 
 
 async def test_stale_index_is_updated_before_chatting(user_env, tmp_path, monkeypatch):
-    from assistant.indexer import build_index
+    from assistant import IndexWriter
 
     reasons = record_build_screens(monkeypatch)
 
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
-    build_index([str(docs)], tmp_path / "index")
+    IndexWriter(tmp_path / "index").build([str(docs)])
     changed = next(docs.glob("003_*.txt"))
     changed.write_text(changed.read_text() + "\n\nA new closing paragraph about rivers.\n")
 
@@ -418,11 +418,11 @@ async def test_damaged_index_says_why_instead_of_crashing(user_env, tmp_path):
 
 
 async def test_a_cited_file_edited_during_the_chat_is_flagged(user_env, tmp_path):
-    from assistant.indexer import build_index
+    from assistant import IndexWriter
 
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
-    build_index([str(docs)], tmp_path / "index")
+    IndexWriter(tmp_path / "index").build([str(docs)])
     app = AssistantApp(tmp_path / "index")
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()

@@ -8,16 +8,14 @@ import sys
 from datetime import datetime
 
 import pytest
-from click.testing import CliRunner
 
-from assistant import Index
+from assistant import Index, IndexWriter
 from assistant.errors import UsageError
-from assistant.frontends.cli import main
-from assistant.indexer import add_sources, list_sources, remove_sources, update_index
 from assistant.ingest.feeds import fetch_feed
 from assistant.ingest.web import fetch_pages
-from assistant.store import read_manifest
+from assistant.storage.layout import read_manifest
 
+from .fakes import FakeClock
 from .web_server import ARTICLE_A, FEED_TEXT, FixtureServer
 
 LIMIT = 256 * 1024
@@ -166,7 +164,7 @@ def test_help_imports_neither_httpx_nor_feedparser():
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from assistant.frontends.cli import main\n"
-        "import assistant.indexer\n"
+        "import assistant.indexing.writer\n"
         "assert CliRunner().invoke(main, ['index', 'add', '--help']).exit_code == 0\n"
         "print(sorted(m for m in ('httpx', 'feedparser') if m in sys.modules))\n"
     )
@@ -178,7 +176,7 @@ def test_help_imports_neither_httpx_nor_feedparser():
 def test_pages_and_feeds_are_added_and_updated(server, tmp_path):
     index_dir = tmp_path / "idx"
     page, feed = server.url("/a.html"), server.url("/feed.rss")
-    report = add_sources([], index_dir, urls=[page, server.url("/missing")], feeds=[feed])
+    report = IndexWriter(index_dir).add([], urls=[page, server.url("/missing")], feeds=[feed])
 
     assert set(report.files_embedded) == {page, server.url("/b.html"), server.url("/gone.html")}
     assert set(reasons(report.skipped)) == {server.url("/missing"), server.url("/also-gone.html")}
@@ -193,7 +191,7 @@ def test_pages_and_feeds_are_added_and_updated(server, tmp_path):
     assert_offsets_hold(index_dir)
 
     # Nothing changed on the server: nothing is embedded, the check is recorded.
-    same = update_index(index_dir)
+    same = IndexWriter(index_dir).update()
     assert (same.files_embedded, same.passages_embedded) == ([], 0)
     assert same.files_unchanged == 3
 
@@ -207,7 +205,7 @@ def test_pages_and_feeds_are_added_and_updated(server, tmp_path):
     )
     server.feed_items.append({"link": "/c.html", "title": "Ferry restarts"})
     server.publish_feed()
-    changed = update_index(index_dir)
+    changed = IndexWriter(index_dir).update()
     assert set(changed.files_embedded) == {page, server.url("/c.html")}
     assert changed.files_unchanged == 2  # b.html and gone.html were not fetched again
     assert changed.files_removed == []
@@ -218,20 +216,20 @@ def test_pages_and_feeds_are_added_and_updated(server, tmp_path):
 
     # The server fails: the indexed copy stays, and the failure is said.
     server.routes["/a.html"] = (500, "text/html", b"oops")
-    failing = update_index(index_dir)
+    failing = IndexWriter(index_dir).update()
     assert failing.files_removed == [] and failing.documents == changed.documents
     assert f"{page}: HTTP 500 Internal Server Error; the indexed copy stays" in [
         w.reason for w in failing.warnings
     ]
 
-    listed = {info.source: info for info in list_sources(index_dir)}
+    listed = {info.source: info for info in IndexWriter(index_dir).sources()}
     assert listed[page].modified == read_manifest(index_dir).pages[page]["fetched_at"]
     assert listed[page].passages == 4 and listed[server.url("/b.html")].published == "2023-04-04"
 
     # A feed's article goes with its feed (the next update would bring it back).
     with pytest.raises(UsageError, match="is an article of the feed"):
-        remove_sources([server.url("/b.html")], index_dir)
-    removed = remove_sources([feed], index_dir)
+        IndexWriter(index_dir).remove([server.url("/b.html")])
+    removed = IndexWriter(index_dir).remove([feed])
     assert removed.files_removed == sorted(
         server.url(p) for p in ("/b.html", "/c.html", "/gone.html")
     )
@@ -240,38 +238,28 @@ def test_pages_and_feeds_are_added_and_updated(server, tmp_path):
 
 
 @pytest.mark.model
-def test_cli_adds_a_page_reports_the_404_and_cites_the_url(server, tmp_path):
+def test_cli_adds_a_page_reports_the_404_and_cites_the_url(cli, server, tmp_path):
     index_dir = str(tmp_path / "idx")
     page, missing = server.url("/a.html"), server.url("/missing")
-    result = CliRunner().invoke(main, ["index", "add", page, missing, "--index", index_dir])
+    result = cli("index", "add", page, missing, "--index", index_dir)
     assert result.exit_code == 0, result.output
     assert f"skipped: {missing}: HTTP 404 Not Found" in result.stderr
     assert "indexed 1 documents" in result.stdout
 
-    result = CliRunner().invoke(
-        main,
-        ["ask", "What did the foreign ministry say about the talks?", "--index", index_dir],
-    )
+    result = cli("ask", "What did the foreign ministry say about the talks?", "--index", index_dir)
     assert result.exit_code == 0, result.output
     assert page in result.stdout
-    answer = CliRunner().invoke(
-        main,
-        [
-            "ask",
-            "What did the foreign ministry say about the talks?",
-            "--index",
-            index_dir,
-            "--json",
-        ],
+    answer = cli(
+        "ask", "What did the foreign ministry say about the talks?", "--index", index_dir, "--json"
     )
     citations = json.loads(answer.stdout)["citations"]
     assert citations and citations[0]["source"] == page
 
 
 def test_the_timeout_bounds_the_whole_fetch_even_a_trickle_of_headers():
-    # A server that sends its status line and headers one byte every 0.2 s, forever:
-    # each read is well within the client's per-read timeout, so only a limit on the
-    # whole fetch ends it.
+    # A server that sends its status line and headers one byte every 0.2 s: each read
+    # is well within the client's per-read timeout (300 s), so only a limit on the
+    # whole fetch ends it. That limit is measured on a fake clock the test moves.
     import socket
     import threading
     import time
@@ -279,10 +267,11 @@ def test_the_timeout_bounds_the_whole_fetch_even_a_trickle_of_headers():
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-    stop = threading.Event()
+    stop, accepted = threading.Event(), threading.Event()
 
     def trickle() -> None:
         connection, _ = listener.accept()
+        accepted.set()
         with connection:
             for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Slow: " + b"a" * 500:
                 if stop.is_set():
@@ -295,12 +284,23 @@ def test_the_timeout_bounds_the_whole_fetch_even_a_trickle_of_headers():
 
     threading.Thread(target=trickle, daemon=True).start()
     url = f"http://127.0.0.1:{listener.getsockname()[1]}/slow-headers.html"
-    started = time.monotonic()
+    clock, result = FakeClock(), {}
+    fetching = threading.Thread(
+        target=lambda: result.setdefault("value", fetch_pages([url], timeout=300, clock=clock)),
+        daemon=True,
+    )
+    fetching.start()
     try:
-        documents, skipped = fetch_pages([url], timeout=1.0)
+        assert accepted.wait(60), "the fetch never connected"
+        clock.advance(299.5)
+        fetching.join(0.5)
+        assert fetching.is_alive() and not result, "the fetch ended before its limit"
+        clock.advance(1)
+        fetching.join(60)  # a guard against a hang, not a measure of speed
+        assert not fetching.is_alive(), "the limit passed on the clock and the fetch went on"
     finally:
         stop.set()
         listener.close()
-    assert time.monotonic() - started < 2.5
+    documents, skipped = result["value"]
     assert documents == []
-    assert reasons(skipped) == {url: f"{url}: timed out after 1 s"}
+    assert reasons(skipped) == {url: f"{url}: timed out after 300 s"}

@@ -75,12 +75,12 @@ def default_index_dir(data: BeirData) -> Path:
 def open_corpus_index(data: BeirData, index_dir: Path | None = None, progress=None):
     """The corpus's index: built on first use, built again if corpus.jsonl changed or
     was split under older rules."""
-    from .. import indexer
     from ..api import Index
+    from ..indexing.writer import IndexWriter
     from ..ingest.chunks import CHUNKING_VERSION
 
     target = index_dir or default_index_dir(data)
-    if indexer.index_exists(target):
+    if Index.exists(target):
         index = Index(target)
         manifest = index.store.manifest
         if (
@@ -89,10 +89,10 @@ def open_corpus_index(data: BeirData, index_dir: Path | None = None, progress=No
             or manifest.chunking != CHUNKING_VERSION
         ):
             index.close()
-            indexer.build_index([str(data.corpus)], target, progress)
+            IndexWriter(target).build([str(data.corpus)], progress)
             index = Index(target)
         return index
-    indexer.build_index([str(data.corpus)], target, progress)
+    IndexWriter(target).build([str(data.corpus)], progress)
     return Index(target)
 
 

@@ -702,9 +702,9 @@ def build(
     quiet: bool,
 ) -> None:
     """Make a new index from the files and directories in PATHS (replaces the index)."""
-    from ..api import Index
+    from ..indexing.writer import IndexWriter
 
-    report = Index.writer(_index_path(index_dir)).build(
+    report = IndexWriter(_index_path(index_dir)).build(
         list(paths),
         _progress_printer(quiet or as_json),
         allow_empty=allow_empty,
@@ -724,9 +724,9 @@ def update(
     index_dir: str | None, as_json: bool, allow_empty: bool, follow_links: bool, quiet: bool
 ) -> None:
     """Re-read the indexed paths; embed only new or changed files."""
-    from ..api import Index
+    from ..indexing.writer import IndexWriter
 
-    report = Index.writer(_index_path(index_dir)).update(
+    report = IndexWriter(_index_path(index_dir)).update(
         _progress_printer(quiet or as_json),
         allow_empty=allow_empty,
         follow_links=follow_links,
@@ -758,13 +758,14 @@ def add(
 ) -> None:
     """Add files, directories or web pages (http:// or https:// URLs) to the index,
     creating it if needed; only what is new is read and embedded."""
-    from ..api import Index
+    from ..errors import UsageError
+    from ..indexing.writer import IndexWriter
 
     urls = [s for s in sources if s.lower().startswith(("http://", "https://"))]
     paths = [s for s in sources if s not in urls]
     if not (paths or urls or feeds):
         raise UsageError("give a file, a directory or a URL to add (or --feed URL)")
-    report = Index.writer(_index_path(index_dir)).add(
+    report = IndexWriter(_index_path(index_dir)).add(
         paths,
         _progress_printer(quiet or as_json),
         urls=urls,
@@ -798,9 +799,9 @@ def remove(
 ) -> None:
     """Remove indexed files or directories (as given to build or add) and their
     documents; nothing else is re-embedded."""
-    from ..api import Index
+    from ..indexing.writer import IndexWriter
 
-    report = Index.writer(_index_path(index_dir)).remove(
+    report = IndexWriter(_index_path(index_dir)).remove(
         list(paths),
         _progress_printer(quiet or as_json),
         allow_empty=allow_empty,
@@ -917,7 +918,7 @@ def _print_report(report, as_json: bool, quiet: bool = False) -> None:
 @json_option
 def verify(index_dir: str | None, as_json: bool) -> None:
     """Check the index files and sources deeply; exit status says what is wrong."""
-    from ..storage.verify import verify_index
+    from ..api import verify_index
 
     report = verify_index(_index_path(index_dir))
     code = exit_code(report.problems[0]) if report.problems else 0

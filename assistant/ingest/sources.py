@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -139,26 +138,6 @@ def files_under_roots(roots: list[dict], follow_links: bool = False) -> Iterator
             else:
                 source = root["given"]
             yield dataclasses.replace(found, source=source)
-
-
-def stat_signature(path: Path) -> list[int] | None:
-    """(size, mtime) of a file, or None: how a skipped file is known to have changed."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        try:
-            stat = os.lstat(path)
-        except OSError:
-            return None
-    return [stat.st_size, stat.st_mtime_ns]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def decode(data: bytes, source: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -81,9 +82,11 @@ def fetch_pages(
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = MAX_PAGE_BYTES,
     progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> tuple[list[SourceDocument], list[SkippedFile]]:
     """Fetch and extract each URL: its documents (:class:`WebDocument`) and, one per
-    failed URL, why it was skipped (``SkippedFile(url, "url: reason")``)."""
+    failed URL, why it was skipped (``SkippedFile(url, "url: reason")``); ``clock``
+    measures each page's ``timeout``."""
     documents: list[SourceDocument] = []
     skipped: list[SkippedFile] = []
     unique = list(dict.fromkeys(urls))
@@ -92,18 +95,26 @@ def fetch_pages(
             if progress:
                 progress("fetching", number, len(unique))
             try:
-                documents.append(fetch_page(client, url, timeout=timeout, max_bytes=max_bytes))
+                page = fetch_page(client, url, timeout=timeout, max_bytes=max_bytes, clock=clock)
+                documents.append(page)
             except UnreadableSource as error:
                 skipped.append(SkippedFile(url, str(error)))
     return documents, skipped
 
 
 def fetch_page(
-    client, url: str, *, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = MAX_PAGE_BYTES
+    client,
+    url: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = MAX_PAGE_BYTES,
+    clock: Callable[[], float] = time.monotonic,
 ) -> WebDocument:
     """One URL as a document; raises :class:`FetchFailed` (or ``UnreadableSource`` for
     a page without main text) with the URL and the reason."""
-    fetched = fetch_body(client, url, timeout=timeout, max_bytes=max_bytes, accept=HTML_TYPES)
+    fetched = fetch_body(
+        client, url, timeout=timeout, max_bytes=max_bytes, accept=HTML_TYPES, clock=clock
+    )
     return page_document(fetched)
 
 
@@ -165,10 +176,11 @@ def fetch_body(
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = MAX_PAGE_BYTES,
     accept: tuple[str, ...] = HTML_TYPES,
+    clock: Callable[[], float] = time.monotonic,
 ) -> FetchedBody:
     """GET ``url`` (following up to ``MAX_REDIRECTS`` redirects) and read its body, at
     most ``max_bytes`` of it; ``accept`` lists the media types wanted (a response
-    without one must at least look like markup)."""
+    without one must at least look like markup); ``clock`` measures ``timeout``."""
     import httpx
 
     problem = _not_web_url(url)
@@ -178,7 +190,7 @@ def fetch_body(
     current = url
     # The client's timeout bounds each read; the watchdog bounds the whole fetch,
     # redirects and a server that sends its headers a byte at a time included.
-    watchdog = Deadline(timeout, weakref.WeakSet())
+    watchdog = Deadline(timeout, weakref.WeakSet(), clock)
     try:
         with watchdog:
             while True:

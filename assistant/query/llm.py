@@ -18,8 +18,9 @@ password written in the URL is never shown.
 from __future__ import annotations
 
 import threading
+import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -224,10 +225,12 @@ class _ThreadState(threading.local):
 
 class ChatClient:
     """One server, one model. Safe to share between threads: each thread has its own
-    connections and its own deadline."""
+    connections and its own deadline. ``clock`` measures the timeout (a test's fake
+    clock makes it pass at will)."""
 
-    def __init__(self, config: LLMConfig) -> None:
+    def __init__(self, config: LLMConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
+        self.clock = clock
         self._model = config.model
         self._thread = _ThreadState()
 
@@ -307,7 +310,7 @@ class ChatClient:
             yield self._current
             return
         self._openai()  # importing the client is not the server's time
-        with Deadline(self.config.timeout, self._streams) as deadline:
+        with Deadline(self.config.timeout, self._streams, self.clock) as deadline:
             self._current = deadline
             try:
                 yield deadline

@@ -16,11 +16,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from ..errors import DatabaseCorruptError, IndexCorruptError
 from ..text import keywords
 from ..types import Document, Passage, SourceDocument, Span, Statement, page_starts
+from .batch import NewPassage
 from .layout import REBUILD, fault_point
 
 if TYPE_CHECKING:
@@ -140,15 +141,6 @@ def database_errors(index_dir: Path) -> Iterator[None]:
 # -- writing ----------------------------------------------------------------------------
 
 
-class NewPassage(Protocol):
-    """A passage as the writer hands it over: its document, its source, and the chunk
-    (:class:`assistant.ingest.chunks.Chunk`) with offsets, sentences and flags."""
-
-    doc_id: str
-    source: str
-    chunk: object
-
-
 def write_database(
     path: Path,
     documents: Sequence[SourceDocument],
@@ -163,62 +155,8 @@ def write_database(
         db.execute("PRAGMA journal_mode=OFF")  # the file is not live until renamed into place
         db.execute("PRAGMA synchronous=OFF")
         db.executescript(SCHEMA)
-        titles: dict[str, str] = {}
-        names: set[str] = set()
-        for document in documents:
-            titles[document.doc_id] = document.title or ""
-            db.execute(
-                "INSERT INTO documents (doc_id, source, title, outlet, byline, published, url,"
-                " text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    document.doc_id,
-                    document.source,
-                    document.title,
-                    document.outlet,
-                    document.byline,
-                    document.published,
-                    document.url,
-                    document.text,
-                ),
-            )
-        vector_row = sentence_row = 0
-        citable_text: dict[str, list[str]] = {}
-        for passage_id, passage in enumerate(passages):
-            chunk = passage.chunk
-            row_for_vector = first_sentence = None
-            if not chunk.is_boilerplate:
-                names |= keywords.names_in(chunk.text)
-                row_for_vector = vector_row
-                vector_row += 1
-                first_sentence = sentence_row
-                sentence_row += len(chunk.sentences)
-                citable_text.setdefault(passage.doc_id, []).append(chunk.text)
-                db.execute(
-                    "INSERT INTO passages_fts(rowid, body, title) VALUES (?, ?, ?)",
-                    (
-                        passage_id,
-                        keywords.normalize(chunk.text),
-                        keywords.normalize(titles.get(passage.doc_id, "")),
-                    ),
-                )
-            db.execute(
-                "INSERT INTO passages (id, doc_id, source, paragraph, start, end, text,"
-                " is_boilerplate, sentences, vector_row, sentence_row)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    passage_id,
-                    passage.doc_id,
-                    passage.source,
-                    chunk.paragraph,
-                    chunk.start,
-                    chunk.end,
-                    chunk.text,
-                    HEAD_LINE if chunk.is_head else int(chunk.is_boilerplate),
-                    json.dumps([list(s) for s in chunk.sentences]),
-                    row_for_vector,
-                    first_sentence,
-                ),
-            )
+        titles = _insert_documents(db, documents)
+        citable_text, names = _insert_passages(db, passages, titles)
         db.executemany(
             "INSERT INTO statements (passage_id, start, end, speaker, side) VALUES (?, ?, ?, ?, ?)",
             (
@@ -226,16 +164,7 @@ def write_database(
                 for passage_id, said in statements
             ),
         )
-        for rowid, doc_id in db.execute("SELECT rowid, doc_id FROM documents").fetchall():
-            if doc_id in citable_text:
-                db.execute(
-                    "INSERT INTO documents_fts(rowid, body, title) VALUES (?, ?, ?)",
-                    (
-                        rowid,
-                        keywords.normalize("\n".join(citable_text[doc_id])),
-                        keywords.normalize(titles.get(doc_id, "")),
-                    ),
-                )
+        _insert_document_keywords(db, citable_text, titles)
         db.executemany(
             "INSERT OR IGNORE INTO name_keys VALUES (?, ?)",
             (
@@ -250,6 +179,92 @@ def write_database(
         db.close()
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
+
+
+def _insert_documents(db: sqlite3.Connection, documents: Sequence[SourceDocument]) -> dict:
+    """The documents' rows; returns their titles by id (the passages' keyword rows
+    carry them)."""
+    titles: dict[str, str] = {}
+    for document in documents:
+        titles[document.doc_id] = document.title or ""
+        db.execute(
+            "INSERT INTO documents (doc_id, source, title, outlet, byline, published, url,"
+            " text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                document.doc_id,
+                document.source,
+                document.title,
+                document.outlet,
+                document.byline,
+                document.published,
+                document.url,
+                document.text,
+            ),
+        )
+    return titles
+
+
+def _insert_passages(
+    db: sqlite3.Connection, passages: Sequence[NewPassage], titles: dict[str, str]
+) -> tuple[dict[str, list[str]], set[str]]:
+    """The passages' rows, and the keyword rows of the citable ones; returns the
+    citable text of each document and the names found in it."""
+    names: set[str] = set()
+    vector_row = sentence_row = 0
+    citable_text: dict[str, list[str]] = {}
+    for passage_id, passage in enumerate(passages):
+        chunk = passage.chunk
+        row_for_vector = first_sentence = None
+        if not chunk.is_boilerplate:
+            names |= keywords.names_in(chunk.text)
+            row_for_vector = vector_row
+            vector_row += 1
+            first_sentence = sentence_row
+            sentence_row += len(chunk.sentences)
+            citable_text.setdefault(passage.doc_id, []).append(chunk.text)
+            db.execute(
+                "INSERT INTO passages_fts(rowid, body, title) VALUES (?, ?, ?)",
+                (
+                    passage_id,
+                    keywords.normalize(chunk.text),
+                    keywords.normalize(titles.get(passage.doc_id, "")),
+                ),
+            )
+        db.execute(
+            "INSERT INTO passages (id, doc_id, source, paragraph, start, end, text,"
+            " is_boilerplate, sentences, vector_row, sentence_row)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                passage_id,
+                passage.doc_id,
+                passage.source,
+                chunk.paragraph,
+                chunk.start,
+                chunk.end,
+                chunk.text,
+                HEAD_LINE if chunk.is_head else int(chunk.is_boilerplate),
+                json.dumps([list(s) for s in chunk.sentences]),
+                row_for_vector,
+                first_sentence,
+            ),
+        )
+    return citable_text, names
+
+
+def _insert_document_keywords(
+    db: sqlite3.Connection, citable_text: dict[str, list[str]], titles: dict[str, str]
+) -> None:
+    """Each document's citable text as one keyword row (document-level BM25)."""
+    for rowid, doc_id in db.execute("SELECT rowid, doc_id FROM documents").fetchall():
+        if doc_id in citable_text:
+            db.execute(
+                "INSERT INTO documents_fts(rowid, body, title) VALUES (?, ?, ?)",
+                (
+                    rowid,
+                    keywords.normalize("\n".join(citable_text[doc_id])),
+                    keywords.normalize(titles.get(doc_id, "")),
+                ),
+            )
 
 
 # -- checking (``index verify``) ---------------------------------------------------------

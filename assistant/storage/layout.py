@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import re
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +30,6 @@ from ..errors import (
     IndexLockedError,
     IndexNotFoundError,
 )
-from ..ingest.sources import file_sha256, files_under_roots, stat_signature
 from ..paths import private_dir, private_opener
 
 SCHEMA_VERSION = 2  # 2: title-prefixed passage vectors, sentence vectors, documents_fts
@@ -189,30 +189,48 @@ def write_manifest(index_dir: Path, manifest: Manifest) -> None:
     fsync_dir(index_dir)
 
 
-def check_compatible(manifest: Manifest, index_dir: Path) -> None:
-    """The index must have been embedded by the model this program queries with."""
+@dataclass(frozen=True)
+class ModelSpec:
+    """The embedding model an index's vectors are made by, as the manifest records it
+    (an encoder's ``name``, ``dimension`` and ``fingerprint``): storage compares these
+    values and never loads a model."""
+
+    name: str
+    dimension: int
+    fingerprint: str = ""
+
+
+def check_compatible(manifest: Manifest, index_dir: Path, expected: ModelSpec) -> None:
+    """The index must have been embedded by the model it is queried with."""
     check_model(
-        f"index at {index_dir}", manifest.model, manifest.dimension, manifest.model_fingerprint
+        f"index at {index_dir}",
+        manifest.model,
+        manifest.dimension,
+        manifest.model_fingerprint,
+        expected,
     )
 
 
 def check_model(
-    where: str, model: str, dimension: int, fingerprint: str | None, hint: str = REBUILD
+    where: str,
+    model: str,
+    dimension: int,
+    fingerprint: str | None,
+    expected: ModelSpec,
+    hint: str = REBUILD,
 ) -> None:
-    """Vectors stored by ``model`` (``dimension``, weights ``fingerprint``) must be this
-    program's model's (exit 6 if not): any store, local or Milvus, checks it so."""
-    from .. import embeddings
-
-    if model != embeddings.MODEL_NAME or dimension != embeddings.DIMENSION:
+    """Vectors stored by ``model`` (``dimension``, weights ``fingerprint``) must be the
+    ``expected`` model's (exit 6 if not): any store, local or Milvus, checks it so."""
+    if model != expected.name or dimension != expected.dimension:
         raise IndexIncompatibleError(
             f"{where} was built with {model} ({dimension} dimensions); this program uses"
-            f" {embeddings.MODEL_NAME} ({embeddings.DIMENSION} dimensions)",
+            f" {expected.name} ({expected.dimension} dimensions)",
             hint=hint,
         )
-    if fingerprint and fingerprint != embeddings.model_fingerprint():
+    if fingerprint and expected.fingerprint and fingerprint != expected.fingerprint:
         raise IndexIncompatibleError(
             f"{where} was built with other weights of {model}"
-            f" ({fingerprint}, installed: {embeddings.model_fingerprint()})",
+            f" ({fingerprint}, installed: {expected.fingerprint})",
             hint=hint,
         )
 
@@ -257,6 +275,26 @@ def artifact_records(generation: Path) -> dict[str, dict]:
 # -- the manifest against the files on disk -------------------------------------------
 
 
+def stat_signature(path: Path) -> list[int] | None:
+    """(size, mtime) of a file, or None: how a skipped file is known to have changed."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        try:
+            stat = os.lstat(path)
+        except OSError:
+            return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def file_state(entry: FileEntry, by_hash: bool = False) -> str | None:
     """One indexed file on disk now: "missing", "changed" or None (unchanged).
 
@@ -275,10 +313,12 @@ def file_state(entry: FileEntry, by_hash: bool = False) -> str | None:
 
 
 def compare_with_disk(
-    manifest: Manifest, by_hash: bool = False
+    manifest: Manifest, found: Iterable[Path] = (), by_hash: bool = False
 ) -> tuple[list[str], list[str], list[str]]:
     """Sources (changed, missing, new) since the index was written; ``by_hash`` is
-    what ``index verify`` uses (see :func:`file_state`).
+    what ``index verify`` uses (see :func:`file_state`). ``found``: the paths of the
+    files under the index's roots now (the ingest walk finds them; storage does not
+    know which files are sources), from which the new ones are told.
 
     The chat decides to update with this too. A file skipped at the last write (and
     recorded in the manifest as such) is not new until it changes: otherwise every
@@ -294,9 +334,9 @@ def compare_with_disk(
     known = {entry.path for entry in manifest.files.values()}
     skipped = {entry["path"]: entry.get("stat") for entry in manifest.skipped.values()}
     new = []
-    for found in files_under_roots(manifest.roots, manifest.follow_links):
-        path = str(found.path)
-        if path in known or (path in skipped and skipped[path] == stat_signature(found.path)):
+    for found_path in found:
+        path = str(found_path)
+        if path in known or (path in skipped and skipped[path] == stat_signature(found_path)):
             continue
         new.append(path)
     return stale, missing, new

@@ -36,8 +36,13 @@ class Restriction:
 class StoredIndex:
     """A read-only view of one generation of an index."""
 
-    def __init__(self, index_dir: Path, *, mmap: bool = False) -> None:
+    def __init__(
+        self, index_dir: Path, *, mmap: bool = False, expected: layout.ModelSpec | None = None
+    ) -> None:
+        """``expected``: the model it is to be searched or written with (checked
+        against the manifest's; None when only the stored rows are read)."""
         self.path = Path(index_dir)
+        self._expected = expected
         self._open_current(mmap)
 
     def _open_current(self, mmap: bool) -> None:
@@ -75,7 +80,8 @@ class StoredIndex:
         db_path = generation / layout.DB_NAME
         if not db_path.is_file() or not (generation / layout.VECTORS_NAME).is_file():
             raise FileNotFoundError(generation)
-        layout.check_compatible(self.manifest, self.path)
+        if self._expected is not None:
+            layout.check_compatible(self.manifest, self.path, self._expected)
         layout.check_artifact_size(self.manifest, db_path, DatabaseCorruptError)
         vectors.check_sizes(generation, self.manifest)
         self._database = PassageDatabase(db_path, self.path, self.manifest.vectors)

@@ -8,6 +8,7 @@ exit code and the command that fixes it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from .layout import (
     REBUILD,
     VECTORS_NAME,
     Manifest,
+    ModelSpec,
     check_compatible,
     compare_with_disk,
     read_manifest,
@@ -67,7 +69,14 @@ class VerifyReport:
         }
 
 
-def verify_index(index_dir: str | Path) -> VerifyReport:
+def verify_index(
+    index_dir: str | Path,
+    expected: ModelSpec | None = None,
+    source_paths: Callable[[Manifest], Iterable[Path]] | None = None,
+) -> VerifyReport:
+    """``expected``: the model the index is searched with; ``source_paths``: the files
+    under a manifest's roots now (the ingest walk), to tell new sources. Without them
+    those checks are left out (:func:`assistant.verify_index` passes both)."""
     index_dir = Path(index_dir)
     report = VerifyReport(index=str(index_dir))
     try:
@@ -82,14 +91,15 @@ def verify_index(index_dir: str | Path) -> VerifyReport:
         + (f"store {manifest.store}" if manifest.store else f"generation {manifest.generation}"),
     )
     try:
-        check_compatible(manifest, index_dir)
+        if expected is not None:
+            check_compatible(manifest, index_dir, expected)
         report.passed("model", f"{manifest.model}, {manifest.dimension} dimensions")
     except AssistantError as error:
         report.failed("model", error)
 
     generation = index_dir / manifest.generation
     if manifest.store:
-        _verify_store(report, manifest)
+        _verify_store(report, manifest, expected)
     elif not generation.is_dir():
         report.failed(
             "files",
@@ -98,7 +108,7 @@ def verify_index(index_dir: str | Path) -> VerifyReport:
     else:
         _verify_database(report, manifest, generation / DB_NAME)
         _verify_vectors(report, manifest, generation)
-    _verify_sources(report, manifest)
+    _verify_sources(report, manifest, source_paths(manifest) if source_paths else ())
     _report_skipped(report, manifest)
     leftovers = layout.leftover_names(index_dir)
     if leftovers:
@@ -110,7 +120,7 @@ def verify_index(index_dir: str | Path) -> VerifyReport:
     return report
 
 
-def _verify_store(report: VerifyReport, manifest: Manifest) -> None:
+def _verify_store(report: VerifyReport, manifest: Manifest, expected: ModelSpec | None) -> None:
     """A Milvus store: its collections there, their schema, model and dimension, the
     rows counted in the engine against those its last write recorded, and against the
     counts of this directory's manifest."""
@@ -120,7 +130,7 @@ def _verify_store(report: VerifyReport, manifest: Manifest) -> None:
         target = mb.parse_store_uri(manifest.store)
         client = mb.connect(target)
         try:
-            facts = mb.verify(client, manifest.store_index, target)
+            facts = mb.verify(client, manifest.store_index, target, expected)
         finally:
             client.close()
         if (facts["documents"], facts["vectors"]) != (manifest.documents, manifest.vectors):
@@ -183,8 +193,8 @@ def _report_skipped(report: VerifyReport, manifest: Manifest) -> None:
     report.passed("skipped", "; ".join(parts))
 
 
-def _verify_sources(report: VerifyReport, manifest: Manifest) -> None:
-    stale, missing, new = compare_with_disk(manifest, by_hash=True)
+def _verify_sources(report: VerifyReport, manifest: Manifest, found: Iterable[Path]) -> None:
+    stale, missing, new = compare_with_disk(manifest, found, by_hash=True)
     if not (stale or missing or new):
         report.passed("sources", f"{len(manifest.files)} files unchanged since the build")
         return

@@ -161,16 +161,16 @@ class BuildScreen(Screen):
 
     @work(thread=True, exclusive=True, group="build")
     def run_build(self) -> None:
-        from ...api import Index
+        from ...indexing.writer import IndexWriter
 
         def progress(stage: str, done: int, total: int) -> None:
             self.post_message(self.Progress(stage, done, total))
 
         try:
             if self.sources is None:
-                Index.writer(self.index_path).update(progress)
+                IndexWriter(self.index_path).update(progress)
             else:
-                Index.writer(self.index_path).add(self.sources, progress)
+                IndexWriter(self.index_path).add(self.sources, progress)
         except Exception as error:  # the screen shows it; nothing may escape the worker
             self.post_message(self.Failed(_describe(error)))
         else:

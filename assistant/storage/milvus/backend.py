@@ -33,7 +33,7 @@ passages of several terms otherwise). The engine's BM25 function serves
 :meth:`MilvusReader.hybrid_search`.
 
 An index directory whose manifest names a store (``Manifest.store``, ``store_index``)
-keeps only its manifest: the writer (storage/writer.py) writes the rows here with
+keeps only its manifest: the writer (:mod:`.writer`) writes the rows here with
 :class:`MilvusWriter`, and :class:`assistant.Index` reads them with :class:`MilvusReader`.
 
 pymilvus is imported only when a Milvus store is opened.
@@ -48,9 +48,8 @@ import os
 import re
 import sqlite3
 import threading
-import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -65,7 +64,7 @@ from ...errors import (
 )
 from ...text import keywords
 from ...types import Document, Passage, Span, Statement, page_starts
-from ..layout import check_model
+from ..layout import ModelSpec, check_model
 
 # 2: keyword text searchable by term (text_match) with its token count, for FTS5's BM25.
 SCHEMA_VERSION = 2
@@ -156,26 +155,9 @@ def parse_store_uri(uri: str, environ: dict | None = None) -> StoreTarget:
 
 def _token(environ) -> str | None:
     """``$ASSISTANT_MILVUS_TOKEN``, else ``[milvus] token`` in the config file."""
-    token = environ.get(TOKEN_ENVIRONMENT)
-    if token:
-        return token
-    import tomllib
+    from ...config import Settings
 
-    from ...query.llm import config_path
-
-    path = config_path()
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        return None
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise UsageError(f"cannot read the config file {path}: {error}") from None
-    table = data.get("milvus", {})
-    if not isinstance(table, dict):
-        raise UsageError(f"{path}: [milvus] must be a table")
-    value = table.get("token")
-    return str(value) if value else None
+    return Settings.load(environ).milvus_token()
 
 
 def recorded_uri(target: StoreTarget) -> str:
@@ -194,10 +176,11 @@ def index_name_for(index_dir: Path) -> str:
     return f"{re.sub(r'[^0-9A-Za-z_]', '_', Path(path).name)[:40]}_{digest}"
 
 
-def open_reader(store: str, index_name: str) -> MilvusReader:
-    """The reader of an index whose manifest names this store."""
+def open_reader(store: str, index_name: str, expected: ModelSpec | None = None) -> MilvusReader:
+    """The reader of an index whose manifest names this store (``expected``: the model
+    it is searched with, checked against the collection's)."""
     target = parse_store_uri(store)
-    return MilvusReader(connect(target), index_name, target)
+    return MilvusReader(connect(target), index_name, target, expected)
 
 
 def collection_names(index_name: str) -> tuple[str, str, str]:
@@ -316,24 +299,7 @@ def _in_list(field_name: str, values: Iterable) -> str:
     return f"{field_name} in [{items}]"
 
 
-# -- what is written -----------------------------------------------------------------
-
-
-@dataclass
-class PassageRecord:
-    """One passage to write: its vector (None for boilerplate and head lines), its
-    sentences' vectors, and the statements in it."""
-
-    passage: Passage
-    vector: np.ndarray | None
-    sentence_vectors: np.ndarray | None = None
-    statements: list[Statement] = field(default_factory=list)
-
-
-@dataclass
-class DocumentRecord:
-    document: Document
-    text: str
+# -- what is read back
 
 
 @dataclass
@@ -351,10 +317,6 @@ class MilvusManifest:
     passages: int
     vectors: int
     sentences: int
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 class _Collections:
@@ -411,370 +373,6 @@ class _Collections:
             expression = _in_list("id", part) + (f" and {extra}" if extra else "")
             rows.extend(self.client.query(collection, filter=expression, output_fields=fields))
         return rows
-
-
-# -- writing ---------------------------------------------------------------------------
-
-
-class MilvusWriter(_Collections):
-    """Creates an index's collections and replaces the rows of one source at a time.
-
-    Milvus has no transactions: a source is written as delete, then sentences and
-    passages, then its documents, which carry the source's hash. A write killed
-    half-way leaves the source without a hash, so the next update writes it again
-    (the delete removes the orphans), and ``verify`` reports the counts disagreeing
-    with those recorded until then.
-    """
-
-    def create(
-        self,
-        model: str,
-        dimension: int,
-        model_fingerprint: str = "",
-        dense_index: str = "FLAT",
-        *,
-        replace: bool = False,
-    ) -> None:
-        if dense_index not in DENSE_INDEXES:
-            raise UsageError(f"dense index {dense_index!r} is not one of {sorted(DENSE_INDEXES)}")
-        if self.exists() and not replace:
-            self.load()
-            return
-        for name in (self.passages_name, self.documents_name, self.sentences_name):
-            if self.client.has_collection(name):
-                self.client.drop_collection(name)
-        now = _now()
-        properties = {
-            "assistant.schema_version": str(SCHEMA_VERSION),
-            "assistant.model": model,
-            "assistant.dimension": str(dimension),
-            "assistant.model_fingerprint": model_fingerprint,
-            "assistant.dense_index": dense_index,
-            "assistant.next_id": "0",
-            "assistant.created_at": now,
-            "assistant.updated_at": now,
-            **{f"assistant.{name}": "0" for name in ("documents", "passages", "vectors")},
-            "assistant.sentences": "0",
-        }
-        # The companions first: the passages collection (which holds the properties)
-        # existing means the index exists.
-        self._create_documents()
-        self._create_sentences(dimension)
-        self._create_passages(dimension, dense_index, properties)
-
-    def _schema(self):
-        return self.client.create_schema(auto_id=False, enable_dynamic_field=False)
-
-    def _bm25(self, schema, source_field: str, output_field: str) -> None:
-        from pymilvus import DataType, Function, FunctionType
-
-        schema.add_field(output_field, DataType.SPARSE_FLOAT_VECTOR)
-        schema.add_function(
-            Function(
-                name=f"{output_field}_bm25",
-                function_type=FunctionType.BM25,
-                input_field_names=[source_field],
-                output_field_names=[output_field],
-            )
-        )
-
-    def _create_passages(self, dimension: int, dense_index: str, properties: dict) -> None:
-        from pymilvus import DataType
-
-        schema = self._schema()
-        schema.add_field("id", DataType.INT64, is_primary=True)
-        for name in ("doc_id", "source", "text", "sentences", "statements"):
-            schema.add_field(name, DataType.VARCHAR, max_length=VARCHAR_BYTES)
-        for name in ("paragraph", "start", "end", "kind"):
-            schema.add_field(name, DataType.INT64)
-        schema.add_field("published", DataType.VARCHAR, max_length=16)  # "" when unknown
-        schema.add_field("outlet_key", DataType.VARCHAR, max_length=VARCHAR_BYTES)
-        # The analyzer only splits: the text is already FTS5's terms (module docstring).
-        analyzer = {"tokenizer": "standard"}
-        schema.add_field(
-            "keywords",
-            DataType.VARCHAR,
-            max_length=VARCHAR_BYTES,
-            enable_analyzer=True,
-            enable_match=True,
-            analyzer_params=analyzer,
-        )
-        schema.add_field("keyword_tokens", DataType.INT64)  # FTS5's column size
-        # Body terms without the title, for term counts (text_match), like FTS5 body:.
-        schema.add_field(
-            "body_terms",
-            DataType.VARCHAR,
-            max_length=VARCHAR_BYTES,
-            enable_analyzer=True,
-            enable_match=True,
-            analyzer_params=analyzer,
-        )
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
-        self._bm25(schema, "keywords", "keywords_sparse")
-        index = self.client.prepare_index_params()
-        index.add_index(
-            "vector", index_type=dense_index, metric_type="IP", params=DENSE_INDEXES[dense_index]
-        )
-        index.add_index("keywords_sparse", **BM25_INDEX)
-        self.client.create_collection(
-            self.passages_name,
-            schema=schema,
-            index_params=index,
-            consistency_level="Strong",
-            properties=properties,
-        )
-
-    def _create_documents(self) -> None:
-        from pymilvus import DataType
-
-        schema = self._schema()
-        schema.add_field("id", DataType.INT64, is_primary=True)
-        for name in ("doc_id", "source", "source_sha256", "title", "outlet", "byline", "url"):
-            schema.add_field(name, DataType.VARCHAR, max_length=VARCHAR_BYTES)
-        schema.add_field("published", DataType.VARCHAR, max_length=16)
-        schema.add_field("part", DataType.INT64)
-        schema.add_field("parts", DataType.INT64)
-        schema.add_field("text", DataType.VARCHAR, max_length=VARCHAR_BYTES)
-        schema.add_field("names", DataType.VARCHAR, max_length=VARCHAR_BYTES)
-        schema.add_field(
-            "keywords",
-            DataType.VARCHAR,
-            max_length=VARCHAR_BYTES,
-            enable_analyzer=True,
-            enable_match=True,
-            analyzer_params={"tokenizer": "standard"},
-        )
-        schema.add_field("keyword_tokens", DataType.INT64)
-        self._bm25(schema, "keywords", "keywords_sparse")
-        index = self.client.prepare_index_params()
-        index.add_index("keywords_sparse", **BM25_INDEX)
-        self.client.create_collection(
-            self.documents_name, schema=schema, index_params=index, consistency_level="Strong"
-        )
-
-    def _create_sentences(self, dimension: int) -> None:
-        from pymilvus import DataType
-
-        schema = self._schema()
-        schema.add_field("id", DataType.INT64, is_primary=True)
-        schema.add_field("passage_id", DataType.INT64)
-        schema.add_field("position", DataType.INT64)
-        schema.add_field("source", DataType.VARCHAR, max_length=VARCHAR_BYTES)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
-        index = self.client.prepare_index_params()
-        # Sentence vectors are fetched by passage, never searched; Milvus still wants
-        # an index on every vector field before it loads a collection.
-        index.add_index("vector", index_type="FLAT", metric_type="IP")
-        self.client.create_collection(
-            self.sentences_name, schema=schema, index_params=index, consistency_level="Strong"
-        )
-
-    # -- rows ----------------------------------------------------------------
-
-    def source_hashes(self) -> dict[str, str]:
-        """Each written source's SHA-256 (what an incremental update compares)."""
-        return {
-            row["source"]: row["source_sha256"]
-            for row in self.scan(self.documents_name, "part == 0", ["source", "source_sha256"])
-        }
-
-    def delete_source(self, source: str) -> None:
-        expression = f"source == {_literal(source)}"
-        # Documents (and with them the source's hash) go first: a half-done delete
-        # is then a source to write again, never a source that looks complete.
-        self.client.delete(self.documents_name, filter=expression)
-        self.client.delete(self.passages_name, filter=expression)
-        self.client.delete(self.sentences_name, filter=expression)
-
-    def write_source(
-        self,
-        source: str,
-        sha256: str,
-        documents: list[DocumentRecord],
-        passages: list[PassageRecord],
-        *,
-        keep_ids: bool = False,
-    ) -> dict[int, int]:
-        """Replace everything of ``source`` with these documents and passages.
-
-        Passage ids are allocated here (``keep_ids``: the records' own ids are kept, as
-        when a local index is copied); returns {record's passage id: stored id}.
-        """
-        self.delete_source(source)
-        ids = self._allocate(len(passages), [r.passage.passage_id for r in passages], keep_ids)
-        titles = {d.document.doc_id: d.document.title for d in documents}
-        meta = {d.document.doc_id: d.document for d in documents}
-        citable = [r for r in passages if r.vector is not None]
-        texts = [_keyword_source(r.passage.text, titles.get(r.passage.doc_id)) for r in citable]
-        terms = dict(zip((id(r) for r in citable), stemmed(texts), strict=True))
-        bodies = stemmed([keywords.normalize(r.passage.text) for r in citable])
-        body_terms = dict(zip((id(r) for r in citable), bodies, strict=True))
-        sentence_rows, passage_rows = [], []
-        sentence_ids = iter(self._allocate(sum(_sentence_count(r) for r in citable)))
-        dimension = self._dimension()
-        for record, stored_id in zip(passages, ids, strict=True):
-            passage = record.passage
-            document = meta.get(passage.doc_id)
-            for position, vector in enumerate(
-                record.sentence_vectors if record.sentence_vectors is not None else []
-            ):
-                sentence_rows.append(
-                    {
-                        "id": next(sentence_ids),
-                        "passage_id": stored_id,
-                        "position": position,
-                        "source": source,
-                        "vector": np.asarray(vector, dtype=np.float32),
-                    }
-                )
-            passage_rows.append(
-                _passage_row(
-                    record,
-                    stored_id,
-                    source,
-                    document,
-                    terms.get(id(record), ""),
-                    body_terms.get(id(record), ""),
-                    dimension,
-                )
-            )
-        document_rows = self._document_rows(source, sha256, documents, passages)
-        for name, rows in (
-            (self.sentences_name, sentence_rows),
-            (self.passages_name, passage_rows),
-            (self.documents_name, document_rows),
-        ):
-            for offset in range(0, len(rows), 2_000):
-                self.client.insert(name, rows[offset : offset + 2_000])
-        return {r.passage.passage_id: i for r, i in zip(passages, ids, strict=True)}
-
-    def _document_rows(self, source, sha256, documents, passages) -> list[dict]:
-        citable_text: dict[str, list[str]] = {}
-        names: dict[str, set[str]] = {}
-        for record in passages:
-            if record.vector is not None:
-                doc_id = record.passage.doc_id
-                citable_text.setdefault(doc_id, []).append(record.passage.text)
-                names.setdefault(doc_id, set()).update(keywords.names_in(record.passage.text))
-        # As the local documents_fts row: the citable text, then the title.
-        every_words = stemmed(
-            [
-                _keyword_source(
-                    "\n".join(citable_text.get(r.document.doc_id, [])), r.document.title
-                )
-                for r in documents
-            ]
-        )
-        rows = []
-        for record, words in zip(documents, every_words, strict=True):
-            document = record.document
-            texts = _pieces(record.text, PART_BYTES)
-            terms = _pieces(words, PART_BYTES) if document.doc_id in citable_text else [""]
-            name_parts = _pieces(" ".join(sorted(names.get(document.doc_id, ()))), PART_BYTES)
-            parts = max(len(texts), len(terms), len(name_parts))
-            for part in range(parts):
-                rows.append(
-                    {
-                        "id": -1,  # allocated below, for all rows at once
-                        "doc_id": document.doc_id,
-                        "source": source,
-                        "source_sha256": sha256,
-                        "title": _fits(document.title),
-                        "outlet": _fits(document.outlet),
-                        "byline": _fits(document.byline),
-                        "url": _fits(document.url),
-                        "published": document.published or "",
-                        "part": part,
-                        "parts": parts,
-                        "text": texts[part] if part < len(texts) else "",
-                        "names": name_parts[part] if part < len(name_parts) else "",
-                        "keywords": terms[part] if part < len(terms) else "",
-                        "keyword_tokens": len(terms[part].split()) if part < len(terms) else 0,
-                    }
-                )
-        for row, row_id in zip(rows, self._allocate(len(rows)), strict=True):
-            row["id"] = row_id
-        return rows
-
-    def _dimension(self) -> int:
-        return int(self.properties()["assistant.dimension"])
-
-    def _allocate(self, count: int, own: list[int] | None = None, keep: bool = False) -> list[int]:
-        """``count`` new row ids (one counter for all three collections, kept in the
-        passages collection's properties); with ``keep``, ``own`` are used as they are
-        and the counter moves past them."""
-        start = int(self.properties().get("assistant.next_id", "0"))
-        if keep and own is not None:
-            end = max([start - 1, *own]) + 1
-            ids = list(own)
-        else:
-            end = start + count
-            ids = list(range(start, end))
-        if end != start:
-            self.client.alter_collection_properties(
-                self.passages_name, properties={"assistant.next_id": str(end)}
-            )
-        return ids
-
-    def finish(self) -> MilvusManifest:
-        """Record the counts and the time of this write (``verify`` compares them)."""
-        counts = {**_counts(self), **_keyword_totals(self)}
-        self.client.alter_collection_properties(
-            self.passages_name,
-            properties={
-                "assistant.updated_at": _now(),
-                **{f"assistant.{name}": str(value) for name, value in counts.items()},
-            },
-        )
-        for name in (self.passages_name, self.documents_name, self.sentences_name):
-            self.client.flush(name)
-        return read_manifest(self)
-
-
-def _fits(value: str | None) -> str:
-    if value is None:
-        return ""
-    if len(value.encode("utf-8")) > VARCHAR_BYTES:
-        raise UsageError(f"a document field of {len(value):,} characters is too long for Milvus")
-    return value
-
-
-def _sentence_count(record: PassageRecord) -> int:
-    return 0 if record.sentence_vectors is None else len(record.sentence_vectors)
-
-
-def _passage_row(record, stored_id, source, document, terms, body, dimension) -> dict:
-    passage = record.passage
-    if len(passage.text.encode("utf-8")) > VARCHAR_BYTES:
-        raise UsageError(
-            f"a passage of {passage.source} is over Milvus's 64 KiB text limit",
-            hint="split the paragraph or keep this index local",
-        )
-    kind = HEAD_LINE if passage.is_head else BOILERPLATE if passage.is_boilerplate else CITABLE
-    if record.vector is None:
-        vector = np.zeros(dimension, dtype=np.float32)  # never searched: kind != 0
-    else:
-        vector = np.asarray(record.vector, dtype=np.float32)
-    return {
-        "id": stored_id,
-        "doc_id": passage.doc_id,
-        "source": source,
-        "paragraph": passage.paragraph,
-        "start": passage.start,
-        "end": passage.end,
-        "text": passage.text,
-        "kind": kind,
-        "sentences": json.dumps([[s.start, s.end] for s in passage.sentences]),
-        "statements": json.dumps(
-            [[s.start, s.end, s.speaker, s.side] for s in record.statements], ensure_ascii=False
-        ),
-        "published": (document.published or "") if document else "",
-        "outlet_key": (document.outlet or "").casefold() if document else "",
-        "keywords": terms,
-        "keyword_tokens": len(terms.split()),
-        "body_terms": body,
-        "vector": vector,
-    }
 
 
 def _keyword_totals(collections: _Collections) -> dict[str, int]:
@@ -840,11 +438,11 @@ def read_manifest(collections: _Collections) -> MilvusManifest:
         ) from None
 
 
-def check_compatible(collections: _Collections, manifest: MilvusManifest) -> None:
-    """Schema, model, dimension and weights must be this program's (exit 6 if not);
-    the dimension is also read from the collection's vector field itself."""
-    from ... import embeddings
-
+def check_compatible(
+    collections: _Collections, manifest: MilvusManifest, expected: ModelSpec | None
+) -> None:
+    """Schema, model, dimension and weights must be the ``expected`` model's (exit 6 if
+    not); the dimension is also read from the collection's vector field itself."""
     rebuild = "rebuild it with: assistant index build PATH"
     if manifest.schema_version != SCHEMA_VERSION:
         raise IndexIncompatibleError(
@@ -852,12 +450,19 @@ def check_compatible(collections: _Collections, manifest: MilvusManifest) -> Non
             f" this program reads {SCHEMA_VERSION}",
             hint=rebuild,
         )
+    if expected is None:
+        return  # only the stored rows are read
     # The vector field's own dimension too: a collection another program made.
     field_dimension = _vector_dimension(collections)
-    wrong = [d for d in (field_dimension, manifest.dimension) if d != embeddings.DIMENSION]
-    dimension = wrong[0] if wrong else embeddings.DIMENSION
+    wrong = [d for d in (field_dimension, manifest.dimension) if d != expected.dimension]
+    dimension = wrong[0] if wrong else expected.dimension
     check_model(
-        collections.where, manifest.model, dimension, manifest.model_fingerprint, hint=rebuild
+        collections.where,
+        manifest.model,
+        dimension,
+        manifest.model_fingerprint,
+        expected,
+        hint=rebuild,
     )
 
 
@@ -883,7 +488,9 @@ def status(client, index_name: str, target: StoreTarget | None = None) -> dict:
     }
 
 
-def verify(client, index_name: str, target: StoreTarget | None = None) -> dict:
+def verify(
+    client, index_name: str, target: StoreTarget | None = None, expected: ModelSpec | None = None
+) -> dict:
     """Deep check: collections present, schema/model/dimension, and the rows counted
     in the engine against the counts recorded by the last complete write.
 
@@ -892,7 +499,7 @@ def verify(client, index_name: str, target: StoreTarget | None = None) -> dict:
     """
     collections = _Collections(client, index_name, target)
     manifest = read_manifest(collections)
-    check_compatible(collections, manifest)
+    check_compatible(collections, manifest, expected)
     collections.load()
     counted = _counts(collections)
     recorded = {name: getattr(manifest, name) for name in counted}
@@ -936,10 +543,16 @@ class MilvusReader(_Collections):
     restriction is a :class:`MilvusRestriction`.
     """
 
-    def __init__(self, client, index_name: str, target: StoreTarget | None = None) -> None:
+    def __init__(
+        self,
+        client,
+        index_name: str,
+        target: StoreTarget | None = None,
+        expected: ModelSpec | None = None,
+    ) -> None:
         super().__init__(client, index_name, target)
         self.manifest = read_manifest(self)
-        check_compatible(self, self.manifest)
+        check_compatible(self, self.manifest, expected)
         self.load()
         self.common_term_limit = max(
             COMMON_TERM_FLOOR, int(COMMON_TERM_SHARE * self.manifest.vectors)
@@ -1558,58 +1171,3 @@ def _source_matches(source: str, wanted: tuple[str, ...]) -> bool:
         if source == name or source.startswith(folder) or fnmatch.fnmatchcase(source, pattern):
             return True
     return False
-
-
-# -- copying a local index -----------------------------------------------------------------
-
-
-def records_from_local(
-    store,
-) -> Iterator[tuple[str, str, list[DocumentRecord], list[PassageRecord]]]:
-    """Each source of a local :class:`~assistant.storage.local.StoredIndex` as
-    (source, sha256, documents, passages), ids kept, for :meth:`MilvusWriter.write_source`.
-
-    Vectors are the stored full-precision ones; sentence vectors the local sentence
-    file's (float16, as the local queries use them)."""
-    hashes = {source: entry.sha256 for source, entry in store.manifest.files.items()}
-    by_source: dict[str, list[Document]] = {}
-    for document in store.documents():
-        by_source.setdefault(document.source, []).append(document)
-    rows = {
-        passage.passage_id: (passage, row, first) for passage, row, first in store.stored_passages()
-    }
-    by_document: dict[str, list[int]] = {}
-    for passage_id, (passage, _, _) in rows.items():
-        by_document.setdefault(passage.doc_id, []).append(passage_id)
-    for source, documents in by_source.items():
-        records = [DocumentRecord(d, store.document_text(d.doc_id)) for d in documents]
-        ids = [pid for d in documents for pid in by_document.get(d.doc_id, [])]
-        statements = store.statements(ids)
-        passages = []
-        for passage_id in ids:
-            passage, vector_row, sentence_row = rows[passage_id]
-            vector = sentences = None
-            if vector_row is not None:
-                vector = store.vector(vector_row)
-                if sentence_row is not None:
-                    sentences = store.stored_sentence_vectors(sentence_row, len(passage.sentences))
-            passages.append(
-                PassageRecord(passage, vector, sentences, statements.get(passage_id, []))
-            )
-        page = store.manifest.pages.get(source, {})
-        yield source, hashes.get(source) or page.get("sha256", ""), records, passages
-
-
-def copy_local_index(store, writer: MilvusWriter, *, keep_ids: bool = True) -> MilvusManifest:
-    """Write every source of a local index into ``writer``'s collections."""
-    from ... import embeddings
-
-    writer.create(
-        store.manifest.model,
-        store.manifest.dimension,
-        store.manifest.model_fingerprint if store.manifest.model == embeddings.MODEL_NAME else "",
-        replace=True,
-    )
-    for source, sha256, documents, passages in records_from_local(store):
-        writer.write_source(source, sha256, documents, passages, keep_ids=keep_ids)
-    return writer.finish()

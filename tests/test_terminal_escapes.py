@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from textual.geometry import Region
 from textual.widgets import Static
 
-from assistant.frontends.cli import main
+from assistant import IndexWriter
 from assistant.frontends.tui.app import AssistantApp
 from assistant.frontends.tui.screens import HistorySearchScreen
 from assistant.frontends.tui.widgets import Exchange, QuestionInput, SourceCard, SourcesPanel
@@ -57,7 +59,7 @@ def hostile_folder(tmp_path_factory) -> Path:
     """Two documents: one with markup in its title, outlet and file name and a paste-jack
     in its text; one named with an OSC 52 sequence and full of invisible characters.
     The index directory's own name holds an OSC 0 title sequence."""
-    from assistant.indexer import build_index
+    from assistant import IndexWriter
 
     folder = tmp_path_factory.mktemp("terminal-hardening")
     docs = folder / "docs"
@@ -72,7 +74,7 @@ def hostile_folder(tmp_path_factory) -> Path:
     (docs / OSC52_FILE).write_text(
         f"Caspian report\n\n{FERRY_TEXT}\n\nMore text about the port of Aktau and its cranes.\n"
     )
-    build_index([str(docs)], folder / "index\x1b]0;pwned\x07")
+    IndexWriter(folder / "index\x1b]0;pwned\x07").build([str(docs)])
     return folder
 
 
@@ -205,12 +207,12 @@ async def test_notifications_from_data_are_plain_text(user_env, hostile_folder, 
     """A failing answer, a changed cited file and a filter value, each carrying markup."""
     import shutil
 
+    from assistant import IndexWriter
     from assistant.errors import ModelUnavailableError
-    from assistant.indexer import build_index
 
     docs = user_env / "docs"
     shutil.copytree(hostile_folder / "docs", docs)
-    build_index([str(docs)], user_env / "index")
+    IndexWriter(user_env / "index").build([str(docs)])
     app = AssistantApp(user_env / "index")
     async with app.run_test(size=(160, 40), notifications=True) as pilot:
         await pilot.pause()
@@ -328,16 +330,12 @@ def test_every_notification_and_option_list_in_the_chat_is_plain():
 # -- the command line --------------------------------------------------------------------
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
-
-
 def assert_inert(result) -> None:
     for raw in RAW_CONTROLS:
         assert raw not in result.stdout and raw not in result.stderr, repr(raw)
 
 
-def test_eval_prints_file_names_questions_and_kinds_inert(hostile_index, tmp_path):
+def test_eval_prints_file_names_questions_and_kinds_inert(cli, hostile_index, tmp_path):
     questions = tmp_path / "questions.jsonl"
     items = [
         # Expected to be refused but answered: the line lists the cited files.
@@ -345,28 +343,28 @@ def test_eval_prints_file_names_questions_and_kinds_inert(hostile_index, tmp_pat
         {"q": f"{BORDER_QUESTION} \x1b]8;;https://evil.example\x07", "gold": ["Astara"]},
     ]
     questions.write_text("\n".join(json.dumps(item) for item in items) + "\n")
-    result = run("eval", str(questions), "--index", str(hostile_index))
+    result = cli("eval", str(questions), "--index", str(hostile_index))
     assert result.exit_code == 0, result.output
     assert_inert(result)
     assert "\\x1b]52;c;cHduZWQ=\\x07clip.txt:" in result.stdout  # the file, shown
     assert "ferry\\x1b]0;kind" in result.stdout
 
-    as_json = run("eval", str(questions), "--index", str(hostile_index), "--json")
+    as_json = cli("eval", str(questions), "--index", str(hostile_index), "--json")
     data = json.loads(as_json.stdout)
     assert any(OSC52_FILE in cited for cited in data["questions"][0]["cited"])  # exact
 
 
 @pytest.mark.parametrize("args", [["index", "status"], ["index", "update"]])
-def test_index_paths_are_printed_inert(hostile_index, args):
-    result = run(*args, "--index", str(hostile_index))
+def test_index_paths_are_printed_inert(cli, hostile_index, args):
+    result = cli(*args, "--index", str(hostile_index))
     assert result.exit_code == 0, result.output
     assert_inert(result)
     assert "index\\x1b]0;pwned\\x07" in result.stdout
 
 
 @pytest.mark.parametrize("command", ["ask", "search"])
-def test_plain_output_shows_invisible_characters(hostile_index, command):
-    result = run(command, FERRY_QUESTION, "--index", str(hostile_index))
+def test_plain_output_shows_invisible_characters(cli, hostile_index, command):
+    result = cli(command, FERRY_QUESTION, "--index", str(hostile_index))
     assert result.exit_code == 0, result.output
     assert_inert(result)
     shown = " ".join(result.stdout.split())
@@ -376,8 +374,8 @@ def test_plain_output_shows_invisible_characters(hostile_index, command):
 
 
 @pytest.mark.parametrize("command", ["ask", "search"])
-def test_json_output_keeps_the_exact_text(hostile_index, command):
-    result = run(command, FERRY_QUESTION, "--index", str(hostile_index), "--json")
+def test_json_output_keeps_the_exact_text(cli, hostile_index, command):
+    result = cli(command, FERRY_QUESTION, "--index", str(hostile_index), "--json")
     assert result.exit_code == 0, result.output
     assert_inert(result)
     data = json.loads(result.stdout)
@@ -386,3 +384,64 @@ def test_json_output_keeps_the_exact_text(hostile_index, command):
     # The offsets contract: the stored text still reproduces the passage exactly.
     document = Path(first["source"]).read_text()
     assert document[first["start"] : first["end"]] == FERRY_TEXT
+
+
+# -- the command line, as a shell sees it ---------------------------------------------
+
+
+def shell(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=180,
+        env={**os.environ, **env},
+    )
+
+
+# -- terminal safety ---------------------------------------------------------------------
+
+HOSTILE_TEXT = (
+    "Border statement\n\n"
+    "Azerbaijan said the border \x1b[2J\x1b[31mwas closed\x1b[0m"
+    " \x1b]8;;https://evil.example\x07click here\x1b]8;;\x07"
+    " \x1b]0;pwned title\x07 and \rOVERWRITE\b\b and \u202egnirts desrever\u202c"
+    " and \u009b31m C1 and [bold red]markup[/bold red] [link=https://x]link[/link].\n\n"
+    "A second paragraph about the weather in Baku, mild all week long.\n"
+)
+ATTACK_CONTROLS = ("\x1b", "\r", "\b", "\x07", "\u202e", "\u009b")
+
+
+@pytest.fixture(scope="module")
+def terminal_attack_index(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("terminal")
+    (folder / "docs").mkdir()
+    (folder / "docs" / "attack.txt").write_text(HOSTILE_TEXT)
+    IndexWriter(folder / "index").build([str(folder / "docs")])
+    return folder / "index"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ask", "what did Azerbaijan say about the border?"],
+        ["ask", "what did Azerbaijan say about the border?", "--json"],
+        ["search", "Azerbaijan border closed"],
+        ["search", "Azerbaijan border closed", "--json"],
+        ["index", "status"],
+    ],
+)
+def test_cli_output_is_inert(terminal_attack_index, args):
+    result = shell(*args, "--index", str(terminal_attack_index))
+    assert result.returncode == 0, result.stderr
+    for raw in ATTACK_CONTROLS:
+        assert raw not in result.stdout and raw not in result.stderr, repr(raw)
+    if "--json" in args:
+        data = json.loads(result.stdout)
+        first = (data.get("citations") or data.get("results"))[0]
+        assert "\x1b]8;;https://evil.example\x07" in first["text"]  # data kept exactly
+    elif args[0] != "index":
+        shown = " ".join(result.stdout.split())  # the CLI wraps long passages
+        assert "\\x1b[31mwas closed" in shown  # shown, visibly, as text
+        assert "[bold red]markup[/bold red]" in shown

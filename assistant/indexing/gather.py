@@ -1,0 +1,155 @@
+"""What a write's index will hold, source by source: the passages and vectors of
+unchanged sources taken from the current index, new and changed files read and split,
+web pages fetched or kept. Unchanged files (same SHA-256) are not read again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..ingest import chunks as chunking
+from ..ingest.sources import SkippedFile, SourceFile
+from ..storage.layout import FileEntry, file_sha256, stat_signature
+from ..types import SourceDocument
+from .plan import BuildReport, PendingPassage, ProgressCallback, ReusableRows, WriteOptions
+from .read import read_and_split, unacceptable
+from .web import web_fields, web_rows
+
+
+@dataclass
+class Gathered:
+    """Every document and passage of the index after this write, and what the
+    manifest will say of its sources."""
+
+    previous: object | None  # the current index (a read store with its manifest), if any
+    documents: list[SourceDocument] = field(default_factory=list)
+    pending: list[PendingPassage] = field(default_factory=list)
+    entries: dict[str, FileEntry] = field(default_factory=dict)
+    # Skipped files go into the manifest with their size and mtime: until they change,
+    # status and verify know them as skipped, not as new files waiting for an update.
+    skipped: dict[str, dict] = field(default_factory=dict)
+    pages: dict[str, dict] = field(default_factory=dict)
+    web_fields: dict = field(default_factory=dict)
+    read: set[str] = field(default_factory=set)  # the sources of the files given
+    _reusable: ReusableRows | None = None  # read from the current index on first need
+
+    @property
+    def old_files(self) -> dict[str, FileEntry]:
+        return self.previous.manifest.files if self.previous else {}
+
+    @property
+    def same_chunking(self) -> bool:
+        """Passages split under other rules are not reused: the file is read again."""
+        return (
+            self.previous is not None
+            and self.previous.manifest.chunking == chunking.CHUNKING_VERSION
+        )
+
+    def rows(self) -> ReusableRows:
+        if self._reusable is None:
+            self._reusable = ReusableRows(self.previous)
+        return self._reusable
+
+    def reuse(self, source: str) -> tuple[int, int]:
+        """Take a source's documents and passages from the current index."""
+        documents, passages = self.rows().for_source(source)
+        self.documents.extend(documents)
+        self.pending.extend(passages)
+        return len(documents), len(passages)
+
+    def skip(self, file: SourceFile, reason: str, report: BuildReport) -> None:
+        report.skipped.append(SkippedFile(file.source, reason))
+        self.skipped[file.source] = {
+            "path": str(file.path),
+            "reason": reason,
+            "stat": stat_signature(file.path),
+        }
+
+
+def gather(
+    files: list[SourceFile],
+    previous,
+    options: WriteOptions,
+    report: BuildReport,
+    progress: ProgressCallback | None,
+) -> Gathered:
+    """The index's content after this write: carried sources, ``files`` (reused when
+    unchanged, else read), then web pages and feed articles."""
+    gathered = Gathered(previous, read={file.source for file in files})
+    _carry(gathered, options, report)
+    seen = set(gathered.entries)
+    for number, file in enumerate(files, 1):
+        if progress:
+            progress("reading", number, len(files))
+        if file.source in seen:
+            continue
+        seen.add(file.source)
+        _gather_file(gathered, file, report)
+    documents, pending, pages = web_rows(
+        previous, options.web, gathered.rows, gathered.same_chunking, report
+    )
+    gathered.documents.extend(documents)
+    gathered.pending.extend(pending)
+    gathered.pages = pages
+    gathered.web_fields = web_fields(previous, options.web, pages)
+    return gathered
+
+
+def _carry(gathered: Gathered, options: WriteOptions, report: BuildReport) -> None:
+    """Sources ``add`` and ``remove`` keep as they are, neither read nor hashed."""
+    old_files = gathered.old_files
+    for source in options.carried:
+        if source in gathered.read or source not in old_files:
+            continue  # read again: it was named again
+        gathered.reuse(source)
+        gathered.entries[source] = old_files[source]
+        report.files_unchanged += 1
+    old_skipped = gathered.previous.manifest.skipped if options.carried else {}
+    for source, entry in old_skipped.items():
+        if source in options.carried and source not in gathered.read:
+            gathered.skipped[source] = entry  # still skipped, and still known as skipped
+
+
+def _gather_file(gathered: Gathered, file: SourceFile, report: BuildReport) -> None:
+    """One file: skipped, reused (same hash, same splitting rules), or read and split."""
+    if file.problem:
+        gathered.skip(file, file.problem, report)
+        return
+    try:
+        stat = file.path.stat()
+        problem = unacceptable(file, stat)
+        if problem:
+            gathered.skip(file, f"{file.source}: {problem}", report)
+            return
+        digest = file_sha256(file.path)
+    except OSError as error:
+        gathered.skip(file, f"{file.source}: {error.strerror or error}", report)
+        return
+    entry = FileEntry(
+        sha256=digest, size=stat.st_size, mtime_ns=stat.st_mtime_ns, path=str(file.path)
+    )
+    old = gathered.old_files.get(file.source)
+    if old is not None and old.sha256 == digest and gathered.same_chunking:
+        entry.documents, entry.passages = gathered.reuse(file.source)
+        entry.problems = list(old.problems)
+        report.files_unchanged += 1
+    elif not _read_file(gathered, file, entry, report):
+        return
+    gathered.entries[file.source] = entry
+
+
+def _read_file(gathered: Gathered, file: SourceFile, entry: FileEntry, report) -> bool:
+    """A new or changed file read and split; False when it is skipped."""
+    problems: list[str] = []
+    loaded, passages, reason = read_and_split(file, problems)
+    report.warnings.extend(SkippedFile(file.source, problem) for problem in problems)
+    if reason is None and not any(document.text.strip() for document in loaded):
+        reason = f"{file.source}: no text"
+    if reason is not None:
+        gathered.skip(file, reason, report)
+        return False
+    gathered.documents.extend(loaded)
+    gathered.pending.extend(passages)
+    entry.documents, entry.passages = len(loaded), len(passages)
+    entry.problems = problems
+    report.files_embedded.append(file.source)
+    return True

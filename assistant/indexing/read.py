@@ -1,0 +1,81 @@
+"""The first stages of a write: read a source into documents, and split them into
+passages (:mod:`assistant.ingest.chunks`, with the bundled model's word pieces)."""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+
+from .. import embeddings
+from ..errors import AssistantError
+from ..ingest import chunks as chunking
+from ..ingest.sources import SourceFile, UnreadableSource, load_documents
+from ..types import SourceDocument
+from .plan import MAX_FILE_BYTES, MAX_JSONL_BYTES, PendingPassage
+
+
+def unacceptable(file: SourceFile, stat: os.stat_result) -> str | None:
+    """Why a file is not read at all (before hashing it), or None."""
+    if not stat_module.S_ISREG(stat.st_mode):
+        return "not a regular file"
+    limit = MAX_JSONL_BYTES if file.path.suffix.lower() == ".jsonl" else MAX_FILE_BYTES
+    if stat.st_size > limit:
+        return f"{stat.st_size / 1e6:.0f} MB is over the {limit // (1024 * 1024)} MiB limit"
+    return None
+
+
+def _passages_of(documents: list[SourceDocument]) -> list[PendingPassage]:
+    return [
+        PendingPassage(document.doc_id, document.source, chunk)
+        for document in documents
+        for chunk in chunking.split_document(document, embeddings.count_tokens)
+    ]
+
+
+def read_and_split(
+    file: SourceFile, problems: list[str]
+) -> tuple[list[SourceDocument], list[PendingPassage], str | None]:
+    """One file's documents and passages, or why it is skipped.
+
+    Whatever goes wrong inside one file (a decoder, the splitter, a bug that only
+    its text triggers) costs that file, never the build: its reason is reported
+    and the other files are indexed. Errors of the engine itself (the model cannot
+    be loaded) still stop the write.
+    """
+    try:
+        loaded = load_documents(file, problems)
+        passages = _passages_of(loaded)
+    except UnreadableSource as error:
+        return [], [], str(error)
+    except AssistantError:
+        raise
+    except Exception as error:
+        return [], [], f"{file.source}: could not be read ({type(error).__name__}: {error})"
+    return loaded, passages, None
+
+
+def split_documents(documents: list[SourceDocument]) -> list[PendingPassage]:
+    """Passages of documents already read (fetched pages); a splitter failure on one
+    page's text costs that page, as for a file."""
+    try:
+        return _passages_of(documents)
+    except AssistantError:
+        raise
+    except Exception as error:
+        source = documents[0].source if documents else "?"
+        raise UnreadableSource(f"{source}: could not be split ({type(error).__name__})") from None
+
+
+def with_head_spans(
+    documents: list[SourceDocument], passages: list[PendingPassage]
+) -> list[SourceDocument]:
+    """Stored documents with their head lines (headline, byline, date) marked again from
+    their stored passages, so that splitting them under new rules keeps those lines out
+    of the body: the page is not fetched again for it."""
+    for document in documents:
+        document.meta_spans = [
+            (p.chunk.start, p.chunk.end)
+            for p in passages
+            if p.doc_id == document.doc_id and p.chunk.is_head
+        ]
+    return documents
