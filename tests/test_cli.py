@@ -142,8 +142,8 @@ def test_empty_question_is_one_line_and_exit_2(seeds_index_dir):
 
 
 @pytest.mark.parametrize("command", ["ask", "search"])
-def test_empty_question_is_a_usage_error_before_the_index_is_opened(tmp_path, command):
-    result = CliRunner().invoke(main, [command, "", "--index", str(tmp_path / "none")])
+def test_empty_question_is_a_usage_error_before_the_index_is_opened(cli, tmp_path, command):
+    result = cli(command, "", "--index", tmp_path / "none")
     assert result.exit_code == 2
     assert result.stderr == "error: the question is empty\n"
     assert not (tmp_path / "none").exists()

@@ -290,26 +290,26 @@ async def test_the_build_screen_shows_the_cli_figures(user, tmp_path, monkeypatc
     assert any(line.startswith("Embedding 2 of 2 passages") for line in shown)
 
 
-def test_a_failed_add_to_a_new_collection_leaves_nothing_behind(user, tmp_path):
+def test_a_failed_add_to_a_new_collection_leaves_nothing_behind(cli, user, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    failed = run("index", "add", str(empty), "--index", "fresh")
+    failed = cli("index", "add", str(empty), "--index", "fresh")
     assert failed.exit_code == 13, failed.output
     assert not (user / "indexes" / "fresh").exists()
-    listed = run("index", "list")
+    listed = cli("index", "list")
     assert "fresh" not in listed.output and "no collections" in listed.output
     # A directory given as the index is removed the same way.
-    failed = run("index", "add", str(empty), "--index", str(tmp_path / "idx"))
+    failed = cli("index", "add", str(empty), "--index", str(tmp_path / "idx"))
     assert failed.exit_code == 13 and not (tmp_path / "idx").exists()
-    failed = run("index", "build", str(empty), "--index", "fresh")
+    failed = cli("index", "build", str(empty), "--index", "fresh")
     assert failed.exit_code == 13 and not (user / "indexes" / "fresh").exists()
 
 
-def test_a_failed_add_keeps_an_index_that_was_there(user, tmp_path):
-    made = run("index", "add", str(docs(tmp_path / "docs", border=BORDER)), "--index", "kept")
+def test_a_failed_add_keeps_an_index_that_was_there(cli, user, tmp_path):
+    made = cli("index", "add", str(docs(tmp_path / "docs", border=BORDER)), "--index", "kept")
     assert made.exit_code == 0, made.output
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert run("index", "add", str(empty), "--index", "kept").exit_code == 13
-    listed = json.loads(run("index", "list", "--json").output)["collections"]
+    assert cli("index", "add", str(empty), "--index", "kept").exit_code == 13
+    listed = json.loads(cli("index", "list", "--json").output)["collections"]
     assert [(row["name"], row["documents"]) for row in listed] == [("kept", 1)]
