@@ -197,3 +197,20 @@ def test_the_rule_file_maps_every_label_to_a_known_type():
     verbs = rules["speech_verbs"]["verbs"]
     assert len(verbs) == len(set(verbs))
     assert all(verb == verb.lower() for verb in verbs)
+
+
+def test_reported_speech_holding_a_quoted_word_is_attributed_whole():
+    text = 'Anna Lindqvist said the harbour plan was "reckless" and far too costly.'
+    reported = [a for a in said([text]) if a["kind"] == "reported"]
+    assert [a["quote"] for a in reported] == ['the harbour plan was "reckless" and far too costly']
+    assert reported[0]["speaker"] == "Anna Lindqvist"
+
+
+def test_a_one_word_quotation_does_not_continue_the_last_speaker():
+    text = 'Anna Lindqvist said the port would reopen. The mood at the quay was "upbeat".'
+    found = said([text])
+    assert [a["quote"] for a in found] == ["the port would reopen"]
+
+
+def test_the_passive_subject_of_a_speech_verb_is_not_a_speaker():
+    assert said(["The harbour plan was described as a failure by the auditors."]) == []

@@ -36,7 +36,11 @@ MAX_PARAGRAPH_CHARS = 20_000
 # the guillemets some outlets use. Single quotes are left out: they are apostrophes too.
 _QUOTE_RE = re.compile(r"\"([^\"]{2,}?)\"|“([^”“]{2,}?)”|«([^»«]{2,}?)»", re.DOTALL)
 
-_SUBJECTS = ("nsubj", "nsubjpass")
+# The active subject only: the passive one ("the plan was described as ...") is what
+# was spoken of, not who spoke.
+_SUBJECTS = ("nsubj",)
+# A quotation shorter than this (in words) does not continue the last speaker's words.
+MIN_CONTINUED_WORDS = 3
 _MODIFIER_DEPS = ("amod", "compound", "nmod", "poss")
 
 
@@ -235,9 +239,16 @@ def _reported_clause(verb: Token, quotes: list[tuple[int, int]]) -> tuple[int, i
         while end > start and not last.text[-1:].isalnum() and last.i > first.i:
             last = last.doc[last.i - 1]
             end = last.idx + len(last.text)
-        if end - start >= 8 and not _inside(start, quotes):
+        if end - start >= 8 and not _cuts_a_quotation(start, end, quotes):
             return start, end
     return None
+
+
+def _cuts_a_quotation(start: int, end: int, quotes: list[tuple[int, int]]) -> bool:
+    """Whether a clause overlaps a quotation without holding all of it: then the
+    clause is (part of) the quotation itself, attributed as such."""
+    return any(q_start < end and q_end > start and not (start < q_start and q_end <= end)
+               for q_start, q_end in quotes)  # fmt: skip
 
 
 def _cue_verbs(doc: Doc, quotes: list[tuple[int, int]]) -> list[tuple[Token, Token]]:
@@ -417,22 +428,21 @@ def attributions(doc: Doc, paragraph: int, state: _State) -> tuple[Attribution, 
     cues = _cue_verbs(doc, quotes)
     heads = [_attribute(verb, subject, known, paragraph) for verb, subject in cues]
     found: list[Attribution] = []
-    quoted_cues = set()
     for quote in quotes:
         index = _nearest_cue(quote, cues)
         if index is not None:
-            quoted_cues.add(index)
             found.append(
                 Attribution(**heads[index], quote_start=quote[0], quote_end=quote[1], kind="quote")
             )
             continue
-        earlier = [a for a in found if a.quote_end <= quote[0]] or (
-            [state.last] if state.last is not None else []
-        )
-        if earlier:
-            found.append(_continued(earlier[-1], quote))
+        previous = _speaker_going_on(doc.text, quote, found, state.last)
+        if previous is not None:
+            found.append(_continued(previous, quote))
     for index, (verb, _subject) in enumerate(cues):
-        clause = None if index in quoted_cues else _reported_clause(verb, quotes)
+        # Reported speech may hold a quoted phrase ('said the plan was "reckless"'):
+        # the clause is attributed too. A clause that starts inside quotation marks is
+        # the quotation itself, already attributed.
+        clause = _reported_clause(verb, quotes)
         if clause is not None:
             found.append(
                 Attribution(
@@ -449,6 +459,22 @@ def attributions(doc: Doc, paragraph: int, state: _State) -> tuple[Attribution, 
     state.mentions.extend(here)
     state.last = found[-1] if found else None
     return tuple(found)
+
+
+def _speaker_going_on(
+    text: str, quote: tuple[int, int], found: list[Attribution], last: Attribution | None
+) -> Attribution | None:
+    """Whose words a quotation without a speech verb continues: the last speaker
+    before it in the paragraph, or the previous paragraph's when this paragraph opens
+    with the quotation (news style for a long quote). A quotation of one or two words
+    is a scare quote or a term ('described it as "unprecedented"'), nobody's speech."""
+    if len(text[quote[0] : quote[1]].split()) < MIN_CONTINUED_WORDS:
+        return None
+    earlier = [a for a in found if a.quote_end <= quote[0]]
+    if earlier:
+        return earlier[-1]
+    opens_paragraph = not text[: quote[0]].strip(" \"“«'‘")
+    return last if opens_paragraph and last is not None and last.kind != "reported" else None
 
 
 def _continued(previous: Attribution, quote: tuple[int, int]) -> Attribution:
@@ -474,15 +500,25 @@ def _continued(previous: Attribution, quote: tuple[int, int]) -> Attribution:
 # -- the entry point ----------------------------------------------------------------------
 
 
+def parse(paragraphs: Sequence[str], batch_size: int = 64) -> list[Doc]:
+    """spaCy's parse of each paragraph (the costly part); one process, batched. A
+    paragraph over MAX_PARAGRAPH_CHARS is parsed up to that length."""
+    texts = [text[:MAX_PARAGRAPH_CHARS] for text in paragraphs]
+    return list(pipeline().pipe(texts, batch_size=batch_size, n_process=1))
+
+
 def analyse_paragraphs(paragraphs: Sequence[str], batch_size: int = 64) -> list[ParagraphAnalysis]:
     """Typed spans, sentences and attributions of one document's paragraphs, in order
     (a pronoun's name may be in an earlier paragraph). Offsets are into each paragraph's
-    text; a paragraph over MAX_PARAGRAPH_CHARS is analysed up to that length."""
-    nlp = pipeline()
-    texts = [text[:MAX_PARAGRAPH_CHARS] for text in paragraphs]
+    text."""
+    return analyse_docs(parse(paragraphs, batch_size))
+
+
+def analyse_docs(docs: Iterable[Doc]) -> list[ParagraphAnalysis]:
+    """The analysis of one document's parsed paragraphs, in reading order."""
     state = _State(mentions=[])
     results = []
-    for index, doc in enumerate(nlp.pipe(texts, batch_size=batch_size, n_process=1)):
+    for index, doc in enumerate(docs):
         results.append(
             ParagraphAnalysis(
                 spans=typed_spans(doc),
