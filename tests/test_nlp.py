@@ -3,6 +3,9 @@ every offset must slice the words it claims."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from assistant.data import load_rules
@@ -214,3 +217,37 @@ def test_a_one_word_quotation_does_not_continue_the_last_speaker():
 
 def test_the_passive_subject_of_a_speech_verb_is_not_a_speaker():
     assert said(["The harbour plan was described as a failure by the auditors."]) == []
+
+
+def test_importing_the_module_loads_no_spacy_until_the_first_analysis():
+    code = "import sys, assistant.ingest.nlp; print('spacy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_a_participle_clause_speaks_with_its_head_verbs_subject():
+    text = "Prime Minister Carlos Mendes praised the troops, claiming that the border was secure."
+    (found,) = said([text])
+    assert found["speaker"] == "Carlos Mendes"
+    assert found["cue"] == "claiming"
+    assert found["quote"] == "the border was secure"
+
+
+def test_a_spokesperson_of_a_company_speaks_for_the_company_named_before():
+    first = "Shares in Volkswagen fell on Monday."
+    second = '"We are monitoring the situation closely," a company spokesperson said.'
+    (found,) = said([first, second])
+    assert found["written"] == "a company spokesperson"
+    assert found["speaker"] == "Volkswagen"
+    assert found["type"] == "organisation"
+
+
+def test_a_pronoun_prefers_the_main_subject_to_a_name_in_a_reported_clause():
+    text = (
+        "Carlos Mendes said Anna Lindqvist had told him about the plan weeks ago."
+        " He said the talks would go on."
+    )
+    last = said([text])[-1]
+    assert last["written"] == "He"
+    assert last["speaker"] == "Carlos Mendes"
+    assert last["quote"] == "the talks would go on"
