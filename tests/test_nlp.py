@@ -251,3 +251,23 @@ def test_a_pronoun_prefers_the_main_subject_to_a_name_in_a_reported_clause():
     assert last["written"] == "He"
     assert last["speaker"] == "Carlos Mendes"
     assert last["quote"] == "the talks would go on"
+
+
+def test_an_age_is_a_count_not_a_date():
+    spans = typed("The 38-year-old coach replaced Maria Gonzalez, 61, in 2019.")
+    assert ("38-year-old", "count") in spans
+    assert ("61", "count") in spans
+    assert ("2019", "date") in spans
+
+
+def test_a_period_counted_back_from_now_is_a_duration():
+    text = "She has worked from home for the last 14 years."
+    assert ("the last 14 years", "duration") in typed(text)
+
+
+def test_per_cent_is_a_percentage_whatever_the_ner_says():
+    # The NER calls the first money and misses the second.
+    assert ("4 per cent", "percentage") in typed("Unemployment fell to 4 per cent.")
+    assert ("30 per cent", "percentage") in typed(
+        "The fire destroyed roughly 30 per cent of the town."
+    )

@@ -122,6 +122,9 @@ def _rules() -> dict:
         "units": frozenset(rules["duration"]["units"]),
         "number_words": frozenset(rules["duration"]["number_words"]),
         "point_words": frozenset(rules["duration"]["point_words"]),
+        "age_words": frozenset(rules["entities"]["ages"]["age_words"]),
+        "max_age": rules["entities"]["ages"]["max_age"],
+        "percent_words": frozenset(rules["entities"]["percent_words"]["words"]),
         "speech_verbs": frozenset(rules["speech_verbs"]["verbs"]),
         "person_pronouns": frozenset(rules["resolution"]["person_pronouns"]),
         "org_pronouns": frozenset(rules["resolution"]["organisation_pronouns"]),
@@ -152,6 +155,23 @@ def _is_duration(entity: Span) -> bool:
     return False
 
 
+def _is_age(entity: Span) -> bool:
+    """'the 38-year-old', 'aged 87', or a bare small number ('Bushnell, 25,')."""
+    rules = _rules()
+    if any(token.lower_ in rules["age_words"] for token in entity):
+        return True
+    numbers = [token for token in entity if not token.is_punct]
+    return bool(numbers) and all(
+        token.is_digit and int(token.text) < rules["max_age"] for token in numbers
+    )
+
+
+def _is_percentage(entity: Span) -> bool:
+    """'30 per cent' that the NER called money: a percent word and no currency sign."""
+    words = {token.lower_ for token in entity}
+    return bool(words & _rules()["percent_words"]) and not any(t.is_currency for t in entity)
+
+
 def _is_body(entity: Span) -> bool:
     """A NORP entity that names a body ('the Democrats said'), not an adjective
     ('Israeli forces')."""
@@ -166,12 +186,35 @@ def typed_spans(doc: Doc) -> tuple[TypedSpan, ...]:
         kind = labels.get(entity.label_)
         if kind is None:
             continue
-        if entity.label_ in ("DATE", "TIME") and _is_duration(entity):
+        if entity.label_ == "DATE" and _is_age(entity):
+            kind = "count"
+        elif entity.label_ in ("DATE", "TIME") and _is_duration(entity):
             kind = "duration"
+        elif entity.label_ == "MONEY" and _is_percentage(entity):
+            kind = "percentage"
         elif entity.label_ == "NORP" and not _is_body(entity):
             continue
         spans.append(TypedSpan(entity.start_char, entity.end_char, kind, entity.label_))
-    return tuple(spans)
+    spans += _numbers_missed(doc)
+    return tuple(sorted(spans, key=lambda span: (span.start, span.end)))
+
+
+def _numbers_missed(doc: Doc) -> list[TypedSpan]:
+    """Numbers the NER left out: 'N per cent' / 'N%' is a percentage, a number that
+    counts a noun ('12 boats') a count. Labelled 'NUM' (not a spaCy entity label)."""
+    taken = {token.i for entity in doc.ents for token in entity}
+    percent_words = _rules()["percent_words"]
+    found = []
+    for token in doc:
+        if token.i in taken or not token.like_num:
+            continue
+        after = doc[token.i + 1 : token.i + 3]
+        if len(after) and after[0].lower_ in percent_words:
+            end = after[-1] if after[0].lower_ == "per" and len(after) > 1 else after[0]
+            found.append(TypedSpan(token.idx, end.idx + len(end.text), "percentage", "NUM"))
+        elif token.dep_ == "nummod" and token.head.pos_ == "NOUN":
+            found.append(TypedSpan(token.idx, token.idx + len(token.text), "count", "NUM"))
+    return found
 
 
 # -- quotations and their speakers ------------------------------------------------------
