@@ -278,6 +278,23 @@ def said_dev(index: Index, by_doc: dict, topics: list[dict]) -> None:
               f" {share(counts[name + '_right'], counts['found']):>14}")  # fmt: skip
 
 
+def volume(index: Index, by_doc: dict) -> None:
+    """How many spans each gives over the whole collection, and how many name someone."""
+    kinds, named, stored, stored_named = defaultdict(int), 0, 0, 0
+    for pairs in by_doc.values():
+        for _, analysis in pairs:
+            for attribution in analysis.attributions:
+                kinds[attribution.kind] += 1
+                named += attribution.speaker is not None
+        found = index.store.statements([p.passage_id for p, _ in pairs])
+        statements = [s for listed in found.values() for s in listed]
+        stored += len(statements)
+        stored_named += sum(bool(s.speaker) for s in statements)
+    total = sum(kinds.values())
+    print(f"\nSpans over the collection: parse {total} ({dict(kinds)}), {named} with a resolved"
+          f" speaker; stored {stored}, {stored_named} with a speaker")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, required=True)
@@ -302,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     said_questions(index, by_doc, items)
     topics = [json.loads(line) for line in args.said.read_text("utf-8").splitlines() if line]
     said_dev(index, by_doc, topics)
+    volume(index, by_doc)
     return 0
 
 

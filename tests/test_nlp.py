@@ -292,3 +292,12 @@ def test_a_participle_of_speech_reports_what_follows_it():
     reported = [a for a in said([text]) if a["kind"] == "reported"]
     assert [a["quote"] for a in reported] == ['its figures "deeply misleading"']
     assert reported[0]["speaker"] == "Anna Lindqvist"
+
+
+def test_plural_or_indefinite_people_stay_unnamed():
+    first = "Anna Lindqvist opened the new clinic on Monday."
+    second = "Researchers said the clinic would halve waiting times. A witness said it was busy."
+    found = said([first, second])
+    assert [a["written"] for a in found] == ["Researchers", "A witness"]
+    assert [a["speaker"] for a in found] == [None, None]
+    assert [a["type"] for a in found] == ["person", "person"]

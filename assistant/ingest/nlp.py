@@ -135,6 +135,7 @@ def _rules() -> dict:
             speakers["organisations"]["words"] + speakers["organisation_names"]["words"]
         ),
         "person_nouns": frozenset(roles["office_holders"] + roles["people"]),
+        "determiners": frozenset(rules["resolution"]["determiners"]),
     }
 
 
@@ -451,25 +452,34 @@ def _resolve(
         return _resolved(_salient(mentions, "organisation"), "organisation")
     if subject.pos_ not in ("NOUN", "PROPN"):
         return None, None, None
+    return _described(subject, mentions)
+
+
+def _described(
+    subject: Token, mentions: Sequence[_Mention]
+) -> tuple[str | None, str | None, tuple[int, int, int] | None]:
+    """A description's name: 'the ministry' -> the last organisation holding 'ministry'
+    (else the last organisation); bare 'police' -> only one holding the noun; 'the
+    spokesman' -> the last person; 'a company spokesperson' -> the company. Indefinite
+    ('a witness') and plural ('officials', 'researchers') people stay unnamed."""
+    rules = _rules()
     determiners = [c.lower_ for c in subject.children if c.dep_ == "det"]
-    definite = (
-        not determiners
-        or determiners[0] in load_rules("answer_types.json")["resolution"]["determiners"]
-    )
+    definite = bool(determiners) and determiners[0] in rules["determiners"]
     lemma = subject.lemma_.lower()
     bodies = [c.lemma_.lower() for c in subject.children if c.dep_ in ("compound", "amod")]
     body = next((word for word in bodies if word in rules["org_nouns"]), None)
     if lemma in rules["person_nouns"] and body is not None:
-        # 'a company spokesperson', 'the ministry spokesman': the body speaks.
         found = _last(mentions, "organisation", body) or _last(mentions, "organisation")
         return _resolved(found, "organisation")
     if lemma in rules["org_nouns"]:
-        if not definite:
+        found = _last(mentions, "organisation", lemma)
+        if found is None and definite:
+            found = _last(mentions, "organisation")
+        if found is None and determiners and not definite:
             return None, "organisation", None
-        found = _last(mentions, "organisation", lemma) or _last(mentions, "organisation")
         return _resolved(found, "organisation")
     if lemma in rules["person_nouns"]:
-        if not definite:
+        if not definite or subject.tag_ in ("NNS", "NNPS"):
             return None, "person", None
         return _resolved(_last(mentions, "person"), "person")
     return None, None, None
