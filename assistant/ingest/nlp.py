@@ -287,36 +287,49 @@ def _speaker_phrase(subject: Token) -> tuple[int, int, Span | None]:
 
 def _reported_clause(verb: Token, quotes: list[tuple[int, int]]) -> tuple[int, int] | None:
     """The clause of reported speech: the verb's ccomp ('said the plan would fail'),
-    or a that-clause hung on a prepositional object ('wrote in a letter that ...')."""
-    candidates = [child for child in verb.children if child.dep_ == "ccomp"]
+    a that-clause hung on a prepositional object ('wrote in a letter that ...'), or
+    what follows a participle of speech ('calling the account "misleading"')."""
+    doc = verb.doc
+    candidates = _clauses_of(verb)
+    stretches = [(clause.left_edge, clause.right_edge) for clause in candidates]
+    if not candidates and _is_participle(verb) and verb.i + 1 < len(doc):
+        stretches.append((doc[verb.i + 1], verb.right_edge))
+    for first, last in stretches:
+        start, end = _trimmed(verb, first, last, quotes)
+        if end - start >= 8 and not _cuts_a_quotation(doc.text, start, end, quotes):
+            return start, end
+    return None
+
+
+def _clauses_of(verb: Token) -> list[Token]:
+    clauses = [child for child in verb.children if child.dep_ == "ccomp"]
     for prep in (child for child in verb.children if child.dep_ == "prep"):
         for obj in (child for child in prep.children if child.dep_ == "pobj"):
-            candidates += [
+            clauses += [
                 clause
                 for clause in obj.children
                 if clause.dep_ in ("relcl", "acl")
                 and any(c.dep_ == "mark" and c.lower_ == "that" for c in clause.children)
             ]
-    doc = verb.doc
-    stretches = [(clause.left_edge, clause.right_edge) for clause in candidates]
-    if not candidates and _is_participle(verb) and verb.i + 1 < len(doc):
-        # 'calling the account "misleading"', 'describing it as a failure'
-        stretches.append((doc[verb.i + 1], verb.right_edge))
-    for first, last in stretches:
-        if first.i > verb.i and first.lower_ == "that" and first.dep_ == "mark":
-            first = doc[first.i + 1]
-        start, end = first.idx, last.idx + len(last.text)
-        while end > start and not last.text[-1:].isalnum() and last.i > first.i:
-            last = doc[last.i - 1]
-            end = last.idx + len(last.text)
-        # A clause that ends in a quotation takes in the rest of it and its closing mark.
-        text = doc.text
-        for q_start, q_end in quotes:
-            if _has_words(text[start:q_start]) and q_start < end <= q_end:
-                end = q_end + (q_end < len(text) and text[q_end] in _CLOSING + '"')
-        if end - start >= 8 and not _cuts_a_quotation(text, start, end, quotes):
-            return start, end
-    return None
+    return clauses
+
+
+def _trimmed(
+    verb: Token, first: Token, last: Token, quotes: list[tuple[int, int]]
+) -> tuple[int, int]:
+    """Offsets of a clause without its 'that' and its final punctuation; a clause
+    that ends in a quotation takes in the rest of it and its closing mark."""
+    doc, text = verb.doc, verb.doc.text
+    if first.i > verb.i and first.lower_ == "that" and first.dep_ == "mark":
+        first = doc[first.i + 1]
+    start, end = first.idx, last.idx + len(last.text)
+    while end > start and not last.text[-1:].isalnum() and last.i > first.i:
+        last = doc[last.i - 1]
+        end = last.idx + len(last.text)
+    for q_start, q_end in quotes:
+        if _has_words(text[start:q_start]) and q_start < end <= q_end:
+            end = q_end + (q_end < len(text) and text[q_end] in _CLOSING + '"')
+    return start, end
 
 
 def _is_participle(verb: Token) -> bool:
@@ -427,26 +440,10 @@ def _resolve(
     """(name, type, antecedent) of a speaker: a name stands for itself (a surname for
     the last full name ending in it); a pronoun or description for the nearest
     compatible name before it (answer_types.json, 'resolution')."""
+    named = _named(subject, entity, mentions)
+    if named is not None:
+        return named
     rules = _rules()
-    if entity is not None and entity.label_ == "PERSON":
-        if len(entity) == 1:
-            for mention in reversed(mentions):
-                words = mention.text.split()
-                if mention.type == "person" and len(words) > 1 and words[-1] == entity.text:
-                    return _resolved(mention, "person")
-        return entity.text, "person", None
-    if entity is not None and entity.label_ in ("ORG", "NORP", "GPE"):
-        return entity.text, "organisation", None
-    if entity is None and subject.text.istitle():
-        # A name the NER missed (the tagger may even call a sentence's first word a
-        # noun): a surname of an earlier full name, else a proper noun as written.
-        for mention in reversed(mentions):
-            words = mention.text.split()
-            if mention.type == "person" and len(words) > 1 and words[-1] == subject.text:
-                return _resolved(mention, "person")
-    if entity is None and subject.pos_ == "PROPN":
-        phrase = subject.doc.text[subject.left_edge.idx : subject.idx + len(subject.text)]
-        return phrase, None, None
     word = subject.lower_
     if word in rules["person_pronouns"]:
         return _resolved(_salient(mentions, "person"), "person")
@@ -455,6 +452,36 @@ def _resolve(
     if subject.pos_ not in ("NOUN", "PROPN"):
         return None, None, None
     return _described(subject, mentions)
+
+
+def _full_name(surname: str, mentions: Sequence[_Mention]) -> _Mention | None:
+    """The last person named in full whose name ends in ``surname``."""
+    for mention in reversed(mentions):
+        words = mention.text.split()
+        if mention.type == "person" and len(words) > 1 and words[-1] == surname:
+            return mention
+    return None
+
+
+def _named(
+    subject: Token, entity: Span | None, mentions: Sequence[_Mention]
+) -> tuple[str | None, str | None, tuple[int, int, int] | None] | None:
+    """A speaker that is a name; None when it is not one."""
+    if entity is not None and entity.label_ == "PERSON":
+        full = _full_name(entity.text, mentions) if len(entity) == 1 else None
+        return _resolved(full, "person") if full else (entity.text, "person", None)
+    if entity is not None and entity.label_ in ("ORG", "NORP", "GPE"):
+        return entity.text, "organisation", None
+    if entity is not None:
+        return None
+    # A name the NER missed (the tagger may even call a sentence's first word a noun):
+    # a surname of an earlier full name, else a proper noun as written.
+    full = _full_name(subject.text, mentions) if subject.text.istitle() else None
+    if full is not None:
+        return _resolved(full, "person")
+    if subject.pos_ == "PROPN":
+        return subject.doc.text[subject.left_edge.idx : subject.idx + len(subject.text)], None, None
+    return None
 
 
 def _described(

@@ -150,18 +150,11 @@ def _how_type(words: list[str], at: int) -> str:
     """'how much', 'how many', 'how long', 'how old', 'how tall', ... at ``at``."""
     after = words[at + 1] if at + 1 < len(words) else ""
     following = words[at + 2 : at + 4]
-    before = words[at - 1] if at else ""
     rest = words[at + 2 :]
     if after in ("much", "far") and any(_in(word, "change_verbs") for word in rest):
         return "percentage"  # 'how much did the economy grow', 'how far had shares fallen'
     if after == "much":
-        if before == "by" or (following and following[0] == "of"):
-            return "percentage"  # 'by how much did prices rise', 'how much of the land'
-        if any(_in(word, "quantity_units") for word in following) or any(
-            _in(word, "quantity_verbs") for word in rest
-        ):
-            return "quantity"  # 'how much weight', 'how much does it weigh'
-        return "money"
+        return _how_much_type(words, at)
     if after == "many":
         if any(_in(word, "time_units") for word in following):
             return "duration"
@@ -175,6 +168,17 @@ def _how_type(words: list[str], at: int) -> str:
     if after in _lists()["quantity_adjectives"]:
         return "quantity"
     return FREE  # 'how did', 'how often', 'how does'
+
+
+def _how_much_type(words: list[str], at: int) -> str:
+    following = words[at + 2 : at + 4]
+    if (at and words[at - 1] == "by") or (following and following[0] == "of"):
+        return "percentage"  # 'by how much did prices rise', 'how much of the land'
+    if any(_in(word, "quantity_units") for word in following) or any(
+        _in(word, "quantity_verbs") for word in words[at + 2 :]
+    ):
+        return "quantity"  # 'how much weight', 'how much does it weigh'
+    return "money"
 
 
 def _what_type(words: list[str], at: int) -> str:
