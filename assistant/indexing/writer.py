@@ -86,12 +86,18 @@ class IndexWriter:
             raise SourceNotFoundError(f"no such file or directory: {', '.join(paths)}")
         roots = [{"given": p, "path": str(Path(p).resolve())} for p in present]
         files = list(find_source_files(present, follow_links=follow_links))
-        where = self._store_for(store)
+        store_uri, store_index = self._store_for(store)
         with write_lock(self.path):
             layout.remove_leftovers(self.path)
             web = fetch_web(list(urls), list(feeds), None, progress) if urls or feeds else None
-            options = WriteOptions(allow_empty, follow_links, web=web, store=where[0])
-            options = dataclasses.replace(options, store_index=where[1], fresh=bool(where[0]))
+            options = WriteOptions(
+                allow_empty,
+                follow_links,
+                web=web,
+                store=store_uri,
+                store_index=store_index,
+                fresh=bool(store_uri),  # a Milvus store's collections are replaced
+            )
             report = self._write(roots, files, None, progress, options)
         report.skipped[:0] = [
             SkippedFile(p, f"{p}: no such file or directory") for p in paths if p not in present

@@ -35,7 +35,7 @@ import numpy as np
 from ..data import DATA_DIR
 from ..filters import SearchFilter
 from ..ingest import speakers
-from ..store import StoredIndex
+from ..storage.local import StoredIndex
 from ..text import keywords
 from ..text.display import flowed
 from ..types import Answer, Citation, Hit, Passage, Span

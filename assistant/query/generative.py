@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 
 from ..filters import SearchFilter
-from ..store import StoredIndex
+from ..storage.local import StoredIndex
 from ..text.keywords import content_terms, tokens
 from ..types import Answer, Citation, Hit, LLMReport, Passage, Span
 from . import budget

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..filters import SearchFilter
-from ..store import StoredIndex
+from ..storage.local import StoredIndex
 from ..text import keywords
 from ..types import Hit, Passage
 from .question import QuestionAnalysis
