@@ -7,7 +7,6 @@ the :class:`~assistant.config.Settings` the group puts in ``ctx.obj``.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import sys
@@ -663,26 +662,6 @@ store_option = click.option(
 )
 
 
-def _no_empty_index_left(command):
-    """When the command made the index directory and then failed (nothing to index, say),
-    the directory goes: ``index list`` must not show an empty collection. Only a
-    directory holding nothing but the write lock is removed, and only while no other
-    writer holds that lock."""
-
-    @functools.wraps(command)
-    def run(*args, **options):
-        target = _index_path(options.get("index_dir"))
-        existed = target.exists()
-        try:
-            return command(*args, **options)
-        except BaseException:
-            if not existed:
-                _remove_unwritten_index(target)
-            raise
-
-    return run
-
-
 @index.command()
 @click.argument("paths", nargs=-1, required=True)
 @index_option
@@ -691,7 +670,6 @@ def _no_empty_index_left(command):
 @follow_links_option
 @store_option
 @quiet_option
-@_no_empty_index_left
 def build(
     paths: tuple[str, ...],
     index_dir: str | None,
@@ -745,7 +723,6 @@ def update(
 @follow_links_option
 @store_option
 @quiet_option
-@_no_empty_index_left
 def add(
     sources: tuple[str, ...],
     feeds: tuple[str, ...],
@@ -775,17 +752,6 @@ def add(
         store=store,
     )
     _print_report(report, as_json, quiet)
-
-
-def _remove_unwritten_index(target: Path) -> None:
-    from ..storage.layout import LOCK_NAME, write_lock
-
-    with contextlib.suppress(OSError, AssistantError):
-        if {entry.name for entry in target.iterdir()} - {LOCK_NAME}:
-            return  # something was written: not ours to judge
-        with write_lock(target):  # fails at once if another process writes it now
-            (target / LOCK_NAME).unlink()
-        target.rmdir()  # fails if anything appeared meanwhile
 
 
 @index.command()

@@ -87,18 +87,24 @@ class IndexWriter:
         roots = [{"given": p, "path": str(Path(p).resolve())} for p in present]
         files = list(find_source_files(present, follow_links=follow_links))
         store_uri, store_index = self._store_for(store)
-        with write_lock(self.path):
-            layout.remove_leftovers(self.path)
-            web = fetch_web(list(urls), list(feeds), None, progress) if urls or feeds else None
-            options = WriteOptions(
-                allow_empty,
-                follow_links,
-                web=web,
-                store=store_uri,
-                store_index=store_index,
-                fresh=bool(store_uri),  # a Milvus store's collections are replaced
-            )
-            report = self._write(roots, files, None, progress, options)
+        created = not self.path.exists()
+        try:
+            with write_lock(self.path):
+                layout.remove_leftovers(self.path)
+                web = fetch_web(list(urls), list(feeds), None, progress) if urls or feeds else None
+                options = WriteOptions(
+                    allow_empty,
+                    follow_links,
+                    web=web,
+                    store=store_uri,
+                    store_index=store_index,
+                    fresh=bool(store_uri),  # a Milvus store's collections are replaced
+                )
+                report = self._write(roots, files, None, progress, options)
+        except BaseException:
+            if created:  # a failed first write leaves no empty index behind
+                layout.remove_unwritten_index(self.path)
+            raise
         report.skipped[:0] = [
             SkippedFile(p, f"{p}: no such file or directory") for p in paths if p not in present
         ]

@@ -7,6 +7,7 @@ files inside a generation belong to :mod:`.database` and :mod:`.vectors`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -487,3 +488,16 @@ def disk_full_error(index_dir: Path, needed: int) -> DiskFullError:
         f" {free // megabyte} MB are free",
         hint=hint,
     )
+
+
+def remove_unwritten_index(index_dir: Path) -> None:
+    """Remove a directory that a first write created and then left holding only its
+    lock (the write failed: nothing to index, say), so that no empty collection is
+    left behind. A directory holding anything else is not touched, nor one that
+    another process is writing now."""
+    with contextlib.suppress(OSError, AssistantError):
+        if {entry.name for entry in index_dir.iterdir()} - {LOCK_NAME}:
+            return  # something was written: not ours to judge
+        with write_lock(index_dir):  # fails at once if another process writes it now
+            (index_dir / LOCK_NAME).unlink()
+        index_dir.rmdir()  # fails if anything appeared meanwhile
