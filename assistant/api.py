@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING
 from .errors import UsageError
 from .indexing.writer import BuildReport, IndexWriter, ProgressCallback, SourceInfo, sources_of
 from .storage import layout
+from .storage.backend import open_reader
 from .storage.database import database_errors
 from .storage.layout import compare_with_disk, file_state, is_disk_full
-from .storage.local import StoredIndex
 from .types import Answer, Document, Hit, IndexStatus, Passage
 
 if TYPE_CHECKING:
+    from .embeddings import Encoder
     from .filters import SearchFilter
     from .query.llm import LLMConfig
+    from .storage.base import ReadStore
     from .storage.layout import Manifest
 
 # Where they were before the storage package; front ends import them from here.
@@ -28,18 +30,6 @@ __all__ = ["Index", "compare_with_disk", "file_state", "is_disk_full"]
 
 # Beyond this, a "question" is a document: embed and match its beginning only.
 MAX_QUESTION_CHARS = 2000
-
-
-def _open_store(path: Path) -> tuple[Manifest, StoredIndex]:
-    """The directory's manifest, and the store it names: this directory's current
-    generation, or the index's collections in Milvus (a MilvusReader)."""
-    manifest = layout.read_manifest(path)
-    if not manifest.store:
-        store = StoredIndex(path)
-        return store.manifest, store
-    from .storage.milvus.backend import open_reader  # pymilvus only for a Milvus store
-
-    return manifest, open_reader(manifest.store, manifest.store_index)
 
 
 def _clean_question(text: str) -> str:
@@ -54,13 +44,17 @@ def _clean_question(text: str) -> str:
 class Index:
     """An opened index. Thread-safe for concurrent ``search``/``ask`` calls."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, encoder: Encoder | None = None) -> None:
+        """Open the index at ``path``. ``encoder`` embeds the questions (default: the
+        bundled model, loaded on the first question); the index must have been built
+        with the same model and dimension (IndexIncompatibleError, exit 6, if not)."""
         from .paths import default_index_dir
 
         self.path = Path(path) if path is not None else default_index_dir()
+        self._encoder = encoder
         self._lock = threading.RLock()
         self._manifest_stamp = self._stamp()
-        self._manifest, self._store = _open_store(self.path)
+        self._open_store()
         self._retriever = None
         self._answerer = None
         self._generators: dict = {}  # LLMConfig -> GenerativeAnswerer
@@ -177,12 +171,17 @@ class Index:
         if stamp is not None and stamp != self._manifest_stamp:
             self.reload()
 
+    def _open_store(self) -> None:
+        """The store the directory's manifest names, and that manifest."""
+        self._store: ReadStore = open_reader(self.path, encoder=self._encoder)
+        self._manifest = self._store.manifest
+
     def reload(self) -> None:
         with self._lock:
             self._manifest_stamp = self._stamp()
             # The old store is not closed here: a query in another thread may still be
             # reading it. Its connection closes when the last reference goes.
-            self._manifest, self._store = _open_store(self.path)
+            self._open_store()
             encoder = self._retriever.encoder if self._retriever else None
             self._retriever = self._answerer = None
             self._generators = {}
@@ -195,7 +194,7 @@ class Index:
         from .query.extractive import ExtractiveAnswerer
         from .query.retrieval import Retriever
 
-        self._retriever = Retriever(self._store, encoder)
+        self._retriever = Retriever(self._store, encoder or self._encoder)
         self._answerer = ExtractiveAnswerer(self._store, self._retriever)
 
     @property
@@ -305,7 +304,7 @@ class Index:
         return self._manifest
 
     @property
-    def store(self) -> StoredIndex:
+    def store(self) -> ReadStore:
         """The store of the current generation (the read protocol of
         :mod:`assistant.storage`), for library users and tests; front ends use the
         methods of this class."""
@@ -368,22 +367,8 @@ class Index:
             stale=stale,
             missing=missing,
             new=new,
-            **self._store_facts(),
+            **self._store.store_facts(),
         )
-
-    def _store_facts(self) -> dict:
-        """A Milvus store's name, collection and recorded counts (nothing for local)."""
-        if not self._manifest.store:
-            return {}
-        recorded = self._store.manifest  # read from the collection when it was opened
-        return {
-            "store_uri": self._manifest.store,
-            "collection": self._store.passages_name,
-            "store_counts": {
-                name: getattr(recorded, name)
-                for name in ("documents", "passages", "vectors", "sentences")
-            },
-        }
 
     def close(self) -> None:
         self._store.close()

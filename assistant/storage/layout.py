@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import (
     AssistantError,
@@ -31,6 +32,9 @@ from ..errors import (
 )
 from ..ingest.sources import file_sha256, files_under_roots, stat_signature
 from ..paths import private_dir, private_opener
+
+if TYPE_CHECKING:
+    from ..embeddings import Encoder
 
 SCHEMA_VERSION = 2  # 2: title-prefixed passage vectors, sentence vectors, documents_fts
 MANIFEST_NAME = "manifest.json"
@@ -189,30 +193,43 @@ def write_manifest(index_dir: Path, manifest: Manifest) -> None:
     fsync_dir(index_dir)
 
 
-def check_compatible(manifest: Manifest, index_dir: Path) -> None:
-    """The index must have been embedded by the model this program queries with."""
+def check_compatible(manifest: Manifest, index_dir: Path, encoder: Encoder | None = None) -> None:
+    """The index must have been embedded by the model it is questioned with."""
     check_model(
-        f"index at {index_dir}", manifest.model, manifest.dimension, manifest.model_fingerprint
+        f"index at {index_dir}",
+        manifest.model,
+        manifest.dimension,
+        manifest.model_fingerprint,
+        encoder=encoder,
     )
 
 
 def check_model(
-    where: str, model: str, dimension: int, fingerprint: str | None, hint: str = REBUILD
+    where: str,
+    model: str,
+    dimension: int,
+    fingerprint: str | None,
+    hint: str = REBUILD,
+    encoder: Encoder | None = None,
 ) -> None:
-    """Vectors stored by ``model`` (``dimension``, weights ``fingerprint``) must be this
-    program's model's (exit 6 if not): any store, local or Milvus, checks it so."""
+    """Vectors stored by ``model`` (``dimension``, weights ``fingerprint``) must be the
+    encoder's (exit 6 if not): any store, local or Milvus, checks it so. Without an
+    encoder, the default one's (the bundled model, not loaded for this)."""
     from .. import embeddings
 
-    if model != embeddings.MODEL_NAME or dimension != embeddings.DIMENSION:
+    name = encoder.name if encoder is not None else embeddings.OnnxEncoder.name
+    size = encoder.dimension if encoder is not None else embeddings.OnnxEncoder.dimension
+    if model != name or dimension != size:
         raise IndexIncompatibleError(
             f"{where} was built with {model} ({dimension} dimensions); this program uses"
-            f" {embeddings.MODEL_NAME} ({embeddings.DIMENSION} dimensions)",
+            f" {name} ({size} dimensions)",
             hint=hint,
         )
-    if fingerprint and fingerprint != embeddings.model_fingerprint():
+    installed = encoder.fingerprint if encoder is not None else embeddings.model_fingerprint()
+    if fingerprint and installed and fingerprint != installed:
         raise IndexIncompatibleError(
             f"{where} was built with other weights of {model}"
-            f" ({fingerprint}, installed: {embeddings.model_fingerprint()})",
+            f" ({fingerprint}, installed: {installed})",
             hint=hint,
         )
 

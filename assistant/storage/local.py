@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from ..text import keywords
 from ..types import Document, Passage, Statement
 from . import layout, vectors
 from .database import MAX_VARIANTS, PassageDatabase
+
+if TYPE_CHECKING:
+    from ..embeddings import Encoder
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,11 @@ class Restriction:
 class StoredIndex:
     """A read-only view of one generation of an index."""
 
-    def __init__(self, index_dir: Path, *, mmap: bool = False) -> None:
+    def __init__(
+        self, index_dir: Path, *, mmap: bool = False, encoder: Encoder | None = None
+    ) -> None:
         self.path = Path(index_dir)
+        self._encoder = encoder  # whose model and dimension the index must have
         self._open_current(mmap)
 
     def _open_current(self, mmap: bool) -> None:
@@ -75,7 +82,7 @@ class StoredIndex:
         db_path = generation / layout.DB_NAME
         if not db_path.is_file() or not (generation / layout.VECTORS_NAME).is_file():
             raise FileNotFoundError(generation)
-        layout.check_compatible(self.manifest, self.path)
+        layout.check_compatible(self.manifest, self.path, self._encoder)
         layout.check_artifact_size(self.manifest, db_path, DatabaseCorruptError)
         vectors.check_sizes(generation, self.manifest)
         self._database = PassageDatabase(db_path, self.path, self.manifest.vectors)
@@ -121,6 +128,10 @@ class StoredIndex:
 
     def citable_passage_count(self) -> int:
         return self.manifest.vectors
+
+    def store_facts(self) -> dict[str, object]:
+        """Nothing beyond the index directory: the rows are its generation's files."""
+        return {}
 
     # -- passages and documents ------------------------------------------------------
 

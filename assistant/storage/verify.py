@@ -19,6 +19,7 @@ from ..errors import (
     VectorsCorruptError,
 )
 from . import database, layout, vectors
+from .backend import describe_store, verify_store
 from .layout import (
     DB_NAME,
     REBUILD,
@@ -78,8 +79,7 @@ def verify_index(index_dir: str | Path) -> VerifyReport:
     report.passed(
         "manifest",
         f"schema {manifest.schema_version}, {manifest.documents} documents,"
-        f" {manifest.passages} passages, "
-        + (f"store {manifest.store}" if manifest.store else f"generation {manifest.generation}"),
+        f" {manifest.passages} passages, " + describe_store(manifest),
     )
     try:
         check_compatible(manifest, index_dir)
@@ -87,17 +87,7 @@ def verify_index(index_dir: str | Path) -> VerifyReport:
     except AssistantError as error:
         report.failed("model", error)
 
-    generation = index_dir / manifest.generation
-    if manifest.store:
-        _verify_store(report, manifest)
-    elif not generation.is_dir():
-        report.failed(
-            "files",
-            IndexCorruptError(f"the generation {generation.name} is missing", hint=REBUILD),
-        )
-    else:
-        _verify_database(report, manifest, generation / DB_NAME)
-        _verify_vectors(report, manifest, generation)
+    verify_store(report, index_dir, manifest)
     _verify_sources(report, manifest)
     _report_skipped(report, manifest)
     leftovers = layout.leftover_names(index_dir)
@@ -110,17 +100,30 @@ def verify_index(index_dir: str | Path) -> VerifyReport:
     return report
 
 
-def _verify_store(report: VerifyReport, manifest: Manifest) -> None:
+def verify_generation(report: VerifyReport, index_dir: Path, manifest: Manifest) -> None:
+    """The local store: the generation's database and vector files."""
+    generation = index_dir / manifest.generation
+    if not generation.is_dir():
+        report.failed(
+            "files",
+            IndexCorruptError(f"the generation {generation.name} is missing", hint=REBUILD),
+        )
+        return
+    _verify_database(report, manifest, generation / DB_NAME)
+    _verify_vectors(report, manifest, generation)
+
+
+def verify_milvus_store(report: VerifyReport, manifest: Manifest) -> None:
     """A Milvus store: its collections there, their schema, model and dimension, the
     rows counted in the engine against those its last write recorded, and against the
     counts of this directory's manifest."""
-    from .milvus import backend as mb  # pymilvus only for a Milvus store
+    from .milvus import connection, reader  # pymilvus only for a Milvus store
 
     try:
-        target = mb.parse_store_uri(manifest.store)
-        client = mb.connect(target)
+        target = connection.parse_store_uri(manifest.store)
+        client = connection.connect(target)
         try:
-            facts = mb.verify(client, manifest.store_index, target)
+            facts = reader.verify(client, manifest.store_index, target)
         finally:
             client.close()
         if (facts["documents"], facts["vectors"]) != (manifest.documents, manifest.vectors):

@@ -1,0 +1,56 @@
+"""The one place that chooses a backend: the manifest of an index directory says where
+its rows live ("" for the directory's own generation files, else a Milvus URI), and
+the functions here open or check that store; nothing else asks.
+
+pymilvus is imported only when the manifest names a Milvus store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import layout
+
+if TYPE_CHECKING:
+    from ..embeddings import Encoder
+    from .base import ReadStore
+    from .layout import Manifest
+    from .verify import VerifyReport
+
+
+def open_reader(
+    index_dir: str | Path, manifest: Manifest | None = None, *, encoder: Encoder | None = None
+) -> ReadStore:
+    """The read side of the index at ``index_dir``: its current generation, or its
+    collections in the Milvus store its manifest names. Either way the store's
+    ``manifest`` is the directory's (for the local store, the one its generation was
+    opened by). ``encoder``: what questions are embedded with; the index must have been
+    built with the same model and dimension (IndexIncompatibleError otherwise)."""
+    index_dir = Path(index_dir)
+    manifest = manifest if manifest is not None else layout.read_manifest(index_dir)
+    if manifest.store:
+        from .milvus.reader import open_reader as open_milvus_reader
+
+        return open_milvus_reader(
+            manifest.store, manifest.store_index, manifest=manifest, encoder=encoder
+        )
+    from .local import StoredIndex
+
+    return StoredIndex(index_dir, encoder=encoder)
+
+
+def verify_store(report: VerifyReport, index_dir: Path, manifest: Manifest) -> None:
+    """``index verify``'s deep check of where the rows live: the generation's files, or
+    the Milvus collections against what their last write recorded."""
+    from . import verify
+
+    if manifest.store:
+        verify.verify_milvus_store(report, manifest)
+    else:
+        verify.verify_generation(report, index_dir, manifest)
+
+
+def describe_store(manifest: Manifest) -> str:
+    """Where the rows are, in a few words (``index verify``'s manifest line)."""
+    return f"store {manifest.store}" if manifest.store else f"generation {manifest.generation}"
