@@ -22,6 +22,7 @@ import numpy as np
 from ...errors import IndexCorruptError
 from ...text import keywords
 from ...types import Document, Passage, Statement, page_starts
+from ..reads import BatchedReads
 from ..source_filter import matching_sources
 from ..terms import document_metadata_terms, fts5_bm25, fts5_idf, match_terms, occurrences, stemmed
 from .connection import (
@@ -124,7 +125,7 @@ class MilvusRestriction:
         return np.array(sorted(row["id"] for row in rows), dtype=np.int64)
 
 
-class MilvusReader(Collections):
+class MilvusReader(Collections, BatchedReads):
     """The calls retrieval.py and answer.py make of a StoredIndex, answered by Milvus.
 
     Differences: vector "rows" are passage ids (``passages_for_vector_rows`` is
