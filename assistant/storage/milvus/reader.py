@@ -11,20 +11,22 @@ function serves :meth:`MilvusReader.hybrid_search`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...errors import IndexCorruptError
 from ...text import keywords
-from ...types import Document, Passage, Statement, page_starts
-from ..reads import BatchedReads
+from ...types import Document, Passage, Statement
+from ..reads import BatchedReads, Found, ReadResult, Reads, TermStatistics
 from ..source_filter import matching_sources
 from ..terms import document_metadata_terms, fts5_bm25, fts5_idf, match_terms, occurrences, stemmed
+from .cache import ROW_FIELDS, RowCache
 from .connection import (
     CITABLE,
     HEAD_LINE,
@@ -143,6 +145,7 @@ class MilvusReader(Collections, BatchedReads):
         encoder: Encoder | None = None,
     ) -> None:
         super().__init__(client, index_name, target)
+        self._properties: dict | None = None
         # What the last write recorded on the collection (counts, model, dense index);
         # ``manifest`` is the index directory's (its files) when it is given.
         self.recorded = read_manifest(self)
@@ -152,7 +155,7 @@ class MilvusReader(Collections, BatchedReads):
         self.common_term_limit = max(
             COMMON_TERM_FLOOR, int(COMMON_TERM_SHARE * self.recorded.vectors)
         )
-        self._document_cache: dict[str, tuple[Document, str]] = {}
+        self.cache = RowCache(self)
         self._documents: list[Document] | None = None
         self._metadata_terms: dict[str, set[str]] | None = None
         self._metadata_vocabulary: frozenset[str] = frozenset()
@@ -168,6 +171,12 @@ class MilvusReader(Collections, BatchedReads):
     def citable_passage_count(self) -> int:
         return self.recorded.vectors
 
+    def properties(self) -> dict:
+        """The collection's recorded properties, read once (a reader is one version)."""
+        if self._properties is None:
+            self._properties = super().properties()
+        return self._properties
+
     def store_facts(self) -> dict[str, object]:
         """The store's name, the passages collection and the counts recorded there."""
         return {
@@ -178,6 +187,82 @@ class MilvusReader(Collections, BatchedReads):
                 for name in ("documents", "passages", "vectors", "sentences")
             },
         }
+
+    # -- batched: few round trips a question ------------------------------------------
+
+    def term_statistics(
+        self, terms: Sequence[str], wants_variants: Callable[[str, int], bool]
+    ) -> dict[str, TermStatistics]:
+        """As :meth:`BatchedReads.term_statistics`, from one query: the citable passages
+        holding any term or any spelling variant, counted here form by form. (Spelling
+        variants come from the names read once per reader.) When the terms are in more
+        passages than a query returns, each count is asked of the engine instead."""
+        terms = list(dict.fromkeys(terms))
+        variants = {term: self.name_variants(term) for term in terms}
+        stems = {form: _form_terms([form]) for t in terms for form in (t, *variants[t])}
+        every = sorted(set().union(*stems.values())) if stems else []
+        if not every:
+            return super().term_statistics(terms, wants_variants)
+        rows = self.client.query(
+            self.passages_name,
+            filter=f"kind == {CITABLE} and text_match(body_terms, {literal(' '.join(every))})",
+            output_fields=["body_terms"],
+            limit=QUERY_LIMIT,
+        )
+        if len(rows) >= QUERY_LIMIT:
+            return super().term_statistics(terms, wants_variants)
+        held = [set(row["body_terms"].split()) for row in rows]
+        limit = min(self.common_term_limit, QUERY_LIMIT)
+
+        def frequency(forms: tuple[str, ...]) -> int:
+            wanted = set().union(*(stems[form] for form in forms))
+            return min(sum(1 for terms_of in held if wanted & terms_of), limit) if wanted else 0
+
+        found = {}
+        for term in terms:
+            own = frequency((term,))
+            chosen = variants[term] if wants_variants(term, own) else []
+            forms = (term, *chosen)
+            found[term] = TermStatistics(forms, frequency(forms) if chosen else own)
+        return found
+
+    def search(self, query: np.ndarray, match: str, k: int, restriction: Any = None) -> Found:
+        """As :meth:`BatchedReads.search`: the dense search brings its passages along;
+        those only the keyword side found come in one query, with their vectors (the
+        dense scores ask for them next)."""
+        dense = self.dense_search(query, k, restriction)
+        keyword = self.keyword_search(match, k, restriction) if match else []
+        dense_ids = {pid for pid, _ in dense}
+        self.cache.fetch_rows([pid for pid, _ in keyword if pid not in dense_ids], vectors=True)
+        passages = self.passages([pid for pid, _ in dense] + [pid for pid, _ in keyword])
+        return Found([(pid, score) for pid, score in dense if pid in passages], keyword, passages)
+
+    def read(self, reads: Reads) -> ReadResult:
+        """As :meth:`BatchedReads.read`, with what it needs fetched first in as few
+        queries as the collections allow (rows, sentence vectors, documents)."""
+        ids = [*reads.passages, *reads.statements, *reads.containing_ids]
+        vector_ids: list[int] = []
+        sentence_ids: list[int] = []
+        if reads.dense_scores is not None:
+            _, wanted, known = reads.dense_scores
+            ids.extend(p for p in wanted if p in known)
+            vector_ids = [p for p in wanted if p not in known]
+            sentence_ids.extend(wanted)
+        for _, wanted in reads.sentence_cosines:
+            sentence_ids.extend(wanted)
+        self.cache.fetch_rows(ids)
+        self.cache.fetch_rows(vector_ids, vectors=True)
+        self.cache.fetch_sentences(
+            [p for p in sentence_ids if self.cache.rows.get(p, {}).get("kind", CITABLE) == CITABLE]
+        )
+        if reads.documents:
+            self.cache.fetch_documents(reads.documents)
+        result = super().read(dataclasses.replace(reads, document_passages=()))
+        if reads.document_passages:
+            result.document_passages = self._documents_passages(
+                list(dict.fromkeys(reads.document_passages))
+            )
+        return result
 
     # -- filters -------------------------------------------------------------
 
@@ -235,8 +320,9 @@ class MilvusReader(Collections, BatchedReads):
             limit=min(k, QUERY_LIMIT),
             filter=self._searchable(restriction),
             search_params=params,
-            output_fields=["id"],
+            output_fields=ROW_FIELDS,  # kept: the passages are what is asked next
         )
+        self.cache.keep_rows({**hit["entity"], "id": int(hit["id"])} for hit in found[0])
         return [(int(hit["id"]), float(hit["distance"])) for hit in found[0]]
 
     def keyword_search(
@@ -416,27 +502,27 @@ class MilvusReader(Collections, BatchedReads):
     # -- passages ----------------------------------------------------------------
 
     def passages(self, ids: list[int]) -> dict[int, Passage]:
-        rows = self.by_ids(self.passages_name, list(ids), PASSAGE_FIELDS)
-        return {row["id"]: to_passage(row) for row in rows}
+        return {pid: to_passage(row) for pid, row in self.cache.fetch_rows(ids).items()}
 
     def passages_for_vector_rows(self, rows: list[int]) -> dict[int, Passage]:
         return self.passages(rows)
 
     def document_passages(self, doc_id: str) -> list[Passage]:
-        rows = self.client.query(
-            self.passages_name,
-            filter=f"doc_id == {literal(doc_id)}",
-            output_fields=PASSAGE_FIELDS,
-            limit=QUERY_LIMIT,
-        )
-        return sorted((to_passage(row) for row in rows), key=lambda p: (p.start, p.passage_id))
+        return self._documents_passages([doc_id])[doc_id]
+
+    def _documents_passages(self, doc_ids: list[str]) -> dict[str, list[Passage]]:
+        """Each document's passages in text order, one query for all of them."""
+        return {
+            doc_id: sorted((to_passage(r) for r in rows), key=lambda p: (p.start, p.passage_id))
+            for doc_id, rows in self.cache.document_rows(list(doc_ids)).items()
+        }
 
     def statements(self, passage_ids: list[int]) -> dict[int, list[Statement]]:
         found: dict[int, list[Statement]] = {}
-        for row in self.by_ids(self.passages_name, list(passage_ids), ["id", "statements"]):
+        for pid, row in self.cache.fetch_rows(passage_ids).items():
             listed = [Statement(*item) for item in json.loads(row["statements"])]
             if listed:
-                found[row["id"]] = sorted(listed, key=lambda s: s.start)
+                found[pid] = sorted(listed, key=lambda s: s.start)
         return found
 
     def passages_quoting(self, wanted, limit: int = 200) -> list[int]:
@@ -474,19 +560,18 @@ class MilvusReader(Collections, BatchedReads):
         if not ids:
             return {}
         query = np.asarray(query, dtype=np.float32)
-        missing = [pid for pid in ids if pid not in known]
-        rows = self.by_ids(self.passages_name, list(ids), ["id"], f"kind == {CITABLE}")
-        citable = [row["id"] for row in rows]
-        vectors = {
-            row["id"]: np.asarray(row["vector"], dtype=np.float32)
-            for row in self.by_ids(
-                self.passages_name, [p for p in missing if p in set(citable)], ["id", "vector"]
-            )
-        }
+        rows = self.cache.fetch_rows([p for p in ids if p in known])
+        rows.update(self.cache.fetch_rows([p for p in ids if p not in known], vectors=True))
+        citable = [
+            pid for pid in dict.fromkeys(ids) if pid in rows and rows[pid]["kind"] == CITABLE
+        ]
         sentences = self.sentence_cosines(query, citable)
         scores = {}
         for pid in citable:
-            cosine = known[pid] if pid in known else float(vectors[pid] @ query)
+            if pid in known:
+                cosine = known[pid]
+            else:
+                cosine = float(np.asarray(rows[pid]["vector"], dtype=np.float32) @ query)
             each = sentences.get(pid)
             scores[pid] = (float(cosine), float(np.max(each)) if each is not None else cosine)
         return scores
@@ -495,20 +580,9 @@ class MilvusReader(Collections, BatchedReads):
         if not ids:
             return {}
         query = np.asarray(query, dtype=np.float32)
-        by_passage: dict[int, list[tuple[int, np.ndarray]]] = {}
-        for offset in range(0, len(ids), ID_BATCH):
-            rows = self.client.query(
-                self.sentences_name,
-                filter=in_list("passage_id", ids[offset : offset + ID_BATCH]),
-                output_fields=["passage_id", "position", "vector"],
-                limit=QUERY_LIMIT,
-            )
-            for row in rows:
-                vector = np.asarray(row["vector"], dtype=np.float32)
-                by_passage.setdefault(row["passage_id"], []).append((row["position"], vector))
         return {
             pid: np.array([v @ query for _, v in sorted(each, key=lambda x: x[0])])
-            for pid, each in by_passage.items()
+            for pid, each in self.cache.fetch_sentences(ids).items()
         }
 
     # -- terms ------------------------------------------------------------------------
@@ -527,15 +601,17 @@ class MilvusReader(Collections, BatchedReads):
         return len(rows)
 
     def passages_containing(self, passage_ids: list[int], forms: tuple[str, ...]) -> set[int]:
-        match = self._text_match(forms)
-        if match is None or not passage_ids:
+        """Which of the passages hold any form's terms: tested on their body terms as
+        fetched (the tokens ``text_match`` matches: the stored text is FTS5's terms
+        joined by spaces)."""
+        terms = _form_terms(forms)
+        if not terms or not passage_ids:
             return set()
-        return {row["id"] for row in self.by_ids(self.passages_name, passage_ids, ["id"], match)}
+        rows = self.cache.fetch_rows(passage_ids)
+        return {pid for pid, row in rows.items() if terms & set(row["body_terms"].split())}
 
     def _text_match(self, forms: tuple[str, ...]) -> str | None:
-        # FTS5 matches a form of several tokens as a phrase; Milvus's text_match takes
-        # any token. A form here is one word (keywords.tokens), so one term after stemming.
-        terms = sorted({t for text in stemmed(list(forms)) for t in text.split()})
+        terms = sorted(_form_terms(forms))
         if not terms:
             return None
         return f"text_match(body_terms, {literal(' '.join(terms))})"
@@ -563,24 +639,7 @@ class MilvusReader(Collections, BatchedReads):
     # -- documents ---------------------------------------------------------------------
 
     def _document_and_text(self, doc_id: str) -> tuple[Document, str]:
-        cached = self._document_cache.get(doc_id)
-        if cached:
-            return cached
-        rows = self.client.query(
-            self.documents_name,
-            filter=f"doc_id == {literal(doc_id)}",
-            output_fields=[*DOCUMENT_FIELDS, "part", "parts", "text"],
-            limit=QUERY_LIMIT,
-        )
-        if not rows or len(rows) != rows[0]["parts"]:
-            raise IndexCorruptError(f"document {doc_id!r} is missing from the {self.where}")
-        rows.sort(key=lambda row: row["part"])
-        text = "".join(row["text"] for row in rows)
-        document = to_document(rows[0])
-        if "\f" in text:  # pages parted by form feeds (a PDF): where each starts
-            document = Document(**{**document.__dict__, "page_starts": page_starts(text)})
-        self._document_cache[doc_id] = (document, text)
-        return document, text
+        return self.cache.fetch_documents([doc_id])[doc_id]
 
     def document(self, doc_id: str) -> Document:
         return self._document_and_text(doc_id)[0]
@@ -685,6 +744,13 @@ class MilvusReader(Collections, BatchedReads):
 
 
 # -- FTS5's BM25 ---------------------------------------------------------------------------
+
+
+def _form_terms(forms: Iterable[str]) -> set[str]:
+    """The stemmed terms of a term's forms. FTS5 matches a form of several tokens as a
+    phrase; Milvus's text_match takes any token. A form here is one word
+    (keywords.tokens), so one term after stemming."""
+    return {t for text in stemmed(list(forms)) for t in text.split()}
 
 
 def _any_term(phrases: list[list[str]]) -> str:
