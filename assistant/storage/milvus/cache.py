@@ -141,10 +141,12 @@ class RowCache:
         grouped: dict[str, list[dict]] = {doc_id: [] for doc_id in doc_ids}
         if not doc_ids:
             return grouped
+        # With their vectors: the passage after a candidate may join the candidates.
+        fields = [*ROW_FIELDS, "vector"]
         rows = self.collections.client.query(
             self.collections.passages_name,
             filter=in_list("doc_id", doc_ids),
-            output_fields=ROW_FIELDS,
+            output_fields=fields,
             limit=QUERY_LIMIT,
         )
         if len(rows) >= QUERY_LIMIT:
@@ -154,7 +156,7 @@ class RowCache:
                 for row in self.collections.client.query(
                     self.collections.passages_name,
                     filter=in_list("doc_id", [doc_id]),
-                    output_fields=ROW_FIELDS,
+                    output_fields=fields,
                     limit=QUERY_LIMIT,
                 )
             ]

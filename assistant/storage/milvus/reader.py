@@ -466,7 +466,7 @@ class MilvusReader(Collections, BatchedReads):
             limit=QUERY_LIMIT,
             filter="keyword_tokens > 0",
             search_params={"metric_type": "BM25"},
-            output_fields=["doc_id", "part", "keywords"],
+            output_fields=["doc_id", "part", "parts", "keywords"],
         )[0]
         idf = []
         if len(matched) < QUERY_LIMIT:  # every part holding a term: count in those
@@ -484,20 +484,35 @@ class MilvusReader(Collections, BatchedReads):
                 texts = _joined_parts(found)
                 hits = sum(1 for text in texts.values() if occurrences(text.split(), phrase))
                 idf.append(fts5_idf(rows, hits))
+        texts = self._document_keywords(doc_ids, matched if len(matched) < QUERY_LIMIT else None)
         scores: dict[str, float] = {}
-        for offset in range(0, len(doc_ids), ID_BATCH):
-            part = doc_ids[offset : offset + ID_BATCH]
+        for doc_id, text in texts.items():
+            score = fts5_bm25(text.split(), phrases, idf, tokens / max(rows, 1))
+            if score is not None:
+                scores[doc_id] = score
+        return scores
+
+    def _document_keywords(self, doc_ids: list[str], matched: list | None) -> dict[str, str]:
+        """The keyword text of these documents, parts joined. ``matched``: every part
+        holding a query term (when one search gave them all): a document with none
+        cannot match, and one of a single part is complete there; only the parts of
+        longer documents are then fetched."""
+        wanted = list(doc_ids)
+        texts: dict[str, str] = {}
+        if matched is not None:
+            held = {hit["entity"]["doc_id"]: hit["entity"] for hit in matched}
+            single = [hit["entity"] for hit in matched if hit["entity"]["parts"] == 1]
+            texts = {d: t for d, t in _joined_parts(single).items() if d in set(wanted)}
+            wanted = [d for d in wanted if d in held and d not in texts]
+        for offset in range(0, len(wanted), ID_BATCH):
             found = self.client.query(
                 self.documents_name,
-                filter=in_list("doc_id", part),
+                filter=in_list("doc_id", wanted[offset : offset + ID_BATCH]),
                 output_fields=["doc_id", "part", "keywords"],
                 limit=QUERY_LIMIT,
             )
-            for doc_id, text in _joined_parts(found).items():
-                score = fts5_bm25(text.split(), phrases, idf, tokens / max(rows, 1))
-                if score is not None:
-                    scores[doc_id] = score
-        return scores
+            texts.update(_joined_parts(found))
+        return texts
 
     # -- passages ----------------------------------------------------------------
 
