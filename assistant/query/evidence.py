@@ -228,17 +228,21 @@ class DocumentCache:
 
     def passages_of(self, doc_id: str) -> list[Passage]:
         """All of a document's passages in text order (head lines and boilerplate too)."""
-        if doc_id not in self.passages:
-            self.keep({doc_id: self.store.document_passages(doc_id)}, {})
-        return self.passages[doc_id]
+        found = self.passages.get(doc_id)
+        if found is None:  # not read with the candidates' (or emptied since)
+            found = self.store.document_passages(doc_id)
+            self.keep({doc_id: found}, {})
+        return found
 
     def citable_of(self, doc_id: str) -> list[Passage]:
         return [p for p in self.passages_of(doc_id) if not p.is_boilerplate]
 
     def document(self, doc_id: str) -> Document:
-        if doc_id not in self.documents:
-            self.keep({}, {doc_id: self.store.document(doc_id)})
-        return self.documents[doc_id]
+        found = self.documents.get(doc_id)
+        if found is None:
+            found = self.store.document(doc_id)
+            self.keep({}, {doc_id: found})
+        return found
 
     def terms(self, doc_id: str) -> set[str]:
         """Every term of a document: its passages' and its metadata's."""
@@ -317,11 +321,12 @@ class QuestionReads:
         quoting: list[int],
         following: list[int],
         search_filter: SearchFilter | None,
-    ) -> dict[str, list[int]]:
+    ) -> dict[str, list]:
         """The passages that join the candidates: those quoting the speaker asked about
-        that hold a topic word of the question, and those following the best."""
+        that hold a topic word of the question, and those following the best (and the
+        documents of the former)."""
         if not (quoting or following):
-            return {"quoting": [], "following": []}
+            return {"quoting": [], "following": [], "documents": []}
         topic = {
             t: analysis.forms[t]
             for t in analysis.terms
@@ -330,23 +335,26 @@ class QuestionReads:
         filtering = search_filter is not None
         checked = self.store.read(
             Reads(
+                passages=quoting,  # their documents are read with the candidates'
                 containing=topic if quoting else {},
                 containing_ids=quoting,
                 allowed=(quoting + following, search_filter) if filtering else None,
             )
         )
+
         allowed = set(checked.allowed) if filtering else None
         on_topic: set[int] = set().union(*checked.containing.values()) if quoting else set()
         return {
             "quoting": sorted(p for p in on_topic if allowed is None or p in allowed),
             "following": [p for p in following if allowed is None or p in allowed],
+            "documents": sorted({p.doc_id for p in checked.passages.values()}),
         }
 
     def _about(
         self,
         analysis: QueryAnalysis,
         hits: list[Hit],
-        added: dict[str, list[int]],
+        added: dict[str, list],
         quoting: list[int],
         following: list[int],
         said: bool,
@@ -361,6 +369,8 @@ class QuestionReads:
         vectors = [(analysis.vector, ids)]
         if topic_vector is not None:
             vectors.append((topic_vector, ids))
+        # The documents of the candidates, and of the speaker's passages that may join.
+        doc_ids = [h.passage.doc_id for h in hits] + added["documents"]
         about = self.store.read(
             Reads(
                 passages=joining,
@@ -369,10 +379,11 @@ class QuestionReads:
                 containing={t: analysis.forms[t] for t in analysis.terms},
                 containing_ids=ids,
                 sentence_cosines=vectors,
-                documents=[h.passage.doc_id for h in hits],
+                documents=doc_ids,
+                document_passages=self.documents.missing(doc_ids),
             )
         )
-        self.documents.keep({}, about.documents)
+        self.documents.keep(about.document_passages, about.documents)
         hits = self._joined(hits, added, about, following, said)
         hits = [h for h in hits if not h.passage.is_boilerplate]
         self._read_documents([h.passage.doc_id for h in hits])
