@@ -28,13 +28,12 @@ from ..text import keywords
 from ..types import Answer, Hit
 from . import abstain
 from .abstain import ABSTAIN_FEATURES, WEIGHTS_FILE, fitted
+from .candidate_reads import DocumentCache, Gathered
 from .citing import answer_line, cite
 from .evidence import (
     RANK_FEATURES,
-    DocumentCache,
     Evidence,
     EvidenceMeasure,
-    Gathered,
     has_quotation,
     idf_weights,
     is_heading,

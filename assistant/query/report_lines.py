@@ -9,7 +9,8 @@ import re
 import numpy as np
 
 from ..types import Hit, Passage
-from .evidence import DATE_LIKE, RANK_FEATURES, DocumentCache, Evidence
+from .candidate_reads import DocumentCache
+from .evidence import DATE_LIKE, RANK_FEATURES, Evidence
 from .question import QuestionAnalysis
 
 # A dateline opens a story: "KATHMANDU, April 25 (Reuters) -", "Dec. 23 (UPI) --",
