@@ -4,9 +4,9 @@
 or ``https://…`` a Milvus server or cluster (token from ``$ASSISTANT_MILVUS_TOKEN`` or
 the config file's ``[milvus] token``). The embedding model stays local: the client
 embeds with the same ONNX path and hands the engine vectors; the engine stores and
-searches. Fusion and the evidence logic stay the project's own (retrieval.py,
-answer.py): :class:`MilvusReader` answers the same calls :class:`~assistant.store.
-StoredIndex` answers, so answers come out the same.
+searches. Fusion and the evidence logic stay the project's own (query/): the reader
+(:mod:`.reader`) answers the same calls :class:`~assistant.storage.local.StoredIndex`
+answers, so answers come out the same. This module writes.
 
 One index is three collections (``assistant_<name>`` and two companions):
 
