@@ -14,23 +14,19 @@ by ``bench/fit_answer.py``, which says what they were fitted on.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
-from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data import DATA_DIR
 from ..ingest import speakers
 from .question import QuestionAnalysis
+from .weights import fitted
 
 if TYPE_CHECKING:
     from .evidence import Evidence
     from .retrieval import QueryAnalysis
-
-WEIGHTS_FILE = DATA_DIR / "answer_weights.json"
 
 ABSTAIN_FEATURES = (
     "coverage",  # the best passage's idf-weighted share of the question's terms
@@ -44,12 +40,6 @@ ABSTAIN_FEATURES = (
     # document lacks, in every spelling: the entity is there, the fact may not be.
     "topic_missing_in_document",
 )
-
-
-@cache
-def fitted() -> dict:
-    """The fitted weights, thresholds and what they were fitted on."""
-    return json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
 
 
 def sigmoid(x: float) -> float:

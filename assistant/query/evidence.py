@@ -21,10 +21,10 @@ from ..ingest import speakers
 from ..storage.base import ReadStore
 from ..text import keywords
 from ..types import Hit, Passage
-from .abstain import fitted
 from .candidate_reads import DocumentCache, Gathered, QuestionReads, names_speaker, speaks
 from .question import QuestionAnalysis
 from .retrieval import QueryAnalysis, Retriever
+from .weights import fitted
 
 # Passages whose question words are also sought by meaning (one encoder batch).
 SOFT_MATCH_TOP = 5

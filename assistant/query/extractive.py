@@ -27,7 +27,7 @@ from ..storage.base import ReadStore
 from ..text import keywords
 from ..types import Answer, Hit
 from . import abstain
-from .abstain import ABSTAIN_FEATURES, WEIGHTS_FILE, fitted
+from .abstain import ABSTAIN_FEATURES
 from .candidate_reads import DocumentCache, Gathered
 from .citing import answer_line, cite
 from .evidence import (
@@ -42,6 +42,7 @@ from .evidence import (
 from .question import QuestionAnalysis
 from .report_lines import report_line
 from .retrieval import QueryAnalysis, Retriever
+from .weights import WEIGHTS_FILE, fitted
 
 __all__ = [
     "ABSTAIN_FEATURES",

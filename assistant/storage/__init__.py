@@ -70,8 +70,8 @@ row in ``vectors.*``).
   passages without resolving the whole filter;
 - dense search: ``dense_search(query, k, restriction)`` gives (vector row, cosine),
   best first; ``dense_scores(query, ids, known)`` the exact (passage cosine, best
-  sentence cosine) of given passages (``known``: cosines by passage id); ``sentence_cosines(query, ids)`` each sentence's
-  cosine;
+  sentence cosine) of given passages (``known``: cosines by passage id);
+  ``sentence_cosines(query, ids)`` each sentence's cosine;
 - keyword search: ``keyword_search(match, k, restriction)`` gives (passage id, BM25 >
   0), best first, for an FTS5 ``match`` expression over normalised text;
   ``document_bm25(match, doc_ids)``, ``passage_frequency(forms)``,

@@ -8,15 +8,22 @@ pymilvus is imported only when the manifest names a Milvus store.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from . import layout
 
 if TYPE_CHECKING:
     from ..embeddings import Encoder
+    from ..errors import AssistantError
     from .base import ReadStore
     from .layout import Manifest
-    from .verify import VerifyReport
+
+
+class CheckReport(Protocol):
+    """Where ``index verify``'s checks go (:class:`~.verify.VerifyReport`)."""
+
+    def passed(self, name: str, detail: str) -> None: ...
+    def failed(self, name: str, error: AssistantError) -> None: ...
 
 
 def open_reader(
@@ -40,7 +47,7 @@ def open_reader(
     return StoredIndex(index_dir, encoder=encoder)
 
 
-def verify_store(report: VerifyReport, index_dir: Path, manifest: Manifest) -> None:
+def verify_store(report: CheckReport, index_dir: Path, manifest: Manifest) -> None:
     """``index verify``'s deep check of where the rows live: the generation's files, or
     the Milvus collections against what their last write recorded."""
     from . import verify
