@@ -273,7 +273,7 @@ def test_keyword_scores_stay_fts5s_when_one_search_cannot_hold_the_matches(
 ):
     """Terms in more passages than one engine search returns: the passages are found
     window by window and each term's passages counted by the engine instead."""
-    monkeypatch.setattr(mb, "QUERY_LIMIT", 8)
+    monkeypatch.setattr(milvus_reader, "QUERY_LIMIT", 8)
     for question in (
         QUESTION_132,
         "What did Iran's Foreign Minister say Iran will never tolerate?",
@@ -286,6 +286,24 @@ def test_keyword_scores_stay_fts5s_when_one_search_cannot_hold_the_matches(
         assert milvus_index.store.document_bm25(match, doc_ids) == pytest.approx(
             seeds_index.store.document_bm25(match, doc_ids), rel=1e-9
         )
+
+
+def test_term_counts_are_the_local_ones_in_one_query_or_term_by_term(
+    seeds_index, milvus_index, monkeypatch
+):
+    """A question's terms and their spelling variants are counted from one query's
+    rows; when the rows are more than a query returns, term by term by the engine
+    (counts then stop at that limit, as the local ones stop at theirs)."""
+    terms = ("azerbaijan", "border", "heydari", "kioumars", "132", "the")
+    local = seeds_index.store.term_statistics(terms, lambda term, own: own < 5)
+    milvus = milvus_index.store.term_statistics(terms, lambda term, own: own < 5)
+    assert milvus == local
+    assert any(len(s.forms) > 1 for s in local.values())  # a variant was sought and found
+    monkeypatch.setattr(milvus_reader, "QUERY_LIMIT", 8)
+    capped = milvus_index.store.term_statistics(terms, lambda term, own: own < 5)
+    assert {t: (s.forms, min(s.frequency, 8)) for t, s in local.items()} == {
+        t: (s.forms, s.frequency) for t, s in capped.items()
+    }
 
 
 # -- the backend seam and the batched reads ----------------------------------------------
