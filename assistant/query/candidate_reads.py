@@ -16,7 +16,7 @@ import numpy as np
 from ..filters import SearchFilter
 from ..ingest import speakers
 from ..storage.base import ReadStore
-from ..storage.reads import Reads
+from ..storage.reads import ReadResult, Reads
 from ..text import keywords
 from ..types import Document, Hit, Passage
 from .question import QuestionAnalysis
@@ -150,20 +150,22 @@ class QuestionReads:
     ) -> Gathered:
         question = analysis.question
         said = question.kind == "said"
-        first = self.store.read(
-            Reads(
-                quoting=wanted,
-                document_passages=self.documents.missing(h.passage.doc_id for h in hits),
-                metadata_terms=self.documents.wants_metadata,
-            )
+        first = Reads(
+            quoting=wanted,
+            document_passages=self.documents.missing(h.passage.doc_id for h in hits),
+            metadata_terms=self.documents.wants_metadata,
         )
-        self.documents.keep(first.document_passages, {})
-        self.documents.keep_metadata(first.metadata_terms)
+        quoting: list[int] = []
+        if first.quoting is not None or first.document_passages or first.metadata_terms:
+            found = self.store.read(first)
+            self.documents.keep(found.document_passages, {})
+            self.documents.keep_metadata(found.metadata_terms)
+            quoting = found.quoting
         have = {hit.passage.passage_id for hit in hits}
-        quoting = [pid for pid in first.quoting if pid not in have] if wanted else []
+        quoting = [pid for pid in quoting if pid not in have]
         following = self._following(hits, have) if said else []
         added = self._added(analysis, wanted, quoting, following, search_filter)
-        return self._about(analysis, hits, added, quoting, following, said)
+        return self._about(analysis, hits, added, said)
 
     def _following(self, hits: list[Hit], have: set[int]) -> list[int]:
         """The citable passage after each of the best candidates: "X said:" or a
@@ -220,8 +222,6 @@ class QuestionReads:
         analysis: QueryAnalysis,
         hits: list[Hit],
         added: dict[str, list],
-        quoting: list[int],
-        following: list[int],
         said: bool,
     ) -> Gathered:
         """One read for everything about the candidates and the passages that join
@@ -249,7 +249,7 @@ class QuestionReads:
             )
         )
         self.documents.keep(about.document_passages, about.documents)
-        hits = self._joined(hits, added, about, following, said)
+        hits = self._joined(hits, added, about, said)
         hits = [h for h in hits if not h.passage.is_boilerplate]
         self._read_documents([h.passage.doc_id for h in hits])
         return Gathered(
@@ -261,7 +261,9 @@ class QuestionReads:
         )
 
     @staticmethod
-    def _joined(hits, added, about, following, said) -> list[Hit]:
+    def _joined(
+        hits: list[Hit], added: dict[str, list], about: ReadResult, said: bool
+    ) -> list[Hit]:
         """The candidates, then the speaker's passages, then those following the best
         (as hits with the dense score of their best sentence; ids in order)."""
 

@@ -128,11 +128,12 @@ class MilvusRestriction:
 
 
 class MilvusReader(Collections, BatchedReads):
-    """The calls retrieval.py and answer.py make of a StoredIndex, answered by Milvus.
+    """The read protocol (:class:`~assistant.storage.base.ReadStore`) answered by
+    Milvus, with the same results as the local store.
 
     Differences: vector "rows" are passage ids (``passages_for_vector_rows`` is
-    ``passages``), ``dense_scores``'s ``known`` is keyed by passage id, and a
-    restriction is a :class:`MilvusRestriction`.
+    ``passages``), and a restriction is a :class:`MilvusRestriction`. What it fetched
+    is kept (:class:`~.cache.RowCache`): a reader is one version of the index.
     """
 
     def __init__(
