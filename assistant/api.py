@@ -15,15 +15,16 @@ from .errors import UsageError
 from .indexing.plan import SourceInfo, model_spec, source_paths
 from .indexing.writer import sources_of
 from .storage import layout
+from .storage.backend import open_reader
 from .storage.database import database_errors
 from .storage.layout import compare_with_disk, file_state, is_disk_full
-from .storage.local import StoredIndex
 from .types import Answer, Document, Hit, IndexStatus, Passage
 
 if TYPE_CHECKING:
     from .embeddings import Encoder
     from .filters import SearchFilter
     from .query.llm import LLMConfig
+    from .storage.base import ReadStore
     from .storage.layout import Manifest
     from .storage.verify import VerifyReport
 
@@ -32,19 +33,6 @@ __all__ = ["Index", "compare_with_disk", "file_state", "is_disk_full", "verify_i
 
 # Beyond this, a "question" is a document: embed and match its beginning only.
 MAX_QUESTION_CHARS = 2000
-
-
-def _open_store(path: Path, encoder=None) -> tuple[Manifest, StoredIndex]:
-    """The directory's manifest, and the store it names: this directory's current
-    generation, or the index's collections in Milvus (a MilvusReader). The index must
-    have been embedded by ``encoder``'s model (None: the bundled one)."""
-    manifest = layout.read_manifest(path)
-    if not manifest.store:
-        store = StoredIndex(path, expected=model_spec(encoder))
-        return store.manifest, store
-    from .storage.milvus.backend import open_reader  # pymilvus only for a Milvus store
-
-    return manifest, open_reader(manifest.store, manifest.store_index, model_spec(encoder))
 
 
 def clean_question(text: str) -> str:
@@ -62,15 +50,16 @@ class Index:
     """An opened index. Thread-safe for concurrent ``search``/``ask`` calls."""
 
     def __init__(self, path: str | Path | None = None, *, encoder: Encoder | None = None) -> None:
-        """Open the index at ``path``; ``encoder`` embeds the questions (None: the
-        bundled model, loaded with the first question)."""
+        """Open the index at ``path``. ``encoder`` embeds the questions (default: the
+        bundled model, loaded on the first question); the index must have been built
+        with the same model and dimension (IndexIncompatibleError, exit 6, if not)."""
         from .paths import default_index_dir
 
         self.path = Path(path) if path is not None else default_index_dir()
         self._encoder = encoder
         self._lock = threading.RLock()
         self._manifest_stamp = self._stamp()
-        self._manifest, self._store = _open_store(self.path, encoder)
+        self._open_store()
         self._retriever = None
         self._answerer = None
         self._generators: dict = {}  # LLMConfig -> GenerativeAnswerer
@@ -106,12 +95,17 @@ class Index:
         if stamp is not None and stamp != self._manifest_stamp:
             self.reload()
 
+    def _open_store(self) -> None:
+        """The store the directory's manifest names, and that manifest."""
+        self._store: ReadStore = open_reader(self.path, expected=model_spec(self._encoder))
+        self._manifest = self._store.manifest
+
     def reload(self) -> None:
         with self._lock:
             self._manifest_stamp = self._stamp()
             # The old store is not closed here: a query in another thread may still be
             # reading it. Its connection closes when the last reference goes.
-            self._manifest, self._store = _open_store(self.path, self._encoder)
+            self._open_store()
             encoder = self._retriever.encoder if self._retriever else None
             self._retriever = self._answerer = None
             self._generators = {}
@@ -234,7 +228,7 @@ class Index:
         return self._manifest
 
     @property
-    def store(self) -> StoredIndex:
+    def store(self) -> ReadStore:
         """The store of the current generation (the read protocol of
         :mod:`assistant.storage`), for library users and tests; front ends use the
         methods of this class."""
@@ -297,22 +291,8 @@ class Index:
             stale=stale,
             missing=missing,
             new=new,
-            **self._store_facts(),
+            **self._store.store_facts(),
         )
-
-    def _store_facts(self) -> dict:
-        """A Milvus store's name, collection and recorded counts (nothing for local)."""
-        if not self._manifest.store:
-            return {}
-        recorded = self._store.manifest  # read from the collection when it was opened
-        return {
-            "store_uri": self._manifest.store,
-            "collection": self._store.passages_name,
-            "store_counts": {
-                name: getattr(recorded, name)
-                for name in ("documents", "passages", "vectors", "sentences")
-            },
-        }
 
     def close(self) -> None:
         self._store.close()

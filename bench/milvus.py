@@ -6,7 +6,7 @@ unit vectors clustered on the sphere. Both stores get the same rows.
 
 * build: local = the vector index the local store chooses for the size
   (``make_vector_index``: flat up to 50,000, IVF + SQ8 above) plus an FTS5 table of the
-  normalised text; Milvus Lite = :class:`assistant.storage.milvus.backend.MilvusWriter` (three
+  normalised text; Milvus Lite = :class:`assistant.storage.milvus.writer.MilvusWriter` (three
   collections, BM25 function, FLAT or HNSW dense index), rows written 1,000 passages a
   source;
 * query: one dense search (k=10) and one BM25 search (k=50), as retrieval makes them

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,12 @@ from assistant import Index, IndexIncompatibleError, IndexNotFoundError, IndexWr
 from assistant.errors import StoreUnavailableError
 from assistant.eval.questions import evaluate
 from assistant.frontends.cli import EXIT_CODES
-from assistant.storage.milvus import backend as mb
-from assistant.storage.milvus import writer as mw
+from assistant.storage import milvus as mb
+from assistant.storage.backend import open_reader
+from assistant.storage.base import ReadStore
+from assistant.storage.local import StoredIndex
+from assistant.storage.milvus import connection
+from assistant.storage.milvus import reader as milvus_reader
 from assistant.text import keywords
 
 from .conftest import DEV_QUESTIONS, SEEDS
@@ -70,7 +75,7 @@ def test_the_milvus_index_lives_in_milvus(milvus_index):
     manifest = milvus_index.manifest
     assert manifest.store.startswith("milvus:/") and manifest.store.endswith("/store.db")
     assert manifest.generation == "" and not list(milvus_index.path.glob("gen-*"))
-    assert isinstance(milvus_index.store, mb.MilvusReader)
+    assert isinstance(milvus_index.store, milvus_reader.MilvusReader)
 
 
 @pytest.mark.parametrize("question", dev_question_texts() or ["(no seeds-dev questions)"])
@@ -225,8 +230,8 @@ def test_cli_build_status_and_verify_on_milvus(cli, fake_model, tmp_path):
 
     # The collection dropped behind the index's back: exit 4 from both.
     manifest = Index.read_manifest(target)
-    client = mb.connect(mb.parse_store_uri(manifest.store))
-    for name in mb.collection_names(manifest.store_index):
+    client = connection.connect(connection.parse_store_uri(manifest.store))
+    for name in connection.collection_names(manifest.store_index):
         client.drop_collection(name)
     client.close()
     verify = cli("index", "verify", "--index", str(target))
@@ -240,8 +245,8 @@ def test_another_model_in_the_store_is_exit_6(cli, fake_model, tmp_path):
     target = tmp_path / "index"
     IndexWriter(target, encoder=fake_model).build([str(SEEDS)], store=f"milvus:{tmp_path}/x.db")
     manifest = Index.read_manifest(target)
-    store = mb.parse_store_uri(manifest.store)
-    writer = mw.MilvusWriter(mb.connect(store), manifest.store_index, store)
+    store = connection.parse_store_uri(manifest.store)
+    writer = mb.MilvusWriter(connection.connect(store), manifest.store_index, store)
     writer.create("some/other-model", 8, replace=True)
     writer.client.close()
     with pytest.raises(IndexIncompatibleError, match="some/other-model"):
@@ -251,7 +256,6 @@ def test_another_model_in_the_store_is_exit_6(cli, fake_model, tmp_path):
 
 def test_store_unavailable_is_exit_15(cli):
     assert EXIT_CODES[StoreUnavailableError] == 15
-    assert mb.StoreUnavailableError is StoreUnavailableError
     result = cli("index", "build", str(SEEDS), "--index", "/tmp/x", "--store", "milvus:no.sqlite")
     assert result.exit_code == 2 and "ending in .db" in result.output
 
@@ -271,7 +275,7 @@ def test_keyword_scores_stay_fts5s_when_one_search_cannot_hold_the_matches(
 ):
     """Terms in more passages than one engine search returns: the passages are found
     window by window and each term's passages counted by the engine instead."""
-    monkeypatch.setattr(mb, "QUERY_LIMIT", 8)
+    monkeypatch.setattr(milvus_reader, "QUERY_LIMIT", 8)
     for question in (
         QUESTION_132,
         "What did Iran's Foreign Minister say Iran will never tolerate?",
@@ -284,3 +288,100 @@ def test_keyword_scores_stay_fts5s_when_one_search_cannot_hold_the_matches(
         assert milvus_index.store.document_bm25(match, doc_ids) == pytest.approx(
             seeds_index.store.document_bm25(match, doc_ids), rel=1e-9
         )
+
+
+def test_term_counts_are_the_local_ones_in_one_query_or_term_by_term(
+    seeds_index, milvus_index, monkeypatch
+):
+    """A question's terms and their spelling variants are counted from one query's
+    rows; when the rows are more than a query returns, term by term by the engine
+    (counts then stop at that limit, as the local ones stop at theirs)."""
+    terms = ("azerbaijan", "border", "heydari", "kioumars", "132", "the")
+    local = seeds_index.store.term_statistics(terms, lambda term, own: own < 5)
+    milvus = milvus_index.store.term_statistics(terms, lambda term, own: own < 5)
+    assert milvus == local
+    assert any(len(s.forms) > 1 for s in local.values())  # a variant was sought and found
+    monkeypatch.setattr(milvus_reader, "QUERY_LIMIT", 8)
+    capped = milvus_index.store.term_statistics(terms, lambda term, own: own < 5)
+    assert {t: (s.forms, min(s.frequency, 8)) for t, s in local.items()} == {
+        t: (s.forms, s.frequency) for t, s in capped.items()
+    }
+
+
+# -- the backend seam and the batched reads ----------------------------------------------
+
+
+def test_the_seam_opens_the_store_the_manifest_names(seeds_index, milvus_index):
+    local = open_reader(seeds_index.path)
+    milvus = open_reader(milvus_index.path, Index.read_manifest(milvus_index.path))
+    try:
+        assert isinstance(local, StoredIndex) and isinstance(milvus, milvus_reader.MilvusReader)
+        for store in (local, milvus):
+            assert isinstance(store, ReadStore)
+        # Both give the directory's manifest; Milvus keeps the counts it recorded apart.
+        assert milvus.manifest == Index.read_manifest(milvus_index.path)
+        assert milvus.recorded.vectors == milvus.manifest.vectors
+        assert local.store_facts() == {}
+        assert milvus.store_facts()["collection"].startswith("assistant_")
+        assert local.document_ids(local.documents()[0].source) == milvus.document_ids(
+            milvus.documents()[0].source
+        )
+    finally:
+        local.close()
+        milvus.close()
+
+
+class Counting:
+    """Counts the calls of the methods it hands out, forwarding everything."""
+
+    def __init__(self, target, counts: Counter) -> None:
+        self._target, self._counts = target, counts
+
+    def __getattr__(self, name):
+        value = getattr(self._target, name)
+        if not callable(value):
+            return value
+
+        def counted(*args, **kwargs):
+            self._counts[name] += 1
+            return value(*args, **kwargs)
+
+        return counted
+
+
+@pytest.mark.parametrize("question", [QUESTION_132, "What did Heydari say about border changes?"])
+def test_a_question_asks_the_store_a_few_batched_calls(tmp_path, seeds_index_dir, question):
+    """At most 8 store calls a question (it was about 40 one-purpose calls), and the
+    same answer as through the store unwrapped."""
+    index = Index(seeds_index_dir)
+    expected = citations(index.ask(question))
+    calls: Counter = Counter()
+    index._store = Counting(index._store, calls)
+    index._retriever = index._answerer = None
+    answer = index.ask(question)
+    assert citations(answer) == expected
+    assert 0 < sum(calls.values()) <= 8, calls
+    assert set(calls) <= {"term_statistics", "search", "read", "citable_passage_count"}
+    index.close()
+
+
+def test_a_milvus_question_costs_a_few_round_trips(milvus_index):
+    """Once a reader has read what it reads once (names, statements, document
+    metadata), a question costs a few client round trips even with none of its rows
+    fetched before (8 for most; "what did X say" with X's passages in other
+    documents up to 11; it was 20 to 46)."""
+    from assistant.storage.milvus.cache import RowCache
+
+    store = milvus_index.store
+    milvus_index.ask("What did Azerbaijan say?")  # the reader's one-time reads
+    trips: Counter = Counter()
+    client = store.client
+    store.client = Counting(client, trips)
+    try:
+        for question in dev_question_texts()[:6] or [QUESTION_132]:
+            store.cache = RowCache(store)
+            trips.clear()
+            milvus_index.ask(question)
+            assert 0 < sum(trips.values()) <= 11, (question, trips)
+    finally:
+        store.client = client

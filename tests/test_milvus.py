@@ -21,7 +21,8 @@ from assistant.errors import (
 )
 from assistant.filters import SearchFilter
 from assistant.indexing.plan import model_spec
-from assistant.storage.milvus import backend as mb
+from assistant.storage.milvus import connection
+from assistant.storage.milvus import reader as milvus_reader
 from assistant.storage.milvus import writer as mw
 from assistant.text import keywords
 
@@ -29,14 +30,14 @@ from assistant.text import keywords
 @pytest.fixture(scope="module")
 def milvus(tmp_path_factory, seeds_index):
     """(client, target, reader of the seeds copy, seconds to start, seconds to copy)."""
-    target = mb.parse_store_uri(f"milvus:{tmp_path_factory.mktemp('milvus')}/store.db")
+    target = connection.parse_store_uri(f"milvus:{tmp_path_factory.mktemp('milvus')}/store.db")
     started = time.perf_counter()
-    client = mb.connect(target)
+    client = connection.connect(target)
     startup = time.perf_counter() - started
     started = time.perf_counter()
     mw.copy_local_index(seeds_index.store, mw.MilvusWriter(client, "seeds", target))
     copy = time.perf_counter() - started
-    reader = mb.MilvusReader(client, "seeds", target)
+    reader = milvus_reader.MilvusReader(client, "seeds", target)
     yield client, target, reader, startup, copy
     client.close()
 
@@ -59,29 +60,29 @@ def assert_same_ranking(got, expected, tolerance=1e-5):
 
 
 def test_store_uris_and_the_token(monkeypatch, tmp_path):
-    lite = mb.parse_store_uri("milvus:~/idx.db", environ={})
+    lite = connection.parse_store_uri("milvus:~/idx.db", environ={})
     assert lite.lite and lite.uri.endswith("/idx.db") and not lite.uri.startswith("~")
-    server = mb.parse_store_uri("milvus://10.0.0.5:19530", environ={})
+    server = connection.parse_store_uri("milvus://10.0.0.5:19530", environ={})
     assert (server.uri, server.lite, server.token) == ("http://10.0.0.5:19530", False, None)
-    cloud = mb.parse_store_uri(
+    cloud = connection.parse_store_uri(
         "https://in03-x.api.gcp-us-west1.zillizcloud.com",
-        environ={mb.TOKEN_ENVIRONMENT: "user:secret"},
+        environ={connection.TOKEN_ENVIRONMENT: "user:secret"},
     )
     assert cloud.uri.startswith("https://") and cloud.token == "user:secret"
     config = tmp_path / "config.toml"
     config.write_text('[milvus]\ntoken = "from-file"\n')
     monkeypatch.setenv("ASSISTANT_CONFIG", str(config))
-    assert mb.parse_store_uri("milvus://h:1", environ={}).token == "from-file"
+    assert connection.parse_store_uri("milvus://h:1", environ={}).token == "from-file"
     for bad in ("milvus:store.sqlite", "milvus://nohost", "milvus://h:port", "redis://h:1", ""):
         with pytest.raises(UsageError):
-            mb.parse_store_uri(bad, environ={})
+            connection.parse_store_uri(bad, environ={})
 
 
 def test_a_copy_of_the_seeds_has_every_row_and_verifies(milvus, seeds_index):
     client, target, _, startup, copy = milvus
     store = seeds_index.store
     manifest = store.manifest
-    facts = mb.verify(client, "seeds", target)
+    facts = milvus_reader.verify(client, "seeds", target)
     every = [p for d in store.documents() for p in store.document_passages(d.doc_id)]
     assert (facts["documents"], facts["passages"], facts["vectors"]) == (
         manifest.documents,
@@ -90,8 +91,8 @@ def test_a_copy_of_the_seeds_has_every_row_and_verifies(milvus, seeds_index):
     )
     from assistant.storage.base import ReadStore
 
-    assert isinstance(mb.MilvusReader(client, "seeds", target), ReadStore)
-    status = mb.status(client, "seeds", target)
+    assert isinstance(milvus_reader.MilvusReader(client, "seeds", target), ReadStore)
+    status = milvus_reader.status(client, "seeds", target)
     assert status["model"] == manifest.model and status["dimension"] == manifest.dimension
     print(f"Milvus Lite: started in {startup:.2f} s, seeds copied in {copy:.2f} s")
 
@@ -200,7 +201,7 @@ def test_a_changed_source_is_deleted_and_written_again(milvus, seeds_index):
     assert after == set(ids.values()) and not (after & before) and len(after) == len(kept)
     assert writer.source_hashes()[source] == "changed-hash"
     assert manifest.passages == len(kept) + len(second[3])
-    reader = mb.MilvusReader(client, "scratch", target)
+    reader = milvus_reader.MilvusReader(client, "scratch", target)
     moved = reader.passages(sorted(after))
     assert sorted(p.text for p in moved.values()) == sorted(r.passage.text for r in kept)
 
@@ -208,23 +209,23 @@ def test_a_changed_source_is_deleted_and_written_again(milvus, seeds_index):
     manifest = writer.finish()
     assert source not in writer.source_hashes()
     assert manifest.passages == len(second[3]) and manifest.documents == len(second[2])
-    assert mb.verify(client, "scratch", target)["ok"]
+    assert milvus_reader.verify(client, "scratch", target)["ok"]
 
 
 def test_missing_collection_mismatch_and_unfinished_write_are_typed_errors(milvus):
     client, target, _, _, _ = milvus
     with pytest.raises(IndexNotFoundError, match="no index 'absent'"):
-        mb.MilvusReader(client, "absent", target)
+        milvus_reader.MilvusReader(client, "absent", target)
     with pytest.raises(IndexNotFoundError):
-        mb.verify(client, "absent", target)
+        milvus_reader.verify(client, "absent", target)
 
     writer = mw.MilvusWriter(client, "other_model", target)
     writer.create("some/other-model", 8, replace=True)
     minilm = model_spec(None)  # what the index is searched with
     with pytest.raises(IndexIncompatibleError, match="some/other-model"):
-        mb.MilvusReader(client, "other_model", target, minilm)
+        milvus_reader.MilvusReader(client, "other_model", target, minilm)
     with pytest.raises(IndexIncompatibleError):
-        mb.verify(client, "other_model", target, minilm)
+        milvus_reader.verify(client, "other_model", target, minilm)
 
     writer = mw.MilvusWriter(client, "unfinished", target)
     from assistant.embeddings import DIMENSION, MODEL_NAME
@@ -235,7 +236,7 @@ def test_missing_collection_mismatch_and_unfinished_write_are_typed_errors(milvu
         [{"id": 0, "passage_id": 0, "position": 0, "source": "x", "vector": [0.0] * DIMENSION}],
     )
     with pytest.raises(IndexCorruptError, match="sentences 1 \\(recorded 0\\)"):
-        mb.verify(client, "unfinished", target)
+        milvus_reader.verify(client, "unfinished", target)
 
 
 def test_the_milvus_path_does_not_load_torch():
@@ -245,7 +246,7 @@ def test_the_milvus_path_does_not_load_torch():
     import sys
 
     code = (
-        "import sys, assistant.storage.milvus.backend, pymilvus, milvus_lite,"
+        "import sys, assistant.storage.milvus, pymilvus, milvus_lite,"
         " assistant.query.retrieval;"
         " sys.exit('torch' in sys.modules)"
     )

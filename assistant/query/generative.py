@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 
 from ..filters import SearchFilter
-from ..storage.local import StoredIndex
+from ..storage.base import ReadStore
 from ..text.keywords import content_terms, tokens
 from ..types import Answer, Citation, Hit, LLMReport, Passage, Span
 from . import budget
@@ -36,7 +36,7 @@ TextCallback = Callable[[str], None]
 class GenerativeAnswerer:
     def __init__(
         self,
-        store: StoredIndex,
+        store: ReadStore,
         retriever: Retriever,
         extractive: ExtractiveAnswerer,
         config: LLMConfig,
@@ -65,18 +65,27 @@ class GenerativeAnswerer:
         )
         if fallback.abstained:
             # The engine's evidence says the sources do not answer; a model would guess.
-            report = LLMReport(
+            not_asked = LLMReport(
                 self.config.shown_url,
                 self.config.model,
                 fallback="not asked: the sources do not answer this question",
             )
-            return _with_report(fallback, report)
+            return _with_report(fallback, not_asked)
 
+        report: dict = {"url": self.config.shown_url, "model": self.config.model}
+        asked = self._ask_model(question, fallback, hits, report, on_text)
+        if isinstance(asked, Answer):
+            return asked
+        given, usage, result = asked
+        return self._verified(question, fallback, hits, given, usage, result, report)
+
+    def _ask_model(self, question, fallback: Answer, hits: list[Hit], report: dict, on_text):
+        """The passages that fit, and the model's streamed answer to them; the fallback
+        answer (with the report saying why) when the model fails."""
         system = load_prompt("system", self.config.prompts)
         template = load_prompt("answer", self.config.prompts)
         today = date.today().isoformat()
         system_text = system.render(today=today)
-        report: dict = {"url": self.config.shown_url, "model": self.config.model}
         pieces: list[str] = []
         usage = None
         try:
@@ -105,7 +114,11 @@ class GenerativeAnswerer:
             report.update(raw=raw, error=str(error))
             notice = f"{error}; showing the extractive answer instead"
             return _with_report(fallback, LLMReport(**report, fallback=notice), notice)
+        return given, usage, result
 
+    def _verified(self, question, fallback, hits, given, usage, result, report) -> Answer:
+        """The model's answer as far as it is verified against the passages it saw; the
+        fallback when nothing of it is."""
         usage.answer = budget.count_tokens(result.text)
         usage.server_prompt = result.prompt_tokens
         # Checked against what the model saw: each passage with its title line.
@@ -199,7 +212,7 @@ class GenerativeAnswerer:
         Line breaks inside the passage become spaces, so no passage can start a line
         that looks like another passage's header.
         """
-        document = self.store.document(passage.doc_id)
+        document = self.extractive.documents.document(passage.doc_id)
         facts = ", ".join(f for f in (document.outlet, document.published) if f)
         title = " ".join((document.title or passage.source).split())
         header = f"[{n}] {title}" + (f" — {facts}" if facts else "")
@@ -221,7 +234,7 @@ class GenerativeAnswerer:
                 Citation(
                     n=n,
                     passage=passage,
-                    document=self.store.document(passage.doc_id),
+                    document=self.extractive.documents.document(passage.doc_id),
                     score=scores.get(passage.passage_id, 0.0),
                     quote=quote,
                     quote_text=_text_of(passage, quote),

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..filters import SearchFilter
-from ..storage.local import StoredIndex
+from ..storage.base import ReadStore
+from ..storage.reads import Reads
 from ..text import keywords
 from ..types import Hit, Passage
 from .question import QuestionAnalysis
 from .question import analyze as analyze_question
+
+if TYPE_CHECKING:
+    from ..embeddings import Encoder
 
 # Fusion weights, tuned on SciFact's train split (bench/beir_tune.py; see BENCHMARKS.md):
 # hybrid = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * keyword, each scaled 0..1 over
@@ -44,39 +50,44 @@ class QueryAnalysis:
 
 
 class Retriever:
-    def __init__(self, store: StoredIndex, encoder=None) -> None:
+    def __init__(self, store: ReadStore, encoder: Encoder | None = None) -> None:
         self.store = store
         self._encoder = encoder
         self._encoder_lock = threading.Lock()
 
     @property
-    def encoder(self):
+    def encoder(self) -> Encoder:
         # Loading ONNX Runtime costs a few hundred ms: only when a query needs it.
         with self._encoder_lock:
             if self._encoder is None:
-                from ..embeddings import shared_onnx_encoder
+                from ..embeddings import default_encoder
 
-                self._encoder = shared_onnx_encoder()
+                self._encoder = default_encoder()
             return self._encoder
+
+    @cached_property
+    def citable(self) -> int:
+        """The store's citable passages (read once: a store is one version)."""
+        return self.store.citable_passage_count()
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.encoder.encode(texts)
 
     def analyze(self, query: str) -> QueryAnalysis:
         question = analyze_question(query, MAX_TERMS)
-        terms = question.terms
         names = keywords.names_in(query)
-        forms: dict[str, tuple[str, ...]] = {}
-        frequency: dict[str, int] = {}
-        for term in terms:
-            own = self.store.passage_frequency((term,))
+
+        def wants_variants(term: str, own: int) -> bool:
             # Spelling variants are sought for names and for words the corpus barely
             # knows (a likely misspelling); a common lowercase word's neighbours are
             # other words, and looking them up would only cost time.
-            variants = self.store.name_variants(term) if term in names or own < 5 else []
-            forms[term] = (term, *variants)
-            frequency[term] = self.store.passage_frequency(forms[term]) if variants else own
-        return QueryAnalysis(query, terms, forms, frequency, self.embed([query])[0], question)
+            return term in names or own < 5
+
+        statistics = self.store.term_statistics(question.terms, wants_variants)
+        forms = {term: statistics[term].forms for term in question.terms}
+        frequency = {term: statistics[term].frequency for term in question.terms}
+        vector = self.embed([query])[0]
+        return QueryAnalysis(query, question.terms, forms, frequency, vector, question)
 
     def search(
         self,
@@ -109,33 +120,30 @@ class Retriever:
         """
         store = self.store
         allowed = store.restriction(search_filter) if search_filter else None
-        dense = store.dense_search(analysis.vector, pool, allowed)
-        by_row = store.passages_for_vector_rows([row for row, _ in dense])
-        dense_found = [by_row[row] for row, _ in dense if row in by_row]
-
         match = keywords.fts_query(
             [f for t in self.keyword_terms(analysis) for f in analysis.forms[t]]
         )
-        passage_bm25 = dict(store.keyword_search(match, pool, allowed)) if match else {}
-
-        found: dict[int, Passage] = {p.passage_id: p for p in dense_found}
-        found.update(store.passages([pid for pid in passage_bm25 if pid not in found]))
-        if not match:
-            document_bm25: dict[str, float] = {}
-        elif store.manifest.vectors <= WHOLE_DOCUMENT_BM25_LIMIT:
-            documents = sorted({p.doc_id for p in found.values()})
-            document_bm25 = store.document_bm25(match, documents)
-        else:
+        found = store.search(analysis.vector, match, pool, allowed)
+        passage_bm25 = dict(found.keyword)
+        whole_documents = bool(match) and self.citable <= WHOLE_DOCUMENT_BM25_LIMIT
+        documents = sorted({p.doc_id for p in found.passages.values()})
+        measured = store.read(
+            Reads(
+                dense_scores=(analysis.vector, list(found.passages), dict(found.dense)),
+                document_bm25=(match, documents) if whole_documents else None,
+            )
+        )
+        document_bm25 = measured.document_bm25
+        if match and not whole_documents:
             # BM25 over whole documents costs as much as the rest of the query at a
             # million passages; there a document's keyword score is the sum of its
             # passages' BM25 among those the passage search found (SciFact train:
             # nDCG@10 0.723 against 0.729 with whole-document BM25).
-            document_bm25 = {}
             for pid, score in passage_bm25.items():
-                doc_id = found[pid].doc_id
+                doc_id = found.passages[pid].doc_id
                 document_bm25[doc_id] = document_bm25.get(doc_id, 0.0) + score
-
-        scores = store.dense_scores(analysis.vector, list(found), dict(dense))
+        scores = measured.dense_scores
+        dense_found = [found.passages[pid] for pid, _ in found.dense]
         dense_rank = {p.passage_id: rank for rank, p in enumerate(dense_found, 1)}
         keyword_rank = {pid: rank for rank, pid in enumerate(passage_bm25, 1)}
         return [
@@ -148,7 +156,7 @@ class Retriever:
                 dense_rank=dense_rank.get(pid),
                 keyword_rank=keyword_rank.get(pid),
             )
-            for pid, passage in found.items()
+            for pid, passage in found.passages.items()
             if pid in scores
         ]
 

@@ -8,7 +8,6 @@ readers get :class:`~assistant.types.Passage`, :class:`~assistant.types.Document
 
 from __future__ import annotations
 
-import calendar
 import json
 import os
 import sqlite3
@@ -23,6 +22,8 @@ from ..text import keywords
 from ..types import Document, Passage, SourceDocument, Span, Statement, page_starts
 from .batch import NewPassage
 from .layout import REBUILD, fault_point
+from .source_filter import matching_sources
+from .terms import metadata_terms
 
 if TYPE_CHECKING:
     from ..filters import SearchFilter
@@ -103,9 +104,12 @@ def body_match(forms: tuple[str, ...]) -> str:
     return f"body:({quoted})"
 
 
-def filter_condition(search_filter: SearchFilter, alias: str = "d") -> tuple[str, list]:
+def filter_condition(
+    search_filter: SearchFilter, sources: list[str], alias: str = "d"
+) -> tuple[str, list]:
     """A search filter as a SQL condition over the documents table (as ``alias``) and
-    its parameters."""
+    its parameters; ``sources`` are the indexed sources the filter's names let through
+    (:func:`~.source_filter.matching_sources`)."""
     clauses: list[str] = []
     values: list = []
     if search_filter.since:
@@ -115,15 +119,11 @@ def filter_condition(search_filter: SearchFilter, alias: str = "d") -> tuple[str
         clauses.append(f"{alias}.published <= ?")
         values.append(search_filter.until)
     if search_filter.sources:
-        either = []
-        for source in search_filter.sources:
-            folder = source.rstrip("/") + "/"
-            either.append(
-                f"(lower({alias}.outlet) = lower(?) OR {alias}.source = ?"
-                f" OR substr({alias}.source, 1, ?) = ? OR {alias}.source GLOB ?)"
-            )
-            values.extend([source, source, len(folder), folder, source])
-        clauses.append("(" + " OR ".join(either) + ")")
+        outlets = " OR ".join(f"lower({alias}.outlet) = lower(?)" for _ in search_filter.sources)
+        values.extend(search_filter.sources)
+        # One parameter however many sources pass (a folder of thousands of files).
+        clauses.append(f"({outlets} OR {alias}.source IN (SELECT value FROM json_each(?)))")
+        values.append(json.dumps(sources))
     return " AND ".join(clauses) or "1", values
 
 
@@ -316,6 +316,7 @@ class PassageDatabase:
         self._document_cache: dict[str, Document] = {}
         self._metadata_terms: dict[str, set[str]] | None = None
         self._metadata_vocabulary: frozenset[str] = frozenset()
+        self._sources: list[str] | None = None
 
     def close(self) -> None:
         self.db.close()
@@ -413,20 +414,25 @@ class PassageDatabase:
 
     def metadata_terms(self) -> dict[str, set[str]]:
         """Each document's outlet, byline, title and publication date as normalised
-        terms (dates as year, month name and day). Read once per generation."""
+        terms (:func:`~.terms.metadata_terms`). Read once per generation."""
         if self._metadata_terms is None:
-            found: dict[str, set[str]] = {}
-            for doc_id, title, outlet, byline, published in self.db.execute(
-                "SELECT doc_id, title, outlet, byline, published FROM documents"
-            ):
-                words = " ".join(filter(None, (title, outlet, byline)))
-                if published:
-                    year, month, day = published.split("-")
-                    words += f" {year} {calendar.month_name[int(month)]} {int(day)}"
-                found[doc_id] = set(keywords.tokens(words))
+            found = {
+                doc_id: metadata_terms(title, outlet, byline, published)
+                for doc_id, title, outlet, byline, published in self.db.execute(
+                    "SELECT doc_id, title, outlet, byline, published FROM documents"
+                )
+            }
             self._metadata_terms = found
             self._metadata_vocabulary = frozenset().union(*found.values())
         return self._metadata_terms
+
+    def _passing_sources(self, search_filter: SearchFilter) -> list[str]:
+        """The indexed sources a filter's names let through (none asked: none)."""
+        if not search_filter.sources:
+            return []
+        if self._sources is None:
+            self._sources = [r[0] for r in self.db.execute("SELECT DISTINCT source FROM documents")]
+        return matching_sources(self._sources, search_filter.sources)
 
     def metadata_vocabulary(self) -> frozenset[str]:
         self.metadata_terms()
@@ -483,7 +489,7 @@ class PassageDatabase:
 
     def allowed_vector_rows(self, search_filter: SearchFilter) -> tuple[str, list, list[int]]:
         """The filter's SQL condition and values, and the vector rows it allows."""
-        where, values = filter_condition(search_filter, "d")
+        where, values = filter_condition(search_filter, self._passing_sources(search_filter))
         rows = self.db.execute(
             "SELECT p.vector_row FROM passages AS p JOIN documents AS d ON d.doc_id = p.doc_id"
             f" WHERE p.vector_row IS NOT NULL AND {where}",
@@ -531,7 +537,7 @@ class PassageDatabase:
         these passages alone, without listing every allowed vector row)."""
         if not passage_ids:
             return []
-        where, values = filter_condition(search_filter, "d")
+        where, values = filter_condition(search_filter, self._passing_sources(search_filter))
         marks = ",".join("?" * len(passage_ids))
         rows = self.db.execute(
             "SELECT p.id FROM passages AS p JOIN documents AS d ON d.doc_id = p.doc_id"

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import (
     AssistantError,
@@ -32,6 +33,9 @@ from ..errors import (
     IndexNotFoundError,
 )
 from ..paths import private_dir, private_opener
+
+if TYPE_CHECKING:
+    pass
 
 SCHEMA_VERSION = 2  # 2: title-prefixed passage vectors, sentence vectors, documents_fts
 MANIFEST_NAME = "manifest.json"

@@ -18,6 +18,7 @@ from ..text import keywords
 from ..types import Document, Passage, Statement
 from . import layout, vectors
 from .database import MAX_VARIANTS, PassageDatabase
+from .reads import BatchedReads
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Restriction:
         return vectors.search_parameters(self.vector_rows, ivf)
 
 
-class StoredIndex:
+class StoredIndex(BatchedReads):
     """A read-only view of one generation of an index."""
 
     def __init__(
@@ -127,6 +128,10 @@ class StoredIndex:
 
     def citable_passage_count(self) -> int:
         return self.manifest.vectors
+
+    def store_facts(self) -> dict[str, object]:
+        """Nothing beyond the index directory: the rows are its generation's files."""
+        return {}
 
     # -- passages and documents ------------------------------------------------------
 
@@ -223,9 +228,10 @@ class StoredIndex:
     ) -> dict[int, tuple[float, float]]:
         """(passage cosine, best sentence cosine) of each citable passage among ``ids``.
 
-        Exact, from the full-precision vectors, except for the vector rows in ``known``
-        (cosines the vector search already computed exactly); without sentence vectors
-        (an index written by the scale benchmark) the passage's cosine stands for both.
+        Exact, from the full-precision vectors, except for the passages in ``known``
+        (cosines the vector search already computed exactly, by passage id); without
+        sentence vectors (an index written by the scale benchmark) the passage's cosine
+        stands for both.
         """
         known = known or {}
         rows = self._database.vector_rows_of(ids)
@@ -235,7 +241,7 @@ class StoredIndex:
         # One gather over sorted rows (kinder to the page cache than row by row), and
         # only for rows the vector search has not scored: at a million passages every
         # row read from the memory-mapped file costs a page.
-        cosines = np.array([known.get(row[1], np.nan) for row in rows], dtype=np.float32)
+        cosines = np.array([known.get(row[0], np.nan) for row in rows], dtype=np.float32)
         missing = np.flatnonzero(np.isnan(cosines))
         vector_rows = np.array([rows[i][1] for i in missing], dtype=np.int64)
         order = np.argsort(vector_rows)

@@ -20,6 +20,7 @@ from ..errors import (
     VectorsCorruptError,
 )
 from . import database, layout, vectors
+from .backend import describe_store, verify_store
 from .layout import (
     DB_NAME,
     REBUILD,
@@ -49,10 +50,6 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
-    @property
-    def exit_code(self) -> int:
-        return self.problems[0].exit_code if self.problems else 0
-
     def passed(self, name: str, detail: str) -> None:
         self.checks.append(Check(name, True, detail))
 
@@ -64,7 +61,6 @@ class VerifyReport:
         return {
             "index": self.index,
             "ok": self.ok,
-            "exit_code": self.exit_code,
             "checks": [check.__dict__ for check in self.checks],
         }
 
@@ -87,8 +83,7 @@ def verify_index(
     report.passed(
         "manifest",
         f"schema {manifest.schema_version}, {manifest.documents} documents,"
-        f" {manifest.passages} passages, "
-        + (f"store {manifest.store}" if manifest.store else f"generation {manifest.generation}"),
+        f" {manifest.passages} passages, " + describe_store(manifest),
     )
     try:
         if expected is not None:
@@ -97,17 +92,7 @@ def verify_index(
     except AssistantError as error:
         report.failed("model", error)
 
-    generation = index_dir / manifest.generation
-    if manifest.store:
-        _verify_store(report, manifest, expected)
-    elif not generation.is_dir():
-        report.failed(
-            "files",
-            IndexCorruptError(f"the generation {generation.name} is missing", hint=REBUILD),
-        )
-    else:
-        _verify_database(report, manifest, generation / DB_NAME)
-        _verify_vectors(report, manifest, generation)
+    verify_store(report, index_dir, manifest, expected)
     _verify_sources(report, manifest, source_paths(manifest) if source_paths else ())
     _report_skipped(report, manifest)
     leftovers = layout.leftover_names(index_dir)
@@ -120,17 +105,32 @@ def verify_index(
     return report
 
 
-def _verify_store(report: VerifyReport, manifest: Manifest, expected: ModelSpec | None) -> None:
+def verify_generation(report: VerifyReport, index_dir: Path, manifest: Manifest) -> None:
+    """The local store: the generation's database and vector files."""
+    generation = index_dir / manifest.generation
+    if not generation.is_dir():
+        report.failed(
+            "files",
+            IndexCorruptError(f"the generation {generation.name} is missing", hint=REBUILD),
+        )
+        return
+    _verify_database(report, manifest, generation / DB_NAME)
+    _verify_vectors(report, manifest, generation)
+
+
+def verify_milvus_store(
+    report: VerifyReport, manifest: Manifest, expected: ModelSpec | None = None
+) -> None:
     """A Milvus store: its collections there, their schema, model and dimension, the
     rows counted in the engine against those its last write recorded, and against the
     counts of this directory's manifest."""
-    from .milvus import backend as mb  # pymilvus only for a Milvus store
+    from .milvus import connection, reader  # pymilvus only for a Milvus store
 
     try:
-        target = mb.parse_store_uri(manifest.store)
-        client = mb.connect(target)
+        target = connection.parse_store_uri(manifest.store)
+        client = connection.connect(target)
         try:
-            facts = mb.verify(client, manifest.store_index, target, expected)
+            facts = reader.verify(client, manifest.store_index, target, expected)
         finally:
             client.close()
         if (facts["documents"], facts["vectors"]) != (manifest.documents, manifest.vectors):

@@ -2,7 +2,7 @@
 and replaces the rows of one source at a time; :class:`MilvusStoreWriter` is the store
 writer :func:`assistant.storage.backend.open_writer` hands out for an index whose
 manifest names a Milvus store. What the collections hold is described in
-:mod:`.backend`.
+:mod:`assistant.storage.milvus`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,57 +21,77 @@ from ...types import Document, Passage, Span, Statement
 from .. import layout
 from ..batch import WriteBatch, Written
 from ..layout import Manifest, ModelSpec
-from .backend import (
-    BM25_INDEX,
+from ..terms import BM25_B, BM25_K1, stemmed
+from .connection import (
     BOILERPLATE,
     CITABLE,
-    DENSE_INDEXES,
     HEAD_LINE,
-    PART_BYTES,
     SCHEMA_VERSION,
-    VARCHAR_BYTES,
+    Collections,
     MilvusManifest,
-    _Collections,
-    _counts,
-    _keyword_source,
-    _keyword_totals,
-    _literal,
-    _pieces,
     connect,
-    open_reader,
+    count_rows,
+    literal,
     parse_store_uri,
     read_manifest,
-    stemmed,
 )
+from .reader import open_reader
+from .records import DocumentRecord, PassageRecord
 
 # -- what is written -----------------------------------------------------------------
 
 
-@dataclass
-class PassageRecord:
-    """One passage to write: its vector (None for boilerplate and head lines), its
-    sentences' vectors, and the statements in it."""
-
-    passage: Passage
-    vector: np.ndarray | None
-    sentence_vectors: np.ndarray | None = None
-    statements: list[Statement] = field(default_factory=list)
-
-
-@dataclass
-class DocumentRecord:
-    document: Document
-    text: str
+# Milvus VARCHAR fields hold at most 65,535 bytes; text is split below that.
+VARCHAR_BYTES = 65_535
+PART_BYTES = 60_000
+# Dense index: exact (FLAT) keeps results identical to the local exact search; HNSW
+# is for corpora where a scan costs too much (see bench/milvus.py for its recall).
+DENSE_INDEXES = {
+    "FLAT": {},
+    "HNSW": {"M": 16, "efConstruction": 200},
+}
+# The engine's BM25 function (used by hybrid_search) with FTS5's constants.
+BM25_INDEX = {
+    "index_type": "SPARSE_INVERTED_INDEX",
+    "metric_type": "BM25",
+    "params": {"bm25_k1": BM25_K1, "bm25_b": BM25_B},
+}
 
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
+def keyword_text(text: str, title: str | None = None) -> str:
+    """What BM25 runs over: as the local passages_fts row (body, then title)."""
+    return stemmed([_keyword_source(text, title)])[0]
+
+
+def _keyword_source(text: str, title: str | None) -> str:
+    return f"{keywords.normalize(text)} {keywords.normalize(title or '')}"
+
+
+def _pieces(text: str, limit: int = PART_BYTES) -> list[str]:
+    """``text`` in pieces of at most ``limit`` UTF-8 bytes (cut at a space when one
+    is near, so keyword terms stay whole); "" gives [""]."""
+    pieces = []
+    data = text.encode("utf-8")
+    while len(data) > limit:
+        cut = limit
+        while cut > 0 and (data[cut] & 0xC0) == 0x80:
+            cut -= 1  # not inside a character
+        space = data.rfind(b" ", max(0, cut - 200), cut)
+        cut = space + 1 if space > 0 else cut
+        pieces.append(data[:cut].decode("utf-8"))
+        data = data[cut:]
+    pieces.append(data.decode("utf-8"))
+    return pieces
+
+
 # -- writing ---------------------------------------------------------------------------
 
 
-class MilvusWriter(_Collections):
+class MilvusWriter(Collections):
     """Creates an index's collections and replaces the rows of one source at a time.
 
     Milvus has no transactions: a source is written as delete, then sentences and
@@ -235,7 +254,7 @@ class MilvusWriter(_Collections):
         }
 
     def delete_source(self, source: str) -> None:
-        expression = f"source == {_literal(source)}"
+        expression = f"source == {literal(source)}"
         # Documents (and with them the source's hash) go first: a half-done delete
         # is then a source to write again, never a source that looks complete.
         self.client.delete(self.documents_name, filter=expression)
@@ -374,7 +393,7 @@ class MilvusWriter(_Collections):
 
     def finish(self) -> MilvusManifest:
         """Record the counts and the time of this write (``verify`` compares them)."""
-        counts = {**_counts(self), **_keyword_totals(self)}
+        counts = {**count_rows(self), **_keyword_totals(self)}
         self.client.alter_collection_properties(
             self.passages_name,
             properties={
@@ -430,6 +449,30 @@ def _passage_row(record, stored_id, source, document, terms, body, dimension) ->
         "keyword_tokens": len(terms.split()),
         "body_terms": body,
         "vector": vector,
+    }
+
+
+def _keyword_totals(collections: Collections) -> dict[str, int]:
+    """What FTS5's BM25 takes from the whole table: the rows holding keyword text and
+    their tokens, for the passages (citable ones) and the documents (those with
+    citable text; a document's parts count as one row)."""
+    passage_tokens = sum(
+        row["keyword_tokens"]
+        for row in collections.scan(
+            collections.passages_name, f"kind == {CITABLE}", ["keyword_tokens"]
+        )
+    )
+    documents: set[str] = set()
+    document_tokens = 0
+    for row in collections.scan(
+        collections.documents_name, "keyword_tokens > 0", ["doc_id", "keyword_tokens"]
+    ):
+        documents.add(row["doc_id"])
+        document_tokens += row["keyword_tokens"]
+    return {
+        "keyword_tokens": passage_tokens,
+        "keyword_documents": len(documents),
+        "document_keyword_tokens": document_tokens,
     }
 
 
@@ -539,7 +582,7 @@ class MilvusCurrent:
 
     def __init__(self, manifest: Manifest, expected: ModelSpec) -> None:
         self.manifest = manifest
-        self.reader = open_reader(manifest.store, manifest.store_index, expected)
+        self.reader = open_reader(manifest.store, manifest.store_index, expected=expected)
 
     def __getattr__(self, name: str):
         return getattr(self.reader, name)
