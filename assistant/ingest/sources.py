@@ -525,6 +525,29 @@ def _load_html(
     byline: str | None = None,
     published: str | None = None,
 ) -> SourceDocument:
+    """A page as a document: a documentation page read whole, block by block; an
+    article page through the main-text extractor."""
+    from .readers import html as html_reader
+
+    root = html_reader.parse(html)
+    if root is not None and html_reader.is_documentation(root):
+        document = html_reader.read_documentation(root, source)
+        if document.text.strip():
+            document.title = document.title or _str_or_none(title)
+            document.byline = document.byline or _str_or_none(byline)
+            document.published = document.published or metadata.parse_date(published or "")
+            return document
+    return _load_article(html, source, title=title, byline=byline, published=published)
+
+
+def _load_article(
+    html: str,
+    source: str,
+    *,
+    title: str | None = None,
+    byline: str | None = None,
+    published: str | None = None,
+) -> SourceDocument:
     # trafilatura keeps the main text and drops navigation, ads and link lists.
     import trafilatura
 

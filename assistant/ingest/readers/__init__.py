@@ -28,12 +28,18 @@ class TextBuilder:
         self._pages_pending = 0  # page breaks waiting for the next paragraph
         self.meta_spans: list[tuple[int, int]] = []
 
-    def paragraph(self, text: str, *, meta: bool = False) -> tuple[int, int] | None:
+    def paragraph(
+        self, text: str, *, meta: bool = False, keep_lines: bool = False
+    ) -> tuple[int, int] | None:
         """Add one paragraph (whitespace collapsed); its span, or None when empty.
 
         ``meta`` marks it as a head line (title, author, date): not a passage.
+        ``keep_lines`` keeps its line breaks (a code block), blank lines left out.
         """
-        text = one_line(text)
+        if keep_lines:
+            text = "\n".join(line for line in map(one_line, text.splitlines()) if line)
+        else:
+            text = one_line(text)
         if not text:
             return None
         # Page breaks are written even around empty pages: page numbers must count them.
