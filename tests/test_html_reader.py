@@ -73,3 +73,77 @@ def test_a_code_block_keeps_its_lines(docbook_document):
 def test_blocks_of_small_pages(markup, expected):
     root = html_reader.parse(f"<html><body>{markup}</body></html>")
     assert [block.text for block in html_reader.blocks(html_reader.body(root))] == expected
+
+
+def test_sidebars_admonitions_and_examples_are_kept(docbook_document):
+    paragraphs = _paragraphs(docbook_document.text)
+    assert "BACK TO BASICS Compressed rotations" in paragraphs
+    assert (
+        "Old copies are usually compressed with gzip; the delaycompress option leaves the"
+        " newest copy readable for one more cycle."
+    ) in paragraphs
+    assert "Note" in paragraphs
+    assert (
+        "A service that keeps its log open must be told to reopen it after a rotation."
+        in paragraphs
+    )
+    assert "Example 4.1. A rule for a web server's logs" in paragraphs
+
+
+def test_navigation_and_the_site_banner_are_left_out(docbook_document):
+    text = docbook_document.text
+    assert "Prev" not in text and "Next" not in text
+    assert "Get the book" not in text
+    assert _paragraphs(text)[0] == "4.2. Rotating Logs"
+
+
+def test_a_documentation_page_takes_its_metadata_from_markup_only(docbook_document):
+    assert docbook_document.title == "4.2. Rotating Logs"
+    assert docbook_document.published is None  # "2014" in its text is no date
+    assert docbook_document.meta_spans == []
+
+
+_SPHINX_PAGE = (
+    '<html><head><meta name="generator" content="Docutils 0.19: https://docutils.org/" />'
+    "<title>Install &#8212; Tool 2.0 documentation</title>"
+    '<link rel="index" href="genindex.html"/><link rel="next" href="usage.html"/></head>'
+    '<body><div class="related" role="navigation"><ul><li><a href="genindex.html">index</a>'
+    '</li></ul></div><div class="document"><div class="body" role="main"><section>'
+    '<h1>Install<a class="headerlink" href="#install">¶</a></h1><p>Run <code class="docutils'
+    ' literal"><span class="pre">pip</span> <span class="pre">install</span></code> first.'
+    '</p><div class="admonition warning"><p class="admonition-title">Warning</p>'
+    "<p>Needs Python 3.</p></div></section></div></div>"
+    '<div class="sphinxsidebar" role="navigation"><h3>Navigation</h3><ul><li>Usage</li>'
+    '</ul></div><div class="footer">&#169; Copyright 2024.</div></body></html>'
+)
+
+
+@pytest.mark.parametrize(
+    ("page", "documentation"),
+    [
+        (_SPHINX_PAGE.replace("Docutils 0.19", "Sphinx 7.2"), True),
+        # No generator named: the theme's structure (a Sphinx sidebar) says so.
+        (_SPHINX_PAGE, True),
+        ("<html><head><link rel='up' href='index.html'></head><body><p>x</p></body></html>", True),
+        (
+            "<html><head><meta property='og:type' content='article'>"
+            "<link rel='next' href='page2.html'></head><body><p>News.</p></body></html>",
+            False,
+        ),
+        ("<html><body><article><p>A story.</p></article></body></html>", False),
+    ],
+)
+def test_documentation_is_told_from_articles(page, documentation):
+    assert html_reader.is_documentation(html_reader.parse(page)) is documentation
+
+
+def test_a_sphinx_page_is_read_whole_without_its_navigation(tmp_path):
+    page = tmp_path / "install.html"
+    page.write_text(_SPHINX_PAGE, encoding="utf-8")
+    document = load_documents(SourceFile(str(page), page))[0]
+    assert _paragraphs(document.text) == [
+        "Install",
+        "Run pip install first.",
+        "Warning",
+        "Needs Python 3.",
+    ]

@@ -42,10 +42,10 @@ UNSEEN_TAGS = _names(
 NAVIGATION_TAGS = frozenset(("nav", "header", "footer"))
 NAVIGATION_ROLES = frozenset(("navigation", "banner", "contentinfo", "search"))
 # Class or id words documentation generators give their navigation (DocBook's
-# navheader/navfooter, Publican's docnav and banner, Sphinx's related bar, sidebar and
-# "¶" anchors, skip links, breadcrumbs).
+# navheader/navfooter, Publican's docnav and banner, Sphinx's related bar, sidebar,
+# footer and "¶" anchors, skip links, breadcrumbs).
 NAVIGATION_NAMES = _names(
-    "docnav navheader navfooter breadcrumb breadcrumbs sphinxsidebar related banner"
+    "docnav navheader navfooter breadcrumb breadcrumbs sphinxsidebar related banner footer"
     " headerlink skip-link skiplink skip-to-content wy-nav-side md-sidebar md-header"
     " md-footer sidebar-nav toc-backref"
 )
