@@ -357,6 +357,16 @@ def _time_element_date(root) -> str | None:
     return None
 
 
+def shown_text(root) -> str:
+    """All the text the page's body shows (navigation included), one line."""
+    return " ".join(block.text for block in blocks(body(root), drop_navigation=False))
+
+
+def headings(root, tag: str) -> list[str]:
+    """The texts of the page's ``tag`` headings ("h1"), in order."""
+    return [text for element in root.iter(tag) if (text := one_line(element.text_content()))]
+
+
 def page_title(root) -> str | None:
     for element in root.iter("title"):
         return one_line(element.text_content()) or None
