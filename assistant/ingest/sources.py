@@ -186,7 +186,7 @@ def load_documents(file: SourceFile, problems: list[str] | None = None) -> list[
     if suffix == ".jsonl":
         return _load_jsonl(file, _LineProblems(file.source, problems))
     if suffix in _EXTRACTED_SUFFIXES:
-        document = _load_extracted(file, suffix)
+        document = _load_extracted(file, suffix, problems)
         _apply_sidecar(document, file.path)
         metadata.annotate(document)
         return [document]
@@ -238,14 +238,19 @@ _KEY_VALUE = re.compile(r"^(?P<key>[A-Za-z_]+)[ \t]*:[ \t]*(?P<value>.*?)[ \t]*$
 SIDECAR_NAME = "assistant-metadata.json"
 
 
-def _load_extracted(file: SourceFile, suffix: str) -> SourceDocument:
-    """A PDF, DOCX or EPUB through its reader (each imports its library only here)."""
+def _load_extracted(file: SourceFile, suffix: str, problems: list[str] | None) -> SourceDocument:
+    """A PDF, DOCX or EPUB through its reader (each imports its library only here).
+    An EPUB chapter that cannot be read is reported in ``problems``; the book loads."""
     if suffix == ".pdf":
         from .readers.pdf import read_pdf as read
     elif suffix == ".docx":
         from .readers.docx import read_docx as read
     else:
-        from .readers.epub import read_epub as read
+        from .readers.epub import read_epub
+
+        def read(path: Path, source: str) -> SourceDocument:
+            return read_epub(path, source, problems)
+
     try:
         return read(file.path, file.source)
     except OSError as error:

@@ -221,10 +221,15 @@ _ARTICLE_PROPERTIES = frozenset(("article:published_time", "og:article:published
 _ARTICLE_TYPES = re.compile(r'"@type"\s*:\s*"(?:News|Report|Blog)?(?:Article|Posting)"')
 
 
+def _meta_value(element) -> str | None:
+    """A ``<meta>``'s value: ``content``, or ``value`` as some saved pages write it."""
+    return element.get("content") or element.get("value")
+
+
 def generator(root) -> str | None:
     for element in root.iter("meta"):
         if (element.get("name") or "").lower() == "generator":
-            return element.get("content")
+            return _meta_value(element)
     return None
 
 
@@ -254,7 +259,7 @@ def _looks_like_article(root) -> bool:
         name = (element.get("property") or element.get("name") or "").lower()
         if name in _ARTICLE_PROPERTIES:
             return True
-        if name == "og:type" and (element.get("content") or "").lower() == "article":
+        if name == "og:type" and (_meta_value(element) or "").lower() == "article":
             return True
     for element in root.iter("script"):
         if (element.get("type") or "").lower() == "application/ld+json" and (
@@ -332,8 +337,8 @@ def markup_date(root) -> str | None:
     for element in root.iter("meta"):
         for attribute in ("property", "name", "itemprop"):
             name = (element.get(attribute) or "").lower()
-            if name in DATE_META_NAMES and element.get("content"):
-                stated.setdefault(name, element.get("content"))
+            if name in DATE_META_NAMES and _meta_value(element):
+                stated.setdefault(name, _meta_value(element))
     for name in DATE_META_NAMES:
         date = _as_date(stated.get(name))
         if date:
@@ -380,8 +385,8 @@ def meta_content(root, *names: str) -> str | None:
     wanted = {name.lower() for name in names}
     for element in root.iter("meta"):
         name = (element.get("property") or element.get("name") or "").lower()
-        if name in wanted and (element.get("content") or "").strip():
-            return one_line(element.get("content"))
+        if name in wanted and (_meta_value(element) or "").strip():
+            return one_line(_meta_value(element))
     return None
 
 
