@@ -465,12 +465,11 @@ def _write_generation(
         return reusable
 
     def skip(file: SourceFile, reason: str) -> None:
-        report.skipped.append(SkippedFile(file.source, reason))
-        skipped[file.source] = {
-            "path": str(file.path),
-            "reason": reason,
-            "stat": stat_signature(file.path),
-        }
+        signature = stat_signature(file.path)
+        before = previous.manifest.skipped.get(file.source) if previous else None
+        known = bool(before) and before.get("stat") == signature  # listed when first met
+        report.skipped.append(SkippedFile(file.source, reason, known=known))
+        skipped[file.source] = {"path": str(file.path), "reason": reason, "stat": signature}
 
     read = {file.source for file in files}
     for source in options.carried:
