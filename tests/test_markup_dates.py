@@ -45,6 +45,7 @@ def test_a_year_in_the_text_is_no_publication_date(tmp_path):
         ),
         ("", '<time itemprop="datePublished" datetime="2020-06-01">1 June</time>'),
         ("", '<p class="meta"><time datetime="2020-06-01T10:00">June 1</time></p>'),
+        ("", '<span itemprop="datePublished" content="2020-06-01T10:15-500">June 1</span>'),
     ],
 )
 def test_the_date_markup_states_is_kept_as_metadata_only(tmp_path, head, article_start):
@@ -88,3 +89,18 @@ def test_a_dateline_at_the_top_of_a_text_is_its_date(tmp_path):
         encoding="utf-8",
     )
     assert load_documents(SourceFile(str(later), later))[0].published is None
+
+
+def test_a_time_outside_the_article_counts_only_when_it_is_the_pages_only_one(tmp_path):
+    page = tmp_path / "story.html"
+    shell = (
+        "<html><head><title>Harbour plan approved</title></head><body>"
+        "<div class='date'>{times}</div><div><h1>Harbour plan approved</h1>{story}</div>"
+        "</body></html>"
+    )
+    one = '<time datetime="2020-06-01T10:00">June 1</time>'
+    page.write_text(shell.format(times=one, story=_STORY), encoding="utf-8")
+    assert load_documents(SourceFile(str(page), page))[0].published == "2020-06-01"
+    two = one + '<time datetime="2021-02-03">Feb 3</time>'
+    page.write_text(shell.format(times=two, story=_STORY), encoding="utf-8")
+    assert load_documents(SourceFile(str(page), page))[0].published is None

@@ -347,10 +347,16 @@ def markup_date(root) -> str | None:
 
 
 def _time_element_date(root) -> str | None:
-    for element in root.iter("time"):
+    """An element marked as the publication date (``itemprop="datePublished"``, a
+    ``<time pubdate>``), else the first ``<time datetime>`` of the ``<article>``, else
+    the page's only ``<time datetime>``."""
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
         marked = (element.get("itemprop") or "").lower() == "datepublished"
-        if marked or element.get("pubdate") is not None:
-            date = _as_date(element.get("datetime") or element.text_content())
+        if marked or (element.tag == "time" and element.get("pubdate") is not None):
+            stated = element.get("content") or element.get("datetime")
+            date = _as_date(stated or element.text_content())
             if date:
                 return date
     for article in root.iter("article"):
@@ -359,7 +365,8 @@ def _time_element_date(root) -> str | None:
             if date:
                 return date
         break
-    return None
+    times = [element.get("datetime") for element in root.iter("time") if element.get("datetime")]
+    return _as_date(times[0]) if len(times) == 1 else None
 
 
 def shown_text(root) -> str:
