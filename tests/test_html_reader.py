@@ -147,3 +147,24 @@ def test_a_sphinx_page_is_read_whole_without_its_navigation(tmp_path):
         "Warning",
         "Needs Python 3.",
     ]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["$ mkdir test", "$ ls", "Desktop Downloads test"],
+        ["username = user", "password = password"],
+        ["/var/log/web/*.log {", "weekly", "rotate 4", "}"],
+    ],
+)
+def test_a_code_block_is_content_not_a_menu(lines):
+    from assistant.ingest.boilerplate import mark
+
+    assert mark([lines, ["Home", "World", "Sports"]]) == [False, True]
+
+
+def test_the_code_block_of_a_manual_page_can_be_cited(docbook_document):
+    from assistant.ingest.chunks import split_document
+
+    code = next(c for c in split_document(docbook_document) if c.text.startswith("/var/log"))
+    assert not code.is_boilerplate

@@ -152,9 +152,23 @@ def _is_glued_link_text(lines: list[str]) -> bool:
     return len(text.split()) <= GLUED_MAX_WORDS or sum(map(len, glued)) * 2 >= len(text)
 
 
+# A line of code, a command or a configuration file: a shell prompt, an assignment, a
+# path or an option, braces or a call. Menus are words; a block of these is a program
+# listing or an example session, which is content.
+_CODE_LINE = re.compile(
+    r"^[$#>%] \S|\w ?[:+]?= ?\S|(?:^|\s)(?:\.{0,2}/|~/)\w|\s--?\w|[{}]|\w\(.*\)"
+)
+
+
+def _is_code(lines: list[str]) -> bool:
+    return sum(1 for line in lines if _CODE_LINE.search(line)) * 2 >= len(lines)
+
+
 def _is_menu(lines: list[str]) -> bool:
-    return len(lines) >= 2 and all(
-        len(line.split()) <= 8 and not _SENTENCE_END.search(line) for line in lines
+    return (
+        len(lines) >= 2
+        and all(len(line.split()) <= 8 and not _SENTENCE_END.search(line) for line in lines)
+        and not _is_code(lines)
     )
 
 
