@@ -647,6 +647,9 @@ allow_empty_option = click.option(
     is_flag=True,
     help="Write the index even if it ends up with no document (refused otherwise, exit 13).",
 )
+verbose_option = click.option(
+    "--verbose", is_flag=True, help="List every skipped file, also those listed before."
+)
 follow_links_option = click.option(
     "--follow-links",
     is_flag=True,
@@ -670,6 +673,7 @@ store_option = click.option(
 @follow_links_option
 @store_option
 @quiet_option
+@verbose_option
 def build(
     paths: tuple[str, ...],
     index_dir: str | None,
@@ -678,6 +682,7 @@ def build(
     follow_links: bool,
     store: str | None,
     quiet: bool,
+    verbose: bool,
 ) -> None:
     """Make a new index from the files and directories in PATHS (replaces the index)."""
     from ..indexing.writer import IndexWriter
@@ -689,7 +694,7 @@ def build(
         follow_links=follow_links,
         store=store,
     )
-    _print_report(report, as_json, quiet)
+    _print_report(report, as_json, quiet, verbose)
 
 
 @index.command()
@@ -698,8 +703,14 @@ def build(
 @allow_empty_option
 @follow_links_option
 @quiet_option
+@verbose_option
 def update(
-    index_dir: str | None, as_json: bool, allow_empty: bool, follow_links: bool, quiet: bool
+    index_dir: str | None,
+    as_json: bool,
+    allow_empty: bool,
+    follow_links: bool,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """Re-read the indexed paths; embed only new or changed files."""
     from ..indexing.writer import IndexWriter
@@ -709,7 +720,7 @@ def update(
         allow_empty=allow_empty,
         follow_links=follow_links,
     )
-    _print_report(report, as_json, quiet)
+    _print_report(report, as_json, quiet, verbose)
 
 
 @index.command()
@@ -723,6 +734,7 @@ def update(
 @follow_links_option
 @store_option
 @quiet_option
+@verbose_option
 def add(
     sources: tuple[str, ...],
     feeds: tuple[str, ...],
@@ -732,6 +744,7 @@ def add(
     follow_links: bool,
     store: str | None,
     quiet: bool,
+    verbose: bool,
 ) -> None:
     """Add files, directories or web pages (http:// or https:// URLs) to the index,
     creating it if needed; only what is new is read and embedded."""
@@ -751,7 +764,7 @@ def add(
         follow_links=follow_links,
         store=store,
     )
-    _print_report(report, as_json, quiet)
+    _print_report(report, as_json, quiet, verbose)
 
 
 @index.command()
@@ -848,15 +861,22 @@ def list_collections(as_json: bool) -> None:
         click.echo(f"default index: {_shown(default)}")
 
 
-def _print_report(report, as_json: bool, quiet: bool = False) -> None:
-    """On a terminal, the report in full; piped, one summary line; quiet, nothing."""
+def _print_report(report, as_json: bool, quiet: bool = False, verbose: bool = False) -> None:
+    """On a terminal, the report in full; piped, one summary line; quiet, nothing.
+    Skipped files are listed on the write that first meets them (every one with
+    ``verbose``), then counted by type in one line."""
+    from ..ingest.sources import skipped_summary
+
     if as_json:
         _emit_json(report.to_json())
         return
     if quiet:
         return
-    for skipped in report.skipped:
+    listed = [skipped for skipped in report.skipped if verbose or not skipped.known]
+    for skipped in listed:
         click.echo(f"skipped: {_one_line(skipped.reason)}", err=True)
+    if len(report.skipped) > 1 or len(listed) < len(report.skipped):
+        click.echo(skipped_summary(report.skipped), err=True)
     for warning in report.warnings:  # lines left out of files that were indexed
         click.echo(f"warning: {_one_line(warning.reason)}", err=True)
     counts = (

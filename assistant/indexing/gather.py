@@ -57,12 +57,11 @@ class Gathered:
         return len(documents), len(passages)
 
     def skip(self, file: SourceFile, reason: str, report: BuildReport) -> None:
-        report.skipped.append(SkippedFile(file.source, reason))
-        self.skipped[file.source] = {
-            "path": str(file.path),
-            "reason": reason,
-            "stat": stat_signature(file.path),
-        }
+        signature = stat_signature(file.path)
+        before = self.previous.manifest.skipped.get(file.source) if self.previous else None
+        known = bool(before) and before.get("stat") == signature  # listed when first met
+        report.skipped.append(SkippedFile(file.source, reason, known=known))
+        self.skipped[file.source] = {"path": str(file.path), "reason": reason, "stat": signature}
 
 
 def gather(

@@ -5,8 +5,9 @@ Newsletter", "Print Friendly, PDF & Email", "Skip to content"); credit and licen
 lines ("Photo: …", "(AP Photo/…)", "…/Getty Images", "Acquire Licensing Rights");
 labelled links to other stories ("READ MORE: …", "WATCH: …", "RELATED: …"); text of
 links or hover cards glued to a name ("Jane DoeJane DoeCouncil votes …"); teasers of
-other stories (a cut-off blurb ending in "..." and the headline above it); and menus
-(several short lines with no sentence in them). Once a page's furniture starts ("More
+other stories (a cut-off blurb ending in "..." and the headline above it); menus
+(several short lines with no sentence in them) and tables of contents (lines of a
+title, dot leaders and a page number). Once a page's furniture starts ("More
 News", "Related", a newsletter box), short lines after it are furniture too.
 
 Across documents (:func:`mark_corpus`, called by the indexer on every write): a short
@@ -88,6 +89,23 @@ GLUED_MAX_WORDS = 30
 REPEATED_MAX_WORDS = 30
 
 
+# A table-of-contents line: a title, dot leaders ("....", ". . .", "…") and a page
+# number (arabic or roman), as books and manuals print them.
+_CONTENTS_LINE = re.compile(
+    r"^\S.*?\S\s*(?:\.{4,}|(?:\s?\.(?=\s)){2,}|…{2,}|(?:·\s*){3,})\s*(?:\d{1,4}|[ivxlc]{1,7})$"
+)
+
+
+def is_contents_line(line: str) -> bool:
+    return bool(_CONTENTS_LINE.match(line.strip()))
+
+
+def _is_contents(lines: list[str]) -> bool:
+    """A table of contents (its heading may lead it): most lines are contents lines."""
+    found = sum(1 for line in lines if is_contents_line(line))
+    return found > 0 and found * 2 >= len(lines)
+
+
 def matching_rule(line: str, table: str, rules: Iterable[Rule] | None = None) -> Rule | None:
     """The first rule of ``table`` that matches the whole line, or None."""
     line = line.strip()
@@ -134,9 +152,23 @@ def _is_glued_link_text(lines: list[str]) -> bool:
     return len(text.split()) <= GLUED_MAX_WORDS or sum(map(len, glued)) * 2 >= len(text)
 
 
+# A line of code, a command or a configuration file: a shell prompt, an assignment, a
+# path or an option, braces or a call. Menus are words; a block of these is a program
+# listing or an example session, which is content.
+_CODE_LINE = re.compile(
+    r"^[$#>%] \S|\w ?[:+]?= ?\S|(?:^|\s)(?:\.{0,2}/|~/)\w|\s--?\w|[{}]|\w\(.*\)"
+)
+
+
+def _is_code(lines: list[str]) -> bool:
+    return sum(1 for line in lines if _CODE_LINE.search(line)) * 2 >= len(lines)
+
+
 def _is_menu(lines: list[str]) -> bool:
-    return len(lines) >= 2 and all(
-        len(line.split()) <= 8 and not _SENTENCE_END.search(line) for line in lines
+    return (
+        len(lines) >= 2
+        and all(len(line.split()) <= 8 and not _SENTENCE_END.search(line) for line in lines)
+        and not _is_code(lines)
     )
 
 
@@ -162,6 +194,9 @@ def mark(paragraphs: list[list[str]]) -> list[bool]:
             in_tail = in_tail or any(_is_tail_opener(line) for line in lines)
             continue
         if all(is_credit_line(line) or is_labelled_link(line) for line in lines):
+            flags[index] = True
+            continue
+        if _is_contents(lines):
             flags[index] = True
             continue
         if _is_glued_link_text(lines):

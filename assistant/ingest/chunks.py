@@ -29,7 +29,10 @@ MAX_TOKENS = 254
 # mayor, María José Catalá, said") stays part of the speaker. 7: sentences run on
 # across the line breaks of hard-wrapped prose; a metadata line without a word (a
 # "---" or "=====" rule) is no head passage.
-CHUNKING_VERSION = 7
+# 8: documentation HTML read block by block, EPUB files once each, no date lines
+# written into HTML text; a PDF heading leads the passage after it as its title (not
+# one of its sentences); table-of-contents lines are boilerplate.
+CHUNKING_VERSION = 8
 
 TokenCounter = Callable[[str], int]
 _WORD = re.compile(r"\S+")
@@ -81,12 +84,20 @@ def split_document(
     lines_of = [[text[s:e] for s, e in iter_lines(text, start, end)] for _, start, end in pieces]
     flags = boilerplate.mark(lines_of)
 
+    # Heading lines (a reader that knows them says so) title the passage they lead.
+    headings = set(getattr(document, "headings", ()))
     chunks: list[Chunk] = []
     for (paragraph, start, end), flag in zip(pieces, flags, strict=True):
-        sentences = list(iter_sentences(text, start, end, join_wrapped=True))
-        for part_start, part_end, part_sentences in _fit_window(
-            text, start, end, sentences, count_tokens, max_tokens
+        body_start = _after_headings(text, start, end, headings)
+        if body_start >= end:  # headings with nothing under them: nothing to cite
+            chunks.append(Chunk(paragraph, start, end, text[start:end], True, ()))
+            continue
+        sentences = list(iter_sentences(text, body_start, end, join_wrapped=True))
+        title_tokens = count_tokens(text[start:body_start]) if body_start > start else 0
+        for number, (part_start, part_end, part_sentences) in enumerate(
+            _fit_window(text, body_start, end, sentences, count_tokens, max_tokens - title_tokens)
         ):
+            part_start = start if number == 0 else part_start  # the title leads the first
             chunks.append(
                 Chunk(
                     paragraph=paragraph,
@@ -98,6 +109,20 @@ def split_document(
                 )
             )
     return sorted(chunks + heads, key=lambda chunk: chunk.start)
+
+
+def _after_headings(text: str, start: int, end: int, headings: set[tuple[int, int]]) -> int:
+    """Where a paragraph's text starts after the heading lines that lead it."""
+    if not headings:
+        return start
+    body = start
+    for line in iter_lines(text, start, end):
+        if line not in headings:
+            break
+        body = line[1]
+    while body < end and text[body].isspace():
+        body += 1
+    return body
 
 
 def _head_chunk(text: str, paragraph: int, start: int, end: int) -> Chunk:

@@ -201,6 +201,8 @@ def annotate(document: SourceDocument) -> None:
             break
     if document.outlet is None:
         document.outlet = _outlet_from_bios(text, blocks, document.byline)
+    # A line the reader marked already (a page's headline) is marked once.
+    document.meta_spans[:] = list(dict.fromkeys(document.meta_spans))
 
 
 def _is_wrapped_prose(text: str, start: int, end: int) -> bool:

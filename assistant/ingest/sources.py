@@ -9,7 +9,6 @@ is the text their reader extracts (:mod:`assistant.ingest.readers`).
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
 import json
 import os
@@ -47,6 +46,23 @@ class SourceFile:
 class SkippedFile:
     source: str
     reason: str
+    # Skipped by an earlier write too, and unchanged since: it was listed then.
+    known: bool = False
+
+
+def skipped_summary(skipped: list[SkippedFile]) -> str | None:
+    """One line for the skipped files, counted by type: "skipped 175 files: 120 .png,
+    40 .css, 15 no extension"; None when none was skipped."""
+    if not skipped:
+        return None
+    counts: dict[str, int] = {}
+    for item in skipped:
+        suffix = Path(item.source.split("?")[0]).suffix.lower() or "no extension"
+        counts[suffix] = counts.get(suffix, 0) + 1
+    kinds = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    total = len(skipped)
+    listed = ", ".join(f"{count:,} {suffix}" for suffix, count in kinds)
+    return f"skipped {total:,} file{'s' if total != 1 else ''}: {listed}"
 
 
 def find_source_files(
@@ -162,7 +178,7 @@ def load_documents(file: SourceFile, problems: list[str] | None = None) -> list[
     if suffix == ".jsonl":
         return _load_jsonl(file, _LineProblems(file.source, problems))
     if suffix in _EXTRACTED_SUFFIXES:
-        document = _load_extracted(file, suffix)
+        document = _load_extracted(file, suffix, problems)
         _apply_sidecar(document, file.path)
         metadata.annotate(document)
         return [document]
@@ -214,14 +230,19 @@ _KEY_VALUE = re.compile(r"^(?P<key>[A-Za-z_]+)[ \t]*:[ \t]*(?P<value>.*?)[ \t]*$
 SIDECAR_NAME = "assistant-metadata.json"
 
 
-def _load_extracted(file: SourceFile, suffix: str) -> SourceDocument:
-    """A PDF, DOCX or EPUB through its reader (each imports its library only here)."""
+def _load_extracted(file: SourceFile, suffix: str, problems: list[str] | None) -> SourceDocument:
+    """A PDF, DOCX or EPUB through its reader (each imports its library only here).
+    An EPUB chapter that cannot be read is reported in ``problems``; the book loads."""
     if suffix == ".pdf":
         from .readers.pdf import read_pdf as read
     elif suffix == ".docx":
         from .readers.docx import read_docx as read
     else:
-        from .readers.epub import read_epub as read
+        from .readers.epub import read_epub
+
+        def read(path: Path, source: str) -> SourceDocument:
+            return read_epub(path, source, problems)
+
     try:
         return read(file.path, file.source)
     except OSError as error:
@@ -500,8 +521,34 @@ def _load_html(
     byline: str | None = None,
     published: str | None = None,
 ) -> SourceDocument:
+    """A page as a document: a documentation page read whole, block by block; an
+    article page through the main-text extractor."""
+    from .readers import html as html_reader
+
+    root = html_reader.parse(html)
+    if root is not None and html_reader.is_documentation(root):
+        document = html_reader.read_documentation(root, source)
+        if document.text.strip():
+            document.title = document.title or _str_or_none(title)
+            document.byline = document.byline or _str_or_none(byline)
+            document.published = document.published or metadata.parse_date(published or "")
+            return document
+    return _load_article(html, root, source, title=title, byline=byline, published=published)
+
+
+def _load_article(
+    html: str,
+    root,
+    source: str,
+    *,
+    title: str | None = None,
+    byline: str | None = None,
+    published: str | None = None,
+) -> SourceDocument:
     # trafilatura keeps the main text and drops navigation, ads and link lists.
     import trafilatura
+
+    from .readers import html as html_reader
 
     extracted = trafilatura.bare_extraction(
         html,
@@ -514,15 +561,22 @@ def _load_html(
         raise UnreadableSource(f"{source}: no main text found in the HTML")
     # One paragraph per line in trafilatura's output; blank lines are our paragraph mark.
     body = "\n\n".join(line.strip() for line in extracted.text.splitlines() if line.strip())
-    # What the markup states wins; the fallbacks (a feed's entry) fill the gaps.
+    # What the markup states wins; the fallbacks (a feed's entry) fill the gaps. The
+    # date comes from markup that states it, never from a year found in the page.
     title = _str_or_none(extracted.title) or _str_or_none(title)
     byline = _str_or_none(extracted.author) or _str_or_none(byline)
-    published = metadata.parse_date(extracted.date or "") or metadata.parse_date(published or "")
-    # The page states its headline, author and date in its markup, not in the main
-    # text: they head the text as lines of their own, so that "who wrote ..." and
-    # "when was ... published" can be answered with a citation like anything else.
-    head = [line for line in (title, byline and f"By {byline}", _date_line(published)) if line]
-    text = "\n\n".join([" ".join(line.split()) for line in head] + [body])
+    stated = html_reader.markup_date(root) if root is not None else None
+    published = stated or metadata.parse_date(published or "")
+    # The extractor leaves the headline and byline out of the main text. Where the page
+    # shows them, they head the text as lines of their own, so that "who wrote ..." can
+    # be answered with a citation; what the page does not show is metadata only.
+    shown = html_reader.shown_text(root) if root is not None else ""
+    head = [line for line in (_shown_headline(root, title, shown), _shown_byline(byline, shown))]
+    head = [line for line in head if line]
+    for line in head:
+        if body == line or body.startswith(f"{line}\n"):
+            body = body[len(line) :].lstrip("\n")  # the extractor kept it: not twice
+    text = "\n\n".join([*head, body]) if body else "\n\n".join(head)
     document = SourceDocument(
         doc_id=source,
         source=source,
@@ -535,15 +589,33 @@ def _load_html(
     )
     offset = 0
     for line in head:
-        line = " ".join(line.split())
         document.meta_spans.append((offset, offset + len(line)))
         offset += len(line) + 2
     return document
 
 
-def _date_line(published: str | None) -> str | None:
-    """ "Published 25 April 2023": the page's date, in words a question uses."""
-    if not published:
+def _shown_headline(root, title: str | None, shown: str) -> str | None:
+    """The headline as the page shows it: the title when the page shows it, else an
+    ``<h1>`` that the title holds ("Headline | Site"); None when neither is shown."""
+    from .readers import html as html_reader
+
+    line = " ".join((title or "").split())
+    if not line:
         return None
-    year, month, day = (int(part) for part in published.split("-"))
-    return f"Published {day} {calendar.month_name[month]} {year}"
+    if line.casefold() in shown.casefold():
+        return line
+    for heading in html_reader.headings(root, "h1") if root is not None else ():
+        if len(heading.split()) >= 2 and heading.casefold() in line.casefold():
+            return heading
+    return None
+
+
+def _shown_byline(byline: str | None, shown: str) -> str | None:
+    """The byline as the page shows it ("By Jane Doe", or the name alone), or None."""
+    name = " ".join((byline or "").split())
+    if not name:
+        return None
+    match = re.search(rf"\bby:?\s+{re.escape(name)}", shown, re.IGNORECASE)
+    if match:
+        return match.group()
+    return name if name.casefold() in shown.casefold() else None

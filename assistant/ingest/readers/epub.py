@@ -1,43 +1,82 @@
-"""EPUB: the chapters in reading order (the package's spine), each read with the same
-HTML extractor as web pages (trafilatura), chapter titles kept; title, author and date
-from the package metadata (Dublin Core)."""
+"""EPUB: the chapters in reading order (the package's spine), each content file read
+once, block by block like a documentation page (:mod:`.html`: every paragraph, list
+item, table row and code block, navigation left out); title, author and date from the
+package metadata (Dublin Core).
+
+A spine that points into one file several times (``ch1.xhtml#s1``, ``ch1.xhtml#s2``)
+reads that file once, where it first comes. A chapter missing from the zip costs that
+chapter only (the reason goes to ``problems``). Each chapter's language
+(``xml:lang``/``lang`` on its ``<html>`` or ``<body>``, else the book's
+``dc:language``) is kept with its span of the text: a book whose chapters are in
+several languages says which is which (:attr:`BookDocument.chapters`).
+"""
 
 from __future__ import annotations
 
 import posixpath
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
+from ...types import SourceDocument
 from .. import metadata
-from ..sources import SourceDocument, UnreadableSource
+from ..sources import UnreadableSource
 from . import TextBuilder, one_line
+from . import html as html_reader
 
 _CONTAINER = "META-INF/container.xml"
 _CONTAINER_NS = "{urn:oasis:names:tc:opendocument:xmlns:container}"
 _OPF_NS = "{http://www.idpf.org/2007/opf}"
 _DC_NS = "{http://purl.org/dc/elements/1.1/}"
 _CHAPTER_TYPES = ("application/xhtml+xml", "text/html")
+_LANGUAGE_ATTRIBUTES = ("{http://www.w3.org/XML/1998/namespace}lang", "xml:lang", "lang")
 # A chapter is text: a member that unpacks to more than this is a zip bomb, not a book.
 MAX_MEMBER_BYTES = 32 * 1024 * 1024
 
 
-def read_epub(path: Path, source: str) -> SourceDocument:
+@dataclass(frozen=True)
+class Chapter:
+    """Where one content file's text is in the book's text, and its language."""
+
+    path: str  # inside the zip
+    start: int
+    end: int
+    language: str | None
+
+
+@dataclass
+class BookDocument(SourceDocument):
+    chapters: list[Chapter] = field(default_factory=list)
+
+    @property
+    def languages(self) -> list[str]:
+        """The chapters' languages, each once, in reading order."""
+        return list(dict.fromkeys(c.language for c in self.chapters if c.language))
+
+
+def read_epub(path: Path, source: str, problems: list[str] | None = None) -> BookDocument:
+    """The book as one document. A chapter the spine names but the zip lacks is
+    skipped, with a line in ``problems`` when given."""
     try:
         with zipfile.ZipFile(path) as book:
             package_path = _package_path(book, source)
             package = _xml(book, package_path, source)
-            builder = TextBuilder()
-            for chapter in _spine(package, posixpath.dirname(package_path)):
-                html = _member(book, chapter, source).decode("utf-8", errors="replace")
-                for paragraph in chapter_paragraphs(html):
-                    builder.paragraph(paragraph)
+            book_language = _dc(package, "language")
+            builder, chapters = TextBuilder(), []
+            for name in _spine(package, posixpath.dirname(package_path)):
+                html = _chapter_html(book, name, source, problems)
+                if html is None:
+                    continue
+                chapter = _read_chapter(builder, html, name, book_language)
+                if chapter is not None:
+                    chapters.append(chapter)
     except (zipfile.BadZipFile, ElementTree.ParseError, KeyError) as error:
         raise UnreadableSource(f"{source}: not a readable EPUB ({error})") from None
     text = builder.text
     if not text.strip():
         raise UnreadableSource(f"{source}: no text in the EPUB")
-    return SourceDocument(
+    return BookDocument(
         doc_id=source,
         source=source,
         text=text,
@@ -45,37 +84,53 @@ def read_epub(path: Path, source: str) -> SourceDocument:
         byline=_dc(package, "creator"),
         published=metadata.parse_date((_dc(package, "date") or "")[:10]),
         outlet=_dc(package, "publisher"),
+        chapters=chapters,
     )
+
+
+def _chapter_html(
+    book: zipfile.ZipFile, name: str, source: str, problems: list[str] | None
+) -> str | None:
+    try:
+        return _member(book, name, source).decode("utf-8", errors="replace")
+    except KeyError:
+        if problems is not None:
+            problems.append(f"{source}: the chapter {name} is not in the book; skipped")
+        return None
+
+
+def _read_chapter(
+    builder: TextBuilder, html: str, name: str, book_language: str | None
+) -> Chapter | None:
+    root = html_reader.parse(html)
+    if root is None:
+        return None
+    start = end = None
+    for block in html_reader.blocks(html_reader.body(root)):
+        span = builder.paragraph(block.text, keep_lines=block.kind == "pre")
+        if span is not None:
+            start = span[0] if start is None else start
+            end = span[1]
+    if start is None:
+        return None
+    return Chapter(name, start, end, _language(root) or book_language)
+
+
+def _language(root) -> str | None:
+    for element in (root, html_reader.body(root)):
+        for attribute in _LANGUAGE_ATTRIBUTES:
+            value = (element.get(attribute) or "").strip()
+            if value:
+                return value
+    return None
 
 
 def chapter_paragraphs(html: str) -> list[str]:
-    """A chapter's paragraphs, its title first: trafilatura's main text, one paragraph a
-    line; a title it took for page furniture is put back from the first heading."""
-    import trafilatura
-
-    extracted = trafilatura.bare_extraction(
-        html, with_metadata=False, include_comments=False, include_tables=True
-    )
-    lines = [one_line(line) for line in ((extracted and extracted.text) or "").splitlines()]
-    paragraphs = [line for line in lines if line]
-    heading = _first_heading(html)
-    if heading and (not paragraphs or paragraphs[0] != heading):
-        paragraphs.insert(0, heading)
-    return paragraphs
-
-
-def _first_heading(html: str) -> str | None:
-    import lxml.html
-
-    try:
-        root = lxml.html.fromstring(html.encode("utf-8"))
-    except (ValueError, lxml.etree.ParserError):
-        return None
-    for element in root.iter("h1", "h2", "h3"):
-        text = one_line(element.text_content())
-        if text:
-            return text
-    return None
+    """A chapter's paragraphs (its blocks), as :func:`read_epub` reads them."""
+    root = html_reader.parse(html)
+    if root is None:
+        return []
+    return [block.text for block in html_reader.blocks(html_reader.body(root))]
 
 
 def _package_path(book: zipfile.ZipFile, source: str) -> str:
@@ -87,19 +142,19 @@ def _package_path(book: zipfile.ZipFile, source: str) -> str:
 
 
 def _spine(package: ElementTree.Element, folder: str) -> list[str]:
-    """The chapters' paths inside the zip, in reading order."""
+    """The chapters' paths inside the zip, in reading order, each once."""
     items = {
         item.get("id"): item
         for item in package.iter(f"{_OPF_NS}item")
         if item.get("media-type") in _CHAPTER_TYPES
     }
-    chapters = []
+    chapters: dict[str, None] = {}  # each file once, where the spine first names it
     for reference in package.iter(f"{_OPF_NS}itemref"):
         item = items.get(reference.get("idref"))
         if item is not None and item.get("href"):
             href = item.get("href").split("#")[0]
-            chapters.append(posixpath.normpath(posixpath.join(folder, href)))
-    return chapters
+            chapters.setdefault(posixpath.normpath(posixpath.join(folder, href)))
+    return list(chapters)
 
 
 def _member(book: zipfile.ZipFile, name: str, source: str) -> bytes:

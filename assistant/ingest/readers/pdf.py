@@ -5,15 +5,25 @@ page is known from its offset), lines joined into paragraphs, a word hyphenated 
 line end joined again ("exam-" + "ple" is "example"), and the header and footer lines
 every page repeats (running titles, "Page 3 of 9") left out as furniture. Offsets are
 into that text, which is what the index stores.
+
+Headings are known by their type (larger than the body text, or bold on a short line
+of its own, where pypdf reports fonts) or, in a file whose text is all one font, by
+their numbering ("2.3 Installing", "Chapter 4"). A heading leads the paragraph after
+it as its first line: the title of that passage, never its answer sentence. Table of
+contents lines (a title, dot leaders, a page number) are kept, marked as contents.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..sources import SourceDocument, UnreadableSource
-from . import TextBuilder, one_line
+from ..boilerplate import is_contents_line
+from ..sources import UnreadableSource
+from . import StructuredDocument, TextBuilder, one_line
 
 # A header or footer is among the first or last lines of a page.
 _EDGE_LINES = 2
@@ -27,26 +37,62 @@ _SHORT_LINE = 0.85
 _HEADING_LINE = 0.6
 _SENTENCE_END = re.compile(r"[.!?…:][\"'”’)\]]*$")
 _HYPHENATED = re.compile(r"[^\W\d_]-$")
+# A heading's type is at least this much larger than the body text's.
+_HEADING_SIZE = 1.12
+HEADING_MAX_WORDS = 15
+_BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi|cmbx|sfbx|-bd|\bbd\b", re.I)
+# Numbered headings, for files whose fonts say nothing: "2.3 Installing", "4. Results",
+# "Chapter 4: Data", "Appendix B Tables", "Part II".
+_NUMBERED_HEADING = re.compile(
+    r"^(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?|(?:chapter|section|appendix|part)\s+(?:\d+|[A-Z]|[IVXLC]+)"
+    r"[.:]?)\s+[A-Z\"“‘(]",
+    re.IGNORECASE,
+)
 
 
-def read_pdf(path: Path, source: str) -> SourceDocument:
+@dataclass(frozen=True)
+class Line:
+    """One extracted line and the type most of its characters are set in."""
+
+    text: str
+    size: float = 0.0  # 0 where pypdf reports no font
+    bold: bool = False
+
+
+def read_pdf(path: Path, source: str) -> StructuredDocument:
     pages, title = _extract(path, source)
-    furniture = _furniture(pages)
+    furniture = _furniture([[line.text for line in lines] for lines in pages])
+    body_size = _body_size(pages)
+    fonts_vary = _fonts_vary(pages)
     builder = TextBuilder()
     for number, lines in enumerate(pages):
         if number:
             builder.page_break()
-        for paragraph in _paragraphs(_without_furniture(lines, furniture)):
-            builder.paragraph(paragraph)
+        kept = _without_furniture(lines, furniture)
+        for kind, run in _runs(kept, body_size, fonts_vary):
+            if kind == "heading":
+                builder.heading(" ".join(line for line in run))
+            elif kind == "contents":
+                builder.paragraph("\n".join(run), keep_lines=True, contents=True)
+            else:
+                for paragraph in _paragraphs(run):
+                    builder.paragraph(paragraph)
     text = builder.text
     if not text.replace("\f", "").strip():
         raise UnreadableSource(f"{source}: no text in the PDF (scanned pages need OCR first)")
-    return SourceDocument(doc_id=source, source=source, text=text, title=title)
+    return StructuredDocument(
+        doc_id=source,
+        source=source,
+        text=text,
+        title=title,
+        headings=builder.headings,
+        contents=builder.contents,
+    )
 
 
-def _extract(path: Path, source: str) -> tuple[list[list[str]], str | None]:
-    """Each page's lines (trimmed, blank lines kept as paragraph marks), and the title
-    the file's metadata gives."""
+def _extract(path: Path, source: str) -> tuple[list[list[Line]], str | None]:
+    """Each page's lines (trimmed, blank lines kept as paragraph marks) with their
+    type, and the title the file's metadata gives."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, PyPdfError
 
@@ -54,11 +100,113 @@ def _extract(path: Path, source: str) -> tuple[list[list[str]], str | None]:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnreadableSource(f"{source}: an encrypted PDF (needs a password)")
-        pages = [(page.extract_text() or "").splitlines() for page in reader.pages]
+        pages = [_page_lines(page) for page in reader.pages]
         title = one_line(str((reader.metadata or {}).get("/Title") or "")) or None
     except (PyPdfError, DependencyError) as error:
         raise UnreadableSource(f"{source}: not a readable PDF ({error})") from None
-    return [[line.strip() for line in lines] for lines in pages], title
+    return pages, title
+
+
+def _page_lines(page) -> list[Line]:
+    """The page's text as pypdf extracts it, each line with the size and weight of
+    most of its characters (pypdf hands its visitor the text piece by piece, with the
+    font each piece is set in; the pieces make up the extracted text exactly)."""
+    pieces: list[tuple[str, float, bool]] = []
+
+    def visit(text, cm, tm, font, size) -> None:
+        if text:
+            base = str((font or {}).get("/BaseFont", "")) if hasattr(font, "get") else ""
+            pieces.append((text, _effective_size(size, cm, tm), bool(_BOLD_FONT.search(base))))
+
+    text = page.extract_text(visitor_text=visit) or ""
+    if "".join(piece[0] for piece in pieces) != text:
+        return [Line(line.strip()) for line in text.splitlines()]  # no type to go by
+    lines: list[Line] = []
+    weights: Counter = Counter()
+    current: list[str] = []
+    for piece, size, bold in pieces:
+        parts = piece.split("\n")
+        for number, part in enumerate(parts):
+            if number:
+                lines.append(_typed_line("".join(current), weights))
+                current, weights = [], Counter()
+            current.append(part)
+            weights[(size, bold)] += len(part.strip())
+    lines.append(_typed_line("".join(current), weights))
+    return lines
+
+
+def _effective_size(size, cm, tm) -> float:
+    try:
+        scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
+        return round(float(size) * (scale or 1.0), 1)
+    except (TypeError, ValueError, IndexError):
+        return 0.0
+
+
+def _typed_line(text: str, weights: Counter) -> Line:
+    text = text.strip()
+    if not text or not weights or not sum(weights.values()):
+        return Line(text)
+    (size, _), _ = max(weights.items(), key=lambda item: item[1])
+    bold_share = sum(n for (_, bold), n in weights.items() if bold) / sum(weights.values())
+    return Line(text, size, bold_share >= 0.9)
+
+
+def _body_size(pages: list[list[Line]]) -> float:
+    """The size most characters are set in: the body text's."""
+    sizes: Counter = Counter()
+    for lines in pages:
+        for line in lines:
+            sizes[line.size] += len(line.text)
+    return sizes.most_common(1)[0][0] if sizes else 0.0
+
+
+def _fonts_vary(pages: list[list[Line]]) -> bool:
+    """Whether the file's type says anything: more than one size, or some bold."""
+    sizes = {line.size for lines in pages for line in lines if line.text}
+    return len(sizes) > 1 or any(line.bold for lines in pages for line in lines)
+
+
+def is_heading(line: Line, body_size: float, fonts_vary: bool) -> bool:
+    """A short line set larger than the body (or all bold) where fonts are known; a
+    numbered title where they are not."""
+    words = line.text.split()
+    if not words or len(words) > HEADING_MAX_WORDS or not re.search(r"[^\W\d_]", line.text):
+        return False
+    if is_contents_line(line.text):
+        return False
+    if fonts_vary:
+        if body_size and line.size >= _HEADING_SIZE * body_size:
+            return True
+        return line.bold and not _SENTENCE_END.search(line.text) and len(words) <= 12
+    return bool(_NUMBERED_HEADING.match(line.text)) and not _SENTENCE_END.search(line.text)
+
+
+def _runs(lines: list[Line], body_size: float, fonts_vary: bool):
+    """(kind, texts) runs of a page's lines: "heading" (one heading, its lines joined
+    when it wraps), "contents" (table-of-contents lines) or "text"."""
+    kind_of = []
+    for line in lines:
+        if not line.text:
+            kind_of.append("text")
+        elif is_contents_line(line.text):
+            kind_of.append("contents")
+        elif is_heading(line, body_size, fonts_vary):
+            kind_of.append("heading")
+        else:
+            kind_of.append("text")
+    run: list[str] = []
+    previous: tuple[str, float] | None = None
+    for line, kind in zip(lines, kind_of, strict=True):
+        key = (kind, line.size if kind == "heading" else 0.0)
+        if run and key != previous:
+            yield previous[0], run
+            run = []
+        run.append(line.text)
+        previous = key
+    if run:
+        yield previous[0], run
 
 
 def _edge_positions(lines: list[str]) -> set[int]:
@@ -84,13 +232,14 @@ def _furniture(pages: list[list[str]]) -> set[str]:
     return {key for key, count in counts.items() if count >= needed}
 
 
-def _without_furniture(lines: list[str], furniture: set[str]) -> list[str]:
+def _without_furniture(lines: list[Line], furniture: set[str]) -> list[Line]:
     """The page's lines less its header and footer lines (and a bare page number)."""
-    edges = _edge_positions(lines)
+    edges = _edge_positions([line.text for line in lines])
     return [
         line
         for number, line in enumerate(lines)
-        if number not in edges or not (_key(line) in furniture or _PAGE_NUMBER.match(line))
+        if number not in edges
+        or not (_key(line.text) in furniture or _PAGE_NUMBER.match(line.text))
     ]
 
 
