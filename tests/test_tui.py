@@ -725,13 +725,13 @@ WRAPPED = (
 @pytest.fixture(scope="module")
 def wrapped_index(tmp_path_factory) -> Path:
     """A hard-wrapped text file (no title of its own), indexed."""
-    from assistant.indexer import build_index
+    from assistant import IndexWriter
 
     folder = tmp_path_factory.mktemp("wrapped")
     docs = folder / "docs"
     docs.mkdir()
     (docs / "ferry.txt").write_text(WRAPPED)
-    build_index([str(docs)], folder / "index")
+    IndexWriter(folder / "index").build([docs])
     return folder / "index"
 
 
