@@ -184,31 +184,40 @@ def _is_headline(lines: list[str]) -> bool:
     return len(lines) == 1 and len(lines[0].split()) <= 20 and not _SENTENCE_END.search(lines[0])
 
 
+def _is_furniture(lines: list[str]) -> bool:
+    """A short block or a menu holding a line of site furniture."""
+    return any(is_furniture_line(line) for line in lines) and (_is_short(lines) or _is_menu(lines))
+
+
+def _is_standing_text(lines: list[str]) -> bool:
+    """Credits and labelled links, a table of contents, link texts glued together."""
+    return (
+        all(is_credit_line(line) or is_labelled_link(line) for line in lines)
+        or _is_contents(lines)
+        or _is_glued_link_text(lines)
+    )
+
+
+def _is_teaser(lines: list[str]) -> bool:
+    return bool(_TEASER_END.search(lines[-1].strip())) and _words(lines) <= TEASER_MAX_WORDS
+
+
 def mark(paragraphs: list[list[str]]) -> list[bool]:
     """For each paragraph (given as its lines), whether it is boilerplate."""
     flags = [False] * len(paragraphs)
     in_tail = False
     for index, lines in enumerate(paragraphs):
-        if any(is_furniture_line(line) for line in lines) and (_is_short(lines) or _is_menu(lines)):
+        if _is_furniture(lines):
             flags[index] = True
             in_tail = in_tail or any(_is_tail_opener(line) for line in lines)
-            continue
-        if all(is_credit_line(line) or is_labelled_link(line) for line in lines):
+        elif _is_standing_text(lines):
             flags[index] = True
-            continue
-        if _is_contents(lines):
-            flags[index] = True
-            continue
-        if _is_glued_link_text(lines):
-            flags[index] = True
-            continue
-        if _TEASER_END.search(lines[-1].strip()) and _words(lines) <= TEASER_MAX_WORDS:
+        elif _is_teaser(lines):
             flags[index] = True
             # The headline right above a teaser belongs to the same teaser.
             if index > 0 and _is_headline(paragraphs[index - 1]):
                 flags[index - 1] = True
-            continue
-        if _is_menu(lines) or (
+        elif _is_menu(lines) or (
             in_tail and _is_short(lines) and not _SENTENCE_END.search(lines[-1])
         ):
             flags[index] = True

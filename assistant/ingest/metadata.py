@@ -155,54 +155,59 @@ def annotate(document: SourceDocument) -> None:
         return
     text = document.text
     blocks = list(iter_blocks(text))
-    head_done = False
     for block_start, block_end in blocks[:12]:
         if _is_wrapped_prose(text, block_start, block_end):
             break  # the story has begun
-        for start, end in iter_lines(text, block_start, block_end):
-            line = text[start:end].strip()
-            plain = line.lstrip("#").strip()
-            if is_body_line(line):
-                head_done = True
-                break
-            slogan_outlet = site_slogan_outlet(plain)
-            if slogan_outlet:
-                document.outlet = document.outlet or slogan_outlet
-                continue  # boilerplate, marked as such by the chunker
-            date = parse_date(plain)
-            if date:
-                document.published = document.published or date
-                document.meta_spans.append((start, end))
-                continue
-            byline = parse_byline(plain)
-            if byline:
-                document.byline = document.byline or byline[0]
-                document.outlet = document.outlet or byline[1]
-                document.meta_spans.append((start, end))
-                continue
-            previous_is_meta = bool(document.meta_spans) and _only_space_between(
-                text, document.meta_spans[-1][1], start
-            )
-            if document.byline is None and previous_is_meta and _BARE_NAME.match(plain):
-                # A name on its own line right under the date or headline is the byline.
-                document.byline = plain
-                document.meta_spans.append((start, end))
-                continue
-            # A title is a paragraph of its own or a Markdown heading: the first line of
-            # hard-wrapped prose is a sentence cut off, not a headline.
-            own_line = (start, end) == (block_start, block_end) or line.startswith("#")
-            if document.title is None and own_line and looks_like_headline(plain):
-                document.title = plain
-                document.meta_spans.append((start, end))
-                continue
-            if document.title and plain == document.title:
-                document.meta_spans.append((start, end))
-        if head_done:
+        if _annotate_block(document, block_start, block_end):
             break
     if document.outlet is None:
         document.outlet = _outlet_from_bios(text, blocks, document.byline)
     # A line the reader marked already (a page's headline) is marked once.
     document.meta_spans[:] = list(dict.fromkeys(document.meta_spans))
+
+
+def _annotate_block(document: SourceDocument, block_start: int, block_end: int) -> bool:
+    """The head lines of one block; True when the story's body begins in it."""
+    text = document.text
+    for start, end in iter_lines(text, block_start, block_end):
+        line = text[start:end].strip()
+        if is_body_line(line):
+            return True
+        # A title is a paragraph of its own or a Markdown heading: the first line of
+        # hard-wrapped prose is a sentence cut off, not a headline.
+        own_line = (start, end) == (block_start, block_end) or line.startswith("#")
+        if _is_metadata_line(document, line.lstrip("#").strip(), start, own_line):
+            document.meta_spans.append((start, end))
+    return False
+
+
+def _is_metadata_line(document: SourceDocument, plain: str, start: int, own_line: bool) -> bool:
+    """Take what the head line ``plain`` says into ``document``; True when the line is
+    metadata to mark (a site slogan is not: the chunker marks it as boilerplate)."""
+    slogan_outlet = site_slogan_outlet(plain)
+    if slogan_outlet:
+        document.outlet = document.outlet or slogan_outlet
+        return False
+    date = parse_date(plain)
+    if date:
+        document.published = document.published or date
+        return True
+    byline = parse_byline(plain)
+    if byline:
+        document.byline = document.byline or byline[0]
+        document.outlet = document.outlet or byline[1]
+        return True
+    previous_is_meta = bool(document.meta_spans) and _only_space_between(
+        document.text, document.meta_spans[-1][1], start
+    )
+    if document.byline is None and previous_is_meta and _BARE_NAME.match(plain):
+        # A name on its own line right under the date or headline is the byline.
+        document.byline = plain
+        return True
+    if document.title is None and own_line and looks_like_headline(plain):
+        document.title = plain
+        return True
+    return bool(document.title) and plain == document.title
 
 
 def _is_wrapped_prose(text: str, start: int, end: int) -> bool:

@@ -72,6 +72,26 @@ def speaker_met(question: QuestionAnalysis, evidence: list[Evidence]) -> bool:
     return any(core <= (e.present | e.speakers | e.before) for e in evidence)
 
 
+def _speaker_evidence(question, best: Evidence, evidence: list[Evidence]) -> float:
+    """For "what did X say": the best share of X's name among who speaks in one
+    candidate passage, or who speaks near the best one; 1.0 for other questions."""
+    if question.kind != "said":
+        return 1.0
+    # The speaker's name (its subject terms; all its words when it names none).
+    names = [t for t in question.speaker_terms if t in question.subject_terms]
+    names = names or list(question.speaker_terms)
+    found = (
+        max((len(set(names) & e.speakers) / len(names) for e in evidence), default=0.0)
+        if names
+        else 1.0
+    )
+    return max(found, best.value("speaker_nearby"))
+
+
+def _share_in(terms, document_terms: set[str]) -> float:
+    return sum(1 for t in terms if t in document_terms) / len(terms) if terms else 1.0
+
+
 def abstain_features(
     analysis: QueryAnalysis,
     best: Evidence,
@@ -82,23 +102,9 @@ def abstain_features(
     """The ABSTAIN_FEATURES of the best passage (``weights``: the terms' idf;
     ``document_terms``: every term of its document)."""
     question = analysis.question
-    said = question.kind == "said"
-    # The speaker's name (its subject terms; all its words when it names none).
-    names = [t for t in question.speaker_terms if t in question.subject_terms]
-    names = names or list(question.speaker_terms)
-    speaker_found = (
-        max((len(set(names) & e.speakers) / len(names) for e in evidence), default=0.0)
-        if said and names
-        else 1.0
-    )
     topic = [t for t in question.topic_terms if t not in question.subject_terms]
     total = sum(weights[t] for t in analysis.terms) or 1.0
     missing = [weights[t] / total for t in topic if t not in best.present]
-    subjects = question.subject_terms
-    in_document = (
-        sum(1 for t in subjects if t in document_terms) / len(subjects) if subjects else 1.0
-    )
-    speaker_evidence = max(speaker_found, best.value("speaker_nearby")) if said else 1.0
     absent = [
         t
         for t in topic
@@ -110,8 +116,8 @@ def abstain_features(
             best.value("coverage"),
             best.value("dense"),
             max(missing, default=0.0),
-            in_document,
-            speaker_evidence,
+            _share_in(question.subject_terms, document_terms),
+            _speaker_evidence(question, best, evidence),
             sum(weights[t] for t in absent) / topic_weight,
         ],
         dtype=np.float64,
