@@ -163,12 +163,6 @@ def test_the_graph_sees_relative_submodule_and_function_level_imports():
     assert "assistant.embeddings" in graph["assistant.query.retrieval"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known cycle, through imports inside functions: assistant.ingest.sources"
-    " imports the readers (docx, epub, pdf, rst) in its functions and each reader"
-    " imports assistant.ingest.sources at the top",
-)
 def test_no_import_cycles_among_assistant_modules():
     assert cycles(import_graph()) == []
 

@@ -253,3 +253,41 @@ def bio_outlet(
         if outlet:
             return outlet, rule.name
     return None
+
+
+# Metadata keys of YAML front matter (as Jekyll, Hugo and Pandoc write them) and of
+# reStructuredText fields, and the field each fills.
+METADATA_KEYS = {
+    "title": "title",
+    "date": "published",
+    "published": "published",
+    "author": "byline",
+    "authors": "byline",
+    "byline": "byline",
+    "outlet": "outlet",
+    "publisher": "outlet",
+    "source": "outlet",
+    "site": "outlet",
+    "url": "url",
+    "link": "url",
+}
+
+
+def set_metadata_field(document: SourceDocument, key: str, value: str) -> bool:
+    """Fill the field a metadata key names ("author" -> byline), unless the document
+    already has it; whether the key names a field."""
+    field_name = METADATA_KEYS.get(key.strip().lower())
+    if field_name is None:
+        return False
+    if getattr(document, field_name) is None:
+        setattr(document, field_name, _metadata_value(field_name, value))
+    return True
+
+
+def _metadata_value(field_name: str, value: str) -> str | None:
+    value = value.strip().strip("\"'").strip()
+    if not value:
+        return None
+    if field_name == "published":
+        return parse_date(value) or parse_date(value[:10])
+    return value

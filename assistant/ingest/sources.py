@@ -208,21 +208,6 @@ def load_documents(file: SourceFile, problems: list[str] | None = None) -> list[
     return [document]
 
 
-# YAML front matter keys (as Jekyll, Hugo and Pandoc write them) and the field each fills.
-_FRONT_MATTER_KEYS = {
-    "title": "title",
-    "date": "published",
-    "published": "published",
-    "author": "byline",
-    "authors": "byline",
-    "byline": "byline",
-    "outlet": "outlet",
-    "publisher": "outlet",
-    "source": "outlet",
-    "site": "outlet",
-    "url": "url",
-    "link": "url",
-}
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<body>.*?)^(?:---|\.\.\.)[ \t]*$", re.S | re.M)
 _KEY_VALUE = re.compile(r"^(?P<key>[A-Za-z_]+)[ \t]*:[ \t]*(?P<value>.*?)[ \t]*$")
 # One JSON file per folder gives metadata the files do not state: {"file name": {"date":
@@ -269,26 +254,6 @@ def _read_markdown_title(document: SourceDocument) -> None:
         document.title = first.group("title").strip()
 
 
-def set_metadata_field(document: SourceDocument, key: str, value: str) -> bool:
-    """Fill the field a metadata key names ("author" -> byline), unless the document
-    already has it; whether the key names a field."""
-    field_name = _FRONT_MATTER_KEYS.get(key.strip().lower())
-    if field_name is None:
-        return False
-    if getattr(document, field_name) is None:
-        setattr(document, field_name, _metadata_value(field_name, value))
-    return True
-
-
-def _metadata_value(field_name: str, value: str) -> str | None:
-    value = value.strip().strip("\"'").strip()
-    if not value:
-        return None
-    if field_name == "published":
-        return metadata.parse_date(value) or metadata.parse_date(value[:10])
-    return value
-
-
 def _read_front_matter(document: SourceDocument) -> None:
     """Title, date, author, outlet and url from a leading ``---`` block: its lines are
     the document's head (citable for questions about the report), not passages."""
@@ -299,9 +264,8 @@ def _read_front_matter(document: SourceDocument) -> None:
     for line in document.text[: match.end()].splitlines(keepends=True):
         bare = line.rstrip("\r\n")
         pair = _KEY_VALUE.match(bare)
-        field_name = _FRONT_MATTER_KEYS.get(pair.group("key").lower()) if pair else None
-        if field_name and getattr(document, field_name) is None:
-            setattr(document, field_name, _metadata_value(field_name, pair.group("value")))
+        if pair:
+            metadata.set_metadata_field(document, pair.group("key"), pair.group("value"))
         if bare.strip():
             document.meta_spans.append((offset, offset + len(bare)))
         offset += len(line)
@@ -318,9 +282,8 @@ def _apply_sidecar(document: SourceDocument, path: Path) -> None:
     if not isinstance(entry, dict):
         return
     for key, value in entry.items():
-        field_name = _FRONT_MATTER_KEYS.get(str(key).lower())
-        if field_name and isinstance(value, str) and getattr(document, field_name) is None:
-            setattr(document, field_name, _metadata_value(field_name, value))
+        if isinstance(value, str):
+            metadata.set_metadata_field(document, str(key), value)
 
 
 # A record longer than this is not news; it is skipped without being held in memory.

@@ -52,12 +52,6 @@ KNOWN_SETTINGS = frozenset(
 )
 
 
-def config_path() -> Path:
-    """The config file's path. Only storage/milvus still asks here (for its token);
-    it is to take ``Settings.milvus_token()`` instead, and then this goes."""
-    return Settings.load().config_path
-
-
 def redact_url(url: str) -> str:
     """The URL with any ``user:password@`` replaced by ``***@``: safe to show and log."""
     try:

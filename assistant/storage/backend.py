@@ -8,22 +8,14 @@ pymilvus is imported only when the manifest names a Milvus store.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from . import layout
 
 if TYPE_CHECKING:
-    from ..errors import AssistantError
-    from .base import ReadStore
+    from .base import CheckReport, ReadStore
     from .batch import StoreWriter
     from .layout import Manifest, ModelSpec
-
-
-class CheckReport(Protocol):
-    """Where ``index verify``'s checks go (:class:`~.verify.VerifyReport`)."""
-
-    def passed(self, name: str, detail: str) -> None: ...
-    def failed(self, name: str, error: AssistantError) -> None: ...
 
 
 def open_reader(
@@ -80,12 +72,14 @@ def verify_store(
 ) -> None:
     """``index verify``'s deep check of where the rows live: the generation's files, or
     the Milvus collections against what their last write recorded."""
-    from . import verify
-
     if manifest.store:
-        verify.verify_milvus_store(report, manifest, expected)
+        from .milvus.verify import verify_milvus_store
+
+        verify_milvus_store(report, manifest, expected)
     else:
-        verify.verify_generation(report, index_dir, manifest)
+        from .local_verify import verify_generation
+
+        verify_generation(report, index_dir, manifest)
 
 
 def describe_store(manifest: Manifest) -> str:

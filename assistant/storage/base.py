@@ -17,11 +17,28 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import numpy as np
 
+    from ..errors import AssistantError
     from ..filters import SearchFilter
-    from ..ingest.speakers import SpeakerQuery
     from ..types import Document, Passage, Statement
     from .layout import Manifest
     from .reads import Found, ReadResult, Reads, TermStatistics
+
+
+class CheckReport(Protocol):
+    """Where ``index verify``'s checks go (:class:`~.verify.VerifyReport`)."""
+
+    def passed(self, name: str, detail: str) -> None: ...
+    def failed(self, name: str, error: AssistantError) -> None: ...
+
+
+class SpeakerMatcher(Protocol):
+    """Who a question asks to hear (the query's ``SpeakerQuery``): a store narrows the
+    candidates by the surnames' first letters and the side, and the matcher decides."""
+
+    surnames: tuple[str, ...] | list[str]
+    side: str | None
+
+    def matches(self, speaker: str, side: str | None) -> bool: ...
 
 
 @runtime_checkable
@@ -84,7 +101,7 @@ class ReadStore(Protocol):
     # -- statements
 
     def statements(self, passage_ids: list[int]) -> dict[int, list[Statement]]: ...
-    def passages_quoting(self, wanted: SpeakerQuery, limit: int = 200) -> list[int]: ...
+    def passages_quoting(self, wanted: SpeakerMatcher, limit: int = 200) -> list[int]: ...
 
     # -- metadata terms
 

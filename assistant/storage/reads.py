@@ -19,7 +19,7 @@ from ..types import Document, Passage, Statement
 
 if TYPE_CHECKING:
     from ..filters import SearchFilter
-    from ..ingest.speakers import SpeakerQuery
+    from .base import SpeakerMatcher
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Reads:
     documents: Sequence[str] = ()
     # Each sentence's cosine with each of these (vector, passage ids) pairs.
     sentence_cosines: Sequence[tuple[np.ndarray, Sequence[int]]] = ()
-    quoting: SpeakerQuery | None = None
+    quoting: SpeakerMatcher | None = None
     allowed: tuple[Sequence[int], SearchFilter] | None = None
     metadata_terms: bool = False
 

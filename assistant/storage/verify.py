@@ -14,17 +14,11 @@ from pathlib import Path
 
 from ..errors import (
     AssistantError,
-    DatabaseCorruptError,
-    IndexCorruptError,
     SourcesChangedError,
-    VectorsCorruptError,
 )
-from . import database, layout, vectors
+from . import layout
 from .backend import describe_store, verify_store
 from .layout import (
-    DB_NAME,
-    REBUILD,
-    VECTORS_NAME,
     Manifest,
     ModelSpec,
     check_compatible,
@@ -103,74 +97,6 @@ def verify_index(
             " (harmless; the next build or update removes them)",
         )
     return report
-
-
-def verify_generation(report: VerifyReport, index_dir: Path, manifest: Manifest) -> None:
-    """The local store: the generation's database and vector files."""
-    generation = index_dir / manifest.generation
-    if not generation.is_dir():
-        report.failed(
-            "files",
-            IndexCorruptError(f"the generation {generation.name} is missing", hint=REBUILD),
-        )
-        return
-    _verify_database(report, manifest, generation / DB_NAME)
-    _verify_vectors(report, manifest, generation)
-
-
-def verify_milvus_store(
-    report: VerifyReport, manifest: Manifest, expected: ModelSpec | None = None
-) -> None:
-    """A Milvus store: its collections there, their schema, model and dimension, the
-    rows counted in the engine against those its last write recorded, and against the
-    counts of this directory's manifest."""
-    from .milvus import connection, reader  # pymilvus only for a Milvus store
-
-    try:
-        target = connection.parse_store_uri(manifest.store)
-        client = connection.connect(target)
-        try:
-            facts = reader.verify(client, manifest.store_index, target, expected)
-        finally:
-            client.close()
-        if (facts["documents"], facts["vectors"]) != (manifest.documents, manifest.vectors):
-            raise IndexCorruptError(
-                f"the {manifest.store} collection {facts['collection']} holds"
-                f" {facts['documents']} documents and {facts['vectors']} passage vectors,"
-                f" the manifest says {manifest.documents} and {manifest.vectors}",
-                hint="run: assistant index update",
-            )
-    except AssistantError as error:
-        report.failed("store", error)
-        return
-    report.passed(
-        "store",
-        f"{manifest.store}, collection {facts['collection']}: {facts['documents']} documents,"
-        f" {facts['passages']} passages, {facts['vectors']} vectors,"
-        f" {facts['sentences']} sentence vectors",
-    )
-
-
-def _verify_database(report: VerifyReport, manifest: Manifest, path: Path) -> None:
-    problem = layout.artifact_problem(manifest, path)
-    if problem is None:
-        problem = database.database_problem(path, manifest.passages, manifest.vectors)
-    if problem:
-        report.failed(
-            "database", DatabaseCorruptError(f"the passage database: {problem}", hint=REBUILD)
-        )
-    else:
-        report.passed("database", f"{path.name}: integrity ok, {manifest.passages} passages")
-
-
-def _verify_vectors(report: VerifyReport, manifest: Manifest, generation: Path) -> None:
-    problem = vectors.vectors_problem(generation, manifest)
-    if problem:
-        report.failed("vectors", VectorsCorruptError(f"the vector file: {problem}", hint=REBUILD))
-    else:
-        report.passed(
-            "vectors", f"{VECTORS_NAME} ({manifest.vector_index}): {manifest.vectors} vectors"
-        )
 
 
 def _report_skipped(report: VerifyReport, manifest: Manifest) -> None:

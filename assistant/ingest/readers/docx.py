@@ -6,7 +6,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from ..sources import SourceDocument, UnreadableSource
+from ...errors import UnreadableSource
+from ...types import SourceDocument
 from . import TextBuilder, one_line
 
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
+from ...errors import UnreadableSource
 from ...types import SourceDocument
 from .. import metadata
-from ..sources import UnreadableSource
 from . import TextBuilder, one_line
 from . import html as html_reader
 

@@ -21,8 +21,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...errors import UnreadableSource
 from ..boilerplate import is_contents_line
-from ..sources import UnreadableSource
 from . import StructuredDocument, TextBuilder, one_line
 
 # A header or footer is among the first or last lines of a page.

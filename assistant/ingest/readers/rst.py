@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from ..sources import SourceDocument, set_metadata_field
+from ...types import SourceDocument
+from ..metadata import set_metadata_field
 
 # A line of one punctuation character, repeated: an over- or underline.
 _ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1{2,}[ \t]*")

@@ -78,26 +78,9 @@ def parse_store_uri(uri: str, environ: dict | None = None) -> StoreTarget:
 
 def _token(environ) -> str | None:
     """``$ASSISTANT_MILVUS_TOKEN``, else ``[milvus] token`` in the config file."""
-    token = environ.get(TOKEN_ENVIRONMENT)
-    if token:
-        return token
-    import tomllib
+    from ...config import Settings
 
-    from ...query.llm import config_path
-
-    path = config_path()
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        return None
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise UsageError(f"cannot read the config file {path}: {error}") from None
-    table = data.get("milvus", {})
-    if not isinstance(table, dict):
-        raise UsageError(f"{path}: [milvus] must be a table")
-    value = table.get("token")
-    return str(value) if value else None
+    return Settings.load(environ).milvus_token()
 
 
 def recorded_uri(target: StoreTarget) -> str:
