@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..filters import SearchFilter
     from ..types import Document, Passage, Statement
     from .layout import Manifest
-    from .reads import Found, ReadResult, Reads, TermStatistics
+    from .reads import Found, ReadResult, Reads, SpeakerMatcher, TermStatistics
 
 
 class CheckReport(Protocol):
@@ -29,16 +29,6 @@ class CheckReport(Protocol):
 
     def passed(self, name: str, detail: str) -> None: ...
     def failed(self, name: str, error: AssistantError) -> None: ...
-
-
-class SpeakerMatcher(Protocol):
-    """Who a question asks to hear (the query's ``SpeakerQuery``): a store narrows the
-    candidates by the surnames' first letters and the side, and the matcher decides."""
-
-    surnames: tuple[str, ...] | list[str]
-    side: str | None
-
-    def matches(self, speaker: str, side: str | None) -> bool: ...
 
 
 @runtime_checkable

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -19,7 +19,16 @@ from ..types import Document, Passage, Statement
 
 if TYPE_CHECKING:
     from ..filters import SearchFilter
-    from .base import SpeakerMatcher
+
+
+class SpeakerMatcher(Protocol):
+    """Who a question asks to hear (the query's ``SpeakerQuery``): a store narrows the
+    candidates by the surnames' first letters and the side, and the matcher decides."""
+
+    surnames: tuple[str, ...] | list[str]
+    side: str | None
+
+    def matches(self, speaker: str, side: str | None) -> bool: ...
 
 
 @dataclass(frozen=True)
