@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from .errors import MissingExtraError
+from .errors import MissingExtraError, UnreadableSource
 
 # extra -> what it adds (for messages and the README's table)
 EXTRAS = {
@@ -51,4 +51,17 @@ def require(module: str, extra: str, purpose: str | None = None) -> ModuleType:
             hint=install_command(extra),
             module=module,
             extra=extra,
+        ) from None
+
+
+def require_for_file(module: str, extra: str, kind: str) -> ModuleType:
+    """``module`` for reading one file of ``kind`` ("PDF"): when it is missing, the
+    file is skipped with a reason that names the extra to install, and the rest of the
+    build goes on (:class:`~assistant.errors.UnreadableSource`)."""
+    try:
+        return require(module, extra)
+    except MissingExtraError:
+        top = module.split(".")[0]
+        raise UnreadableSource(
+            f"reading {kind} files needs {top}, which is not installed ({install_command(extra)})"
         ) from None

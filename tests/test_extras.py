@@ -84,3 +84,33 @@ def test_every_extra_is_declared_in_pyproject():
     everything = declared["all"][0]
     assert everything == f"assistant[{','.join(EXTRAS)}]"
     assert "assistant[all]" in declared["dev"]
+
+
+def test_a_pdf_or_docx_without_its_extra_is_skipped_and_the_rest_builds(
+    cli, fake_model, monkeypatch, tmp_path
+):
+    _blocked(monkeypatch, "pypdf", "docx")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text("Border talks\n\nThe talks resumed on Monday in Baku.\n")
+    (docs / "report.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    (docs / "letter.docx").write_bytes(b"PK\x03\x04")
+    result = cli("index", "build", docs, "--index", tmp_path / "index")
+    assert result.exit_code == 0, result.output
+    assert "indexed 1 documents" in result.stdout
+    assert "skipped: " in result.stderr
+    for kind, module in (("PDF", "pypdf"), ("DOCX", "docx")):
+        assert (
+            f"reading {kind} files needs {module}, which is not installed"
+            " (pip install 'assistant[formats]')"
+        ) in result.stderr
+
+
+def test_fetching_a_page_without_the_web_extra_names_it(monkeypatch):
+    from assistant.ingest.web import http_client
+
+    _blocked(monkeypatch, "httpx")
+    with pytest.raises(MissingExtraError) as caught, http_client():
+        pass
+    assert caught.value.extra == "web"
+    assert str(caught.value).startswith("fetching web pages needs httpx, which is not installed")

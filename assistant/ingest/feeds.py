@@ -13,6 +13,7 @@ import html
 import time
 from dataclasses import dataclass, field
 
+from ..extras import require
 from .sources import SkippedFile, SourceDocument, UnreadableSource, document_from_html
 from .web import (
     DEFAULT_TIMEOUT,
@@ -101,7 +102,7 @@ def fetch_feed(
 
 
 def _read_feed(fetched: FetchedBody, info: FeedInfo) -> list[_Entry]:
-    import feedparser
+    feedparser = require("feedparser", "web", "reading news feeds")
 
     headers = {"content-type": fetched.content_type or "application/xml"}
     if fetched.charset:

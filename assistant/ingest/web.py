@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from ..deadline import Deadline, tracing
 from ..errors import FetchFailed
+from ..extras import require
 from .sources import SkippedFile, SourceDocument, UnreadableSource, document_from_html
 
 # A news page is well under a megabyte of HTML; far more is not an article, and is cut
@@ -156,7 +157,7 @@ def web_document(
 def http_client(timeout: float = DEFAULT_TIMEOUT) -> Iterator:
     """One connection pool for a batch of URLs. Redirects are followed by
     :func:`fetch_body` itself, so that a loop is named as one."""
-    import httpx
+    httpx = require("httpx", "web", "fetching web pages")
 
     with httpx.Client(
         timeout=httpx.Timeout(timeout),

@@ -7,12 +7,13 @@ import zipfile
 from pathlib import Path
 
 from ...errors import UnreadableSource
+from ...extras import require_for_file
 from ...types import SourceDocument
 from . import TextBuilder, one_line
 
 
 def read_docx(path: Path, source: str) -> SourceDocument:
-    import docx
+    docx = require_for_file("docx", "formats", "DOCX")
     from docx.opc.exceptions import OpcError
 
     try:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import UnreadableSource
+from ...extras import require_for_file
 from ..boilerplate import is_contents_line
 from . import StructuredDocument, TextBuilder, one_line
 
@@ -93,7 +94,7 @@ def read_pdf(path: Path, source: str) -> StructuredDocument:
 def _extract(path: Path, source: str) -> tuple[list[list[Line]], str | None]:
     """Each page's lines (trimmed, blank lines kept as paragraph marks) with their
     type, and the title the file's metadata gives."""
-    from pypdf import PdfReader
+    PdfReader = require_for_file("pypdf", "formats", "PDF").PdfReader
     from pypdf.errors import DependencyError, PyPdfError
 
     try:
