@@ -26,7 +26,7 @@ from .llm_servers import ScriptedServer, free_port
 QUESTION = "What did Azerbaijan say about the 132-km border?"
 # Verifiable against passage [1] that the seeds give for QUESTION. (Passage [1] is the
 # ministry's quoted statement; it does not name the Defence Ministry, so an answer that
-# does is not verified by it: see test_hardening_llm.py.)
+# does is not verified by it: see test_llm_client_bounds.py.)
 GOOD_REPLY = (
     "Azerbaijan reminded Heydari that Armenia kept Azerbaijani lands under"
     " occupation for 30 years, and a “132-kilometer section of the Azerbaijani-Iranian state"
