@@ -37,7 +37,7 @@ def report_line(
     heads = [p for p in documents.passages_of(doc_id) if p.is_head]
     found: Passage | None = None
     if question.kind == "author":
-        found = next((p for p in heads if p.text.lower().startswith("by ")), None)
+        found = next((p for p in heads if _names_author(p, documents.document(doc_id))), None)
     else:
         found = _dateline(question, documents.citable_of(doc_id))
         if found is None and question.kind == "report_date":
@@ -46,6 +46,13 @@ def report_line(
         return None
     hit = Hit(passage=found, score=1.0)
     return Evidence(hit, np.zeros(len(RANK_FEATURES)), frozenset(), score=math.inf)
+
+
+def _names_author(head: Passage, document) -> bool:
+    """A head line "By Jane Doe", or the byline alone as the page shows it."""
+    text = " ".join(head.text.split())
+    byline = " ".join((document.byline or "").split())
+    return text.lower().startswith("by ") or (bool(byline) and text.casefold() == byline.casefold())
 
 
 def _dateline(question: QuestionAnalysis, body: list[Passage]) -> Passage | None:
