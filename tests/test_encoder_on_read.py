@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant import Index, IndexIncompatibleError, embeddings
+from assistant import Index, IndexIncompatibleError, IndexWriter
 
 from .conftest import SEEDS
 from .fakes import FakeEncoder
@@ -15,21 +15,9 @@ from .fakes import FakeEncoder
 
 @pytest.fixture(scope="module")
 def fake_index_dir(tmp_path_factory):
-    """The seeds embedded by FakeEncoder: the writer's own encoder and model facts
-    swapped for the fake's while it builds (the write side takes no encoder yet)."""
-    fake = FakeEncoder()
-
-    class Writing:  # what the writer calls today: encode_many with progress
-        def encode_many(self, texts, progress=None):
-            return embeddings.encode_many(fake, texts, progress)
-
+    """The seeds embedded by FakeEncoder, through the one write API."""
     target = tmp_path_factory.mktemp("fake-encoder") / "index"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(embeddings, "shared_onnx_encoder", Writing)
-        patch.setattr(embeddings, "MODEL_NAME", fake.name)
-        patch.setattr(embeddings, "DIMENSION", fake.dimension)
-        patch.setattr(embeddings, "model_fingerprint", lambda: fake.fingerprint)
-        Index.writer(target).build([str(SEEDS)])
+    IndexWriter(target, encoder=FakeEncoder()).build([SEEDS])
     return target
 
 
@@ -55,6 +43,7 @@ def test_an_index_opens_with_the_encoder_it_was_built_with(fake_index_dir):
 def test_the_questions_are_embedded_by_the_injected_encoder(fake_index_dir):
     class Counting(FakeEncoder):
         def __init__(self) -> None:
+            super().__init__()
             self.texts: list[str] = []
 
         def encode(self, texts):

@@ -71,8 +71,8 @@ def test_store_uris_and_the_token(monkeypatch, tmp_path):
     assert cloud.uri.startswith("https://") and cloud.token == "user:secret"
     config = tmp_path / "config.toml"
     config.write_text('[milvus]\ntoken = "from-file"\n')
-    monkeypatch.setenv("ASSISTANT_CONFIG", str(config))
-    assert connection.parse_store_uri("milvus://h:1", environ={}).token == "from-file"
+    environ = {"ASSISTANT_CONFIG": str(config)}  # the settings' environment names the file
+    assert connection.parse_store_uri("milvus://h:1", environ=environ).token == "from-file"
     for bad in ("milvus:store.sqlite", "milvus://nohost", "milvus://h:port", "redis://h:1", ""):
         with pytest.raises(UsageError):
             connection.parse_store_uri(bad, environ={})
@@ -223,7 +223,7 @@ def test_missing_collection_mismatch_and_unfinished_write_are_typed_errors(milvu
     writer.create("some/other-model", 8, replace=True)
     minilm = model_spec(None)  # what the index is searched with
     with pytest.raises(IndexIncompatibleError, match="some/other-model"):
-        milvus_reader.MilvusReader(client, "other_model", target, minilm)
+        milvus_reader.MilvusReader(client, "other_model", target, expected=minilm)
     with pytest.raises(IndexIncompatibleError):
         milvus_reader.verify(client, "other_model", target, minilm)
 

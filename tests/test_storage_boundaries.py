@@ -3,7 +3,8 @@ only ``assistant/storage/`` touches the passage database and the vector files, a
 front ends (CLI, chat) go through ``Index`` alone.
 
 Static checks over the source (``ast``), so they cost milliseconds; the behaviour
-behind them is tested where it always was (test_index, test_crash_safety, test_concurrent_access, ...).
+behind them is tested where it always was (test_index, test_crash_safety,
+test_concurrent_access, ...).
 """
 
 from __future__ import annotations
