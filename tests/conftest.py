@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,32 @@ def dev_questions() -> list[dict]:
     if not DEV_QUESTIONS.is_file():
         pytest.skip(f"{DEV_QUESTIONS} is not beside the checkout")
     return [json.loads(line) for line in DEV_QUESTIONS.read_text().splitlines() if line.strip()]
+
+
+# -- a small index, for the storage tests ------------------------------------------------
+
+SMALL_QUESTION = "What did Azerbaijan say about the border?"
+SMALL_EXPECTED = "Azerbaijan said the 132-km border would open in May after the talks in Baku."
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory, fake_encoder) -> Path:
+    """Two short files, indexed (by the fake encoder): each test works on its own copy."""
+    from assistant import IndexWriter
+
+    folder = tmp_path_factory.mktemp("small")
+    docs = folder / "docs"
+    docs.mkdir()
+    (docs / "border.txt").write_text(
+        f"Border talks\n\n{SMALL_EXPECTED}\n\nThe commission met twice.\n"
+    )
+    (docs / "weather.txt").write_text("Weather report\n\nIt rained in Tbilisi all week.\n")
+    IndexWriter(folder / "index", encoder=fake_encoder).build([str(docs)])
+    return folder / "index"
+
+
+@pytest.fixture
+def index_copy(small_index, tmp_path) -> Path:
+    copy = tmp_path / "index"
+    shutil.copytree(small_index, copy)
+    return copy

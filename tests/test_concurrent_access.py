@@ -5,9 +5,6 @@ healthy index taken for a damaged one."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -19,48 +16,9 @@ import pytest
 from assistant import Index, IndexWriter, verify_index
 
 from .conftest import ROOT, SEEDS
+from .writers import NEW_WORD, changed_corpus, kill, shell, start_until_fault
 
 QUESTION = "What did Azerbaijan say about the 132-km border?"
-NEW_WORD = "Zanzibarian"
-
-
-def shell(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "assistant", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=180,
-        env={**os.environ, **env},
-    )
-
-
-def start_until_fault(args: list[str], point: str, marker: Path) -> subprocess.Popen:
-    """Start the CLI and return once it has stopped at ``point`` (still alive)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "assistant", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "ASSISTANT_FAULT_POINT": point, "ASSISTANT_FAULT_MARKER": str(marker)},
-    )
-    deadline = time.monotonic() + 180
-    while not marker.exists():
-        if process.poll() is not None:
-            out, err = process.communicate()
-            pytest.fail(f"the writer ended before {point}: {out.decode()} {err.decode()}")
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the writer never reached {point}")
-        time.sleep(0.05)
-    return process
-
-
-def kill(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
-    process.stdout.close()
-    process.stderr.close()
 
 
 @pytest.fixture
@@ -73,18 +31,6 @@ def corpus(tmp_path) -> tuple[Path, Path]:
 def fake_corpus(tmp_path, fake_encoder) -> tuple[Path, Path]:
     """``corpus``, embedded by the fake encoder."""
     return changed_corpus(tmp_path, fake_encoder)
-
-
-def changed_corpus(tmp_path: Path, encoder) -> tuple[Path, Path]:
-    docs = tmp_path / "docs"
-    shutil.copytree(SEEDS, docs)
-    index_dir = tmp_path / "index"
-    IndexWriter(index_dir, encoder=encoder).build([str(docs)])
-    changed = next(docs.glob("003_*.txt"))
-    changed.write_text(
-        changed.read_text() + f"\n\nThe {NEW_WORD} delegation arrived late to the talks.\n"
-    )
-    return docs, index_dir
 
 
 # -- concurrency -------------------------------------------------------------------------

@@ -8,12 +8,11 @@ into place and after the manifest swap."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,9 +21,15 @@ from assistant import Index, IndexWriter, verify_index
 from assistant.errors import IndexNotFoundError
 
 from .conftest import ROOT, SEEDS
+from .writers import NEW_WORD, changed_corpus, fake_encoded_cli, kill
+from .writers import shell as run_shell
+from .writers import start_until_fault as run_until_fault
+
+# What is killed is the writer, whatever embeds: the CLI runs with the fake encoder.
+shell = partial(run_shell, command=fake_encoded_cli)
+start_until_fault = partial(run_until_fault, command=fake_encoded_cli)
 
 QUESTION = "What did Azerbaijan say about the 132-km border?"
-NEW_WORD = "Zanzibarian"
 FAULT_POINTS = [
     "embedding",
     "vectors-write",
@@ -32,61 +37,6 @@ FAULT_POINTS = [
     "generation-renamed",
     "manifest-written",
 ]
-
-
-# The CLI as ``python -m assistant`` runs it, with the fake encoder: what is killed is the
-# writer, whatever embeds the text (and a model load per process would make each
-# test take a minute on a loaded 2-core machine).
-CLI_WITH_FAKE_ENCODER = (
-    "from tests.fakes import FakeEncoder, front_end_patches\n"
-    "for module, name, replacement in front_end_patches(FakeEncoder()):\n"
-    "    setattr(module, name, replacement)\n"
-    "from assistant.frontends.cli import main\n"
-    "main()\n"
-)
-
-
-def fake_encoded_cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", CLI_WITH_FAKE_ENCODER, *args]
-
-
-def shell(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        fake_encoded_cli(*args),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=180,
-        env={**os.environ, **env},
-    )
-
-
-def start_until_fault(args: list[str], point: str, marker: Path) -> subprocess.Popen:
-    """Start the CLI and return once it has stopped at ``point`` (still alive)."""
-    process = subprocess.Popen(
-        fake_encoded_cli(*args),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "ASSISTANT_FAULT_POINT": point, "ASSISTANT_FAULT_MARKER": str(marker)},
-    )
-    deadline = time.monotonic() + 180
-    while not marker.exists():
-        if process.poll() is not None:
-            out, err = process.communicate()
-            pytest.fail(f"the writer ended before {point}: {out.decode()} {err.decode()}")
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the writer never reached {point}")
-        time.sleep(0.05)
-    return process
-
-
-def kill(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
-    process.stdout.close()
-    process.stderr.close()
 
 
 def generation_dirs(index_dir: Path) -> list[str]:
@@ -103,18 +53,6 @@ def corpus(tmp_path) -> tuple[Path, Path]:
 def fake_corpus(tmp_path, fake_encoder) -> tuple[Path, Path]:
     """``corpus``, embedded by the fake encoder."""
     return changed_corpus(tmp_path, fake_encoder)
-
-
-def changed_corpus(tmp_path: Path, encoder) -> tuple[Path, Path]:
-    docs = tmp_path / "docs"
-    shutil.copytree(SEEDS, docs)
-    index_dir = tmp_path / "index"
-    IndexWriter(index_dir, encoder=encoder).build([str(docs)])
-    changed = next(docs.glob("003_*.txt"))
-    changed.write_text(
-        changed.read_text() + f"\n\nThe {NEW_WORD} delegation arrived late to the talks.\n"
-    )
-    return docs, index_dir
 
 
 def assert_answers(index_dir: Path, encoder=None) -> Index:

@@ -11,31 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant import IndexWriter
 from assistant.storage import layout
 from assistant.storage import vectors as vector_files
 
-QUESTION = "What did Azerbaijan say about the border?"
-EXPECTED = "Azerbaijan said the 132-km border would open in May after the talks in Baku."
-
-
-@pytest.fixture(scope="module")
-def small_index(tmp_path_factory, fake_encoder) -> Path:
-    """Two short files, indexed (by the fake encoder): each test works on its own copy."""
-    folder = tmp_path_factory.mktemp("small")
-    docs = folder / "docs"
-    docs.mkdir()
-    (docs / "border.txt").write_text(f"Border talks\n\n{EXPECTED}\n\nThe commission met twice.\n")
-    (docs / "weather.txt").write_text("Weather report\n\nIt rained in Tbilisi all week.\n")
-    IndexWriter(folder / "index", encoder=fake_encoder).build([str(docs)])
-    return folder / "index"
-
-
-@pytest.fixture
-def index_copy(small_index, tmp_path) -> Path:
-    copy = tmp_path / "index"
-    shutil.copytree(small_index, copy)
-    return copy
+from .conftest import SMALL_EXPECTED as EXPECTED
+from .conftest import SMALL_QUESTION as QUESTION
 
 
 def generations(index_dir: Path) -> list[str]:
