@@ -549,6 +549,7 @@ def _load_article(
         byline=byline,
         published=published,
         url=_str_or_none(extracted.url),
+        language=html_reader.page_language(root) if root is not None else None,
     )
     offset = 0
     for line in head:
