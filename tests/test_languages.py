@@ -92,7 +92,7 @@ def test_html_and_front_matter_state_a_language(tmp_path):
         ("How do I build the source package?", "en"),
         ("¿Cómo se construye el paquete fuente?", "es"),
         ("Comment construire le paquet source avec debuild ?", "fr"),
-        ("Wie baut man das Quellpaket?", "de"),
+        ("Wie wird das Paket mit debuild gebaut?", "de"),
         ("Как собрать пакет исходного кода?", "ru"),
         ("debuild", None),  # no function word: unknown
         ("Ubuntu packaging guide", None),

@@ -4,8 +4,9 @@ for passages in it.
 Each word of the question that a language's list holds (``data/languages.json``: the
 most frequent entries of the Snowball stopword lists, and question words) counts for
 that language; a word several languages list ("de", "la", "in") is shared among them.
-The best language must score at least ``min_score`` and ``min_lead`` times the
-runner-up, else the question's language is unknown: no passage is set back for it.
+The best language must lead the runner-up by ``min_margin`` (a word's worth) and
+``min_ratio`` times its score, else the question's language is unknown: no passage is
+set back for it.
 """
 
 from __future__ import annotations
@@ -53,10 +54,10 @@ def detect(text: str) -> str | None:
     clearly (too few function words, or two languages close)."""
     rules = load_rules("languages.json")["detect"]
     ranking = sorted(scores(text).items(), key=lambda item: -item[1])
-    if not ranking or ranking[0][1] < rules["min_score"]:
+    if not ranking:
         return None
-    runner_up = ranking[1][1] if len(ranking) > 1 else 0.0
-    if ranking[0][1] < rules["min_lead"] * runner_up:
+    best, runner_up = ranking[0][1], ranking[1][1] if len(ranking) > 1 else 0.0
+    if best - runner_up < rules["min_margin"] or best < rules["min_ratio"] * runner_up:
         return None
     return ranking[0][0]
 
