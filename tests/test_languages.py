@@ -176,3 +176,24 @@ def test_an_index_written_before_languages_still_opens(book_index, fake_encoder)
     assert not answer.abstained
     assert all(c.other_language is None for c in answer.citations)
     assert index.search(QUESTION, k=5, search_filter=SearchFilter.parse(languages=["es"])) == []
+
+
+async def test_the_chat_lang_command_keeps_the_language_beside_other_filters(
+    tmp_path, monkeypatch, fake_model, book_index
+):
+    from textual.widgets import Static
+
+    from assistant.frontends.tui.app import AssistantApp
+    from assistant.frontends.tui.widgets import QuestionInput
+
+    monkeypatch.setenv("ASSISTANT_USER_DIR", str(tmp_path / "user"))
+    app = AssistantApp(book_index)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        box = app.screen.query_one(QuestionInput)
+        for command in ("/lang es", "/since 2000"):
+            box.value = command
+            await pilot.press("enter")
+            await pilot.pause()
+        assert app.screen.search_filter.languages == ("es",)
+        assert "in es" in str(app.screen.query_one("#filter-line", Static).render())
