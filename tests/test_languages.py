@@ -68,7 +68,7 @@ def test_each_passage_of_a_book_keeps_its_chapters_language(book_index, fake_enc
     assert languages["Para"] == "es" and languages["To"] == "en"
 
 
-def test_html_and_front_matter_state_a_language(tmp_path):
+def test_html_front_matter_and_records_state_a_language(tmp_path):
     page = tmp_path / "page.html"
     page.write_text(
         '<html lang="fr-CA"><head><title>Guide</title>'
@@ -77,10 +77,16 @@ def test_html_and_front_matter_state_a_language(tmp_path):
     )
     note = tmp_path / "note.md"
     note.write_text("---\ntitle: Notas\nlang: es-MX\n---\n\nEl paquete se construye así.\n")
+    records = tmp_path / "records.jsonl"
+    records.write_text(
+        '{"id": 1, "text": "Hallo.", "language": "de-AT"}\n{"id": 2, "text": "Hi."}\n'
+    )
     html_doc = load_documents(SourceFile(str(page), page))[0]
     note_doc = load_documents(SourceFile(str(note), note))[0]
+    german, unstated = load_documents(SourceFile(str(records), records))
     assert html_doc.language_at(0) == "fr"
     assert note_doc.language_at(len(note_doc.text) - 2) == "es"
+    assert (german.language_at(0), unstated.language_at(0)) == ("de", None)
 
 
 # -- a question's language ----------------------------------------------------------------
