@@ -203,3 +203,17 @@ async def test_the_chat_lang_command_keeps_the_language_beside_other_filters(
             await pilot.pause()
         assert app.screen.search_filter.languages == ("es",)
         assert "in es" in str(app.screen.query_one("#filter-line", Static).render())
+
+
+def test_the_mcp_tools_and_the_http_filter_take_lang(fake_model, book_index):
+    pytest.importorskip("fastapi")
+    from assistant.frontends.http import search_filter
+    from assistant.frontends.mcp import IndexTools
+
+    tools = IndexTools(book_index)
+    found = tools.search(QUESTION, k=5, lang="es")
+    assert found["results"] and {r["language"] for r in found["results"]} == {"es"}
+    answer = tools.ask(QUESTION, lang="es")
+    assert {c["language"] for c in answer["citations"]} == {"es"}
+    assert search_filter(None, None, (), "es-ES").languages == ("es",)
+    assert search_filter(None, None, ()) is None
