@@ -143,7 +143,9 @@ class Index:
         self, query: str, k: int = 10, *, search_filter: SearchFilter | None = None
     ) -> list[Hit]:
         """The ``k`` best passages; ``search_filter`` restricts the search itself (by
-        date or source), so it never empties a result that has matches."""
+        date, source or language), so it never empties a result that has matches.
+        Passages stated to be in another language than the query's come after those in
+        it, or are left out when enough are (:mod:`assistant.query.language`)."""
         if k < 1:
             raise UsageError("k must be at least 1")
         query = clean_question(query)
@@ -177,10 +179,16 @@ class Index:
                 text = f"The sources do not answer this: {reason}."
                 return Answer(question, text, abstained=True, reason=reason)
             if llm is None:
-                return self.answerer.answer(question, max_citations=k, search_filter=search_filter)
-            return self._generator(llm).answer(
-                question, max_citations=k, on_text=on_text, search_filter=search_filter
-            )
+                answer = self.answerer.answer(
+                    question, max_citations=k, search_filter=search_filter
+                )
+            else:
+                answer = self._generator(llm).answer(
+                    question, max_citations=k, on_text=on_text, search_filter=search_filter
+                )
+            from .query.language import with_languages
+
+            return with_languages(answer)
 
     def _filter_matches_nothing(self, search_filter: SearchFilter) -> bool:
         """A filter no document passes (``--source CNN`` in an index without CNN): the

@@ -1,4 +1,5 @@
-"""Restricting a search to some documents: by publication date and by source.
+"""Restricting a search to some documents: by publication date, by source and by the
+language passages are in.
 
 The restriction is applied inside each search (the vector search only visits allowed
 passages, the BM25 queries only match them), never to the results afterwards, so a
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import UsageError
+from .types import primary_language
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
@@ -42,15 +44,20 @@ class SearchFilter:
     Monitor"), or its file: the path as indexed, a directory it is in, or a glob
     pattern (``seeds/00*``). With a date bound, documents without a known date are
     left out: nothing says they fall inside.
+
+    With ``languages`` (primary subtags, "es"), only passages whose source states one
+    of them pass: a passage whose source states no language is left out, as an
+    undated document is by a date bound.
     """
 
     since: str | None = None
     until: str | None = None
     sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
 
     @classmethod
     def parse(
-        cls, since: str | None = None, until: str | None = None, sources=()
+        cls, since: str | None = None, until: str | None = None, sources=(), languages=()
     ) -> SearchFilter | None:
         """From user input; None when nothing restricts."""
         start = _bound(since, end=False) if since else None
@@ -58,9 +65,10 @@ class SearchFilter:
         if start and stop and start > stop:
             raise UsageError(f"--since {since} is after --until {until}")
         cleaned = tuple(s.strip() for s in sources if s and s.strip())
-        if not (start or stop or cleaned):
+        codes = _languages(languages)
+        if not (start or stop or cleaned or codes):
             return None
-        return cls(start, stop, cleaned)
+        return cls(start, stop, cleaned, codes)
 
     def describe(self) -> str:
         parts = []
@@ -70,4 +78,22 @@ class SearchFilter:
             parts.append(f"until {self.until}")
         if self.sources:
             parts.append("from " + " or ".join(self.sources))
+        if self.languages:
+            parts.append("in " + " or ".join(self.languages))
         return ", ".join(parts)
+
+
+def _languages(given) -> tuple[str, ...]:
+    """Language codes as given ("es", "pt-BR", "en,fr"), as primary subtags, each once."""
+    if isinstance(given, str):
+        given = [given]
+    codes: dict[str, None] = {}
+    for value in given or ():
+        for part in (value or "").split(","):
+            if not part.strip():
+                continue
+            code = primary_language(part)
+            if code is None:
+                raise UsageError(f"a language is a code such as en, es or pt-BR, not {part!r}")
+            codes[code] = None
+    return tuple(codes)

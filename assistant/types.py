@@ -60,6 +60,27 @@ class SourceDocument:
     # Offsets of lines that are metadata (headline, byline, date): not passages.
     meta_spans: list[tuple[int, int]] = field(default_factory=list)
     detect_metadata: bool = True
+    # The language the source states (``<html lang>``, front matter ``lang``, an EPUB's
+    # ``dc:language``), and parts of the text in another one (an EPUB chapter's
+    # ``xml:lang``): (start, end, language). Tags as stated; see :func:`primary_language`.
+    language: str | None = None
+    language_spans: list[tuple[int, int, str]] = field(default_factory=list)
+
+    def language_at(self, offset: int) -> str | None:
+        """The stated language of the text at ``offset`` (primary subtag), or None."""
+        for start, end, language in self.language_spans:
+            if start <= offset < end:
+                return primary_language(language)
+        return primary_language(self.language)
+
+
+def primary_language(tag: str | None) -> str | None:
+    """A language tag's primary subtag, lowercase ("en-US" -> "en", "pt_BR" -> "pt");
+    None for no tag, or for one that is not a language ("*", "x-klingon", "und")."""
+    primary = (tag or "").strip().replace("_", "-").split("-")[0].lower()
+    if not primary.isalpha() or not 2 <= len(primary) <= 3 or primary in ("und", "mul", "zxx"):
+        return None
+    return primary
 
 
 @dataclass(frozen=True)
@@ -93,6 +114,7 @@ class Passage:
     is_boilerplate: bool = False
     sentences: tuple[Span, ...] = ()  # absolute offsets into the source text
     is_head: bool = False  # a headline, byline or date line (never an answer's evidence)
+    language: str | None = None  # as the source states it (primary subtag), or None
 
 
 @dataclass(frozen=True)
@@ -119,6 +141,9 @@ class Citation:
     quote_text: str
     speaker: str | None = None  # who says the quoted words, when the passage says so
     side: str | None = None  # whom the speaker speaks for (a country)
+    # The passage's stated language, when it is not the question's (None: the same, or
+    # either is unknown): the quote is in another language than the question.
+    other_language: str | None = None
 
     @property
     def page(self) -> int | None:
@@ -151,6 +176,8 @@ class Citation:
             "score": round(float(self.score), 6),
             "quote": {"start": self.quote.start, "end": self.quote.end, "text": self.quote_text},
             "speaker": {"name": self.speaker, "side": self.side} if self.speaker else None,
+            "language": self.passage.language,
+            "other_language": self.other_language is not None,
         }
 
 
@@ -213,6 +240,7 @@ class Answer:
     mode: str = "extractive"  # or "llm": a generated answer that passed verification
     llm: LLMReport | None = None  # present whenever a model was configured
     notice: str | None = None  # what a reader must know first (the model failed, ...)
+    language: str | None = None  # the question's language, when its words tell it
 
     def to_json(self) -> dict:
         return {
@@ -225,6 +253,7 @@ class Answer:
             "mode": self.mode,
             "notice": self.notice,
             "llm": self.llm.to_json() if self.llm else None,
+            "language": self.language,
         }
 
 
@@ -239,6 +268,7 @@ def hit_to_json(hit: Hit, rank: int) -> dict:
         "end": p.end,
         "text": p.text,
         "score": round(float(hit.score), 6),
+        "language": p.language,
     }
 
 
@@ -250,6 +280,7 @@ def filter_to_json(search_filter) -> dict | None:
         "since": search_filter.since,
         "until": search_filter.until,
         "sources": list(search_filter.sources),
+        "languages": list(search_filter.languages),
     }
 
 

@@ -67,7 +67,7 @@ def test_search_json_contract(cli, seeds_index_dir):
     assert data["query"] == "132-km"
     assert [r["rank"] for r in data["results"]] == [1, 2, 3]
     assert set(data["results"][0]) == {
-        "rank", "source", "doc_id", "paragraph", "start", "end", "text", "score"
+        "rank", "source", "doc_id", "paragraph", "start", "end", "text", "score", "language"
     }  # fmt: skip
     assert {Path(r["source"]).name[:3] for r in data["results"][:2]} == {"002", "004"}
 

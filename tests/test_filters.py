@@ -108,7 +108,12 @@ def test_cli_filters(cli, seeds_index_dir):
     result = run("search", "132-km border", "--source", "Middle East Monitor", "--json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["filter"] == {"since": None, "until": None, "sources": ["Middle East Monitor"]}
+    assert data["filter"] == {
+        "since": None,
+        "until": None,
+        "sources": ["Middle East Monitor"],
+        "languages": [],
+    }
     assert {r["source"].endswith(MEMO.split("/")[1]) for r in data["results"]} == {True}
 
     empty = run("search", "132-km border", "--since", "2030")

@@ -160,7 +160,12 @@ def test_ask_and_search_give_exactly_the_json_of_the_cli(client, corpus):
     assert without_scores(found.json()) == without_scores(
         cli_json(corpus[1], "search", "132-km border", "-k", "4", "--since", "2023")
     )
-    assert found.json()["filter"] == {"since": "2023-01-01", "until": None, "sources": []}
+    assert found.json()["filter"] == {
+        "since": "2023-01-01",
+        "until": None,
+        "sources": [],
+        "languages": [],
+    }
 
 
 def test_citations_are_the_text_of_the_document_at_their_offsets(client):
@@ -226,7 +231,7 @@ def test_the_openapi_schema_lists_the_routes(client):
     assert ask["security"] == [{"bearer": []}]
     assert "security" not in schema["paths"]["/health"]["get"]
     body = schema["components"]["schemas"]["AskRequest"]["properties"]
-    assert {"question", "k", "since", "until", "sources", "stream"} == set(body)
+    assert {"question", "k", "since", "until", "sources", "lang", "stream"} == set(body)
 
 
 # -- concurrency --------------------------------------------------------------------------

@@ -134,6 +134,7 @@ async def test_each_tool_answers_with_the_cli_json_and_exact_offsets(seeds_index
             "since": None,
             "until": None,
             "sources": ["Middle East Monitor"],
+            "languages": [],
         }
         assert {r["outlet"] for r in filtered["results"]} == {"Middle East Monitor"}
 

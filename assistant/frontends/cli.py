@@ -263,7 +263,7 @@ def llm_options(command):
 
 
 def filter_options(command):
-    """--since, --until and --source: restrict the search itself."""
+    """--since, --until, --source and --lang: restrict the search itself."""
     options = [
         click.option(
             "--since",
@@ -278,16 +278,24 @@ def filter_options(command):
             metavar="NAME",
             help="Only this outlet, file, folder or glob (repeat for several).",
         ),
+        click.option(
+            "--lang",
+            "languages",
+            multiple=True,
+            metavar="CODE",
+            help="Only passages whose source states this language (en, es, pt-BR, ...);"
+            " passages stating none are left out.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _search_filter(since, until, sources):
+def _search_filter(since, until, sources, languages=()):
     from ..filters import SearchFilter
 
-    return SearchFilter.parse(since, until, sources)
+    return SearchFilter.parse(since, until, sources, languages)
 
 
 def _llm_config(llm_url, llm_model, context_window, answer_tokens, no_llm):
@@ -308,11 +316,11 @@ def _llm_config(llm_url, llm_model, context_window, answer_tokens, no_llm):
 @index_option
 @llm_options
 @filter_options
-def chat(index_dir: str | None, since, until, sources, **llm_settings) -> None:
+def chat(index_dir: str | None, since, until, sources, languages, **llm_settings) -> None:
     """Open the terminal chat (with no index yet, it asks for a file or folder to add)."""
     require("textual", "chat", "the chat")
     llm = _llm_config(**llm_settings)
-    search_filter = _search_filter(since, until, sources)
+    search_filter = _search_filter(since, until, sources, languages)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError(
             "the chat needs a terminal; for scripts use `assistant ask` or `assistant search`"
@@ -339,15 +347,17 @@ def ask(
     since,
     until,
     sources,
+    languages,
     **llm_settings,
 ) -> None:
     """Answer QUESTION from the index, citing passages verbatim."""
     from ..api import clean_question
+    from ..query.language import other_language
     from ..text.display import inert
 
     clean_question(question)  # an empty question is a usage error, index or not
     llm = _llm_config(**llm_settings)
-    search_filter = _search_filter(since, until, sources)
+    search_filter = _search_filter(since, until, sources, languages)
     index = _open_index(index_dir)
     streamed: list[str] = []
 
@@ -380,12 +390,19 @@ def ask(
         if answer.nearest:
             click.echo("\nNearest passages:")
             for rank, hit in enumerate(answer.nearest, 1):
-                _print_passage(rank, hit.passage, index.document(hit.passage.doc_id))
+                language = other_language(hit.passage.language, answer.language)
+                document = index.document(hit.passage.doc_id)
+                _print_passage(rank, hit.passage, document, language=language)
         return
     click.echo("\nSources:")
     for citation in answer.citations:
         _print_passage(
-            citation.n, citation.passage, citation.document, citation.score, citation.said_by
+            citation.n,
+            citation.passage,
+            citation.document,
+            citation.score,
+            citation.said_by,
+            citation.other_language,
         )
     if answer.mode == "llm":
         _print_tokens(answer.llm)
@@ -415,15 +432,23 @@ def _print_tokens(report) -> None:
 
 
 def _print_passage(
-    n: int, passage, document, score: float | None = None, said_by: str | None = None
+    n: int,
+    passage,
+    document,
+    score: float | None = None,
+    said_by: str | None = None,
+    language: str | None = None,
 ) -> None:
+    """One numbered source; ``language``: the passage's, when it is not the question's."""
     from ..text.display import inert
-    from .render import characters, document_label, location
+    from .render import characters, document_label, language_note, location
 
     click.echo(f"[{n}] {_one_line(document_label(document, passage.source))}")
     where = f"{location(passage, document)}, {characters(passage)}"
     if score is not None:
         where += f", score {score:.4f}"
+    if language:
+        where += f", {language_note(language)}"
     click.echo(f"    {inert(where, keep_newlines=False)}")
     if said_by:
         click.echo(f"    said by {_one_line(said_by)}")
@@ -442,13 +467,16 @@ def _print_passage(
 @click.option("-k", "k", default=5, show_default=True, help="How many passages.")
 @json_option
 @filter_options
-def search(query: str, index_dir: str | None, k: int, as_json: bool, since, until, sources) -> None:
+def search(
+    query: str, index_dir: str | None, k: int, as_json: bool, since, until, sources, languages
+) -> None:
     """Find the passages that best match QUERY (dense + keyword, combined)."""
     from ..api import clean_question
+    from ..query.language import detect, other_language
     from .render import search_json
 
     clean_question(query)  # an empty query is a usage error, index or not
-    search_filter = _search_filter(since, until, sources)
+    search_filter = _search_filter(since, until, sources, languages)
     index = _open_index(index_dir)
     hits = index.search(query, k=k, search_filter=search_filter)
     if as_json:
@@ -458,8 +486,11 @@ def search(query: str, index_dir: str | None, k: int, as_json: bool, since, unti
         within = f" {_one_line(search_filter.describe())}" if search_filter else ""
         click.echo(f"No passages found{within}.")
         return
+    asked_in = detect(query)
     for rank, hit in enumerate(hits, 1):
-        _print_passage(rank, hit.passage, index.document(hit.passage.doc_id), hit.score)
+        language = other_language(hit.passage.language, asked_in)
+        document = index.document(hit.passage.doc_id)
+        _print_passage(rank, hit.passage, document, hit.score, language=language)
 
 
 @main.command()

@@ -130,6 +130,11 @@ class AskRequest(BaseModel):
     sources: list[str] = Field(
         default_factory=list, description="Only these outlets, files, folders or globs."
     )
+    lang: str | None = Field(
+        None,
+        description="Only passages whose source states this language (en, es, pt-BR);"
+        " passages stating none are left out.",
+    )
     stream: bool = Field(
         False,
         description="Answer as server-sent events: `text` events as the model writes"
@@ -141,10 +146,10 @@ class ErrorBody(BaseModel):
     error: str = Field(description="What went wrong, on one line.")
 
 
-def search_filter(since: str | None, until: str | None, sources) -> Any:
+def search_filter(since: str | None, until: str | None, sources, lang: str | None = None) -> Any:
     from ..filters import SearchFilter
 
-    return SearchFilter.parse(since, until, sources)
+    return SearchFilter.parse(since, until, sources, lang or ())
 
 
 # -- the app ---------------------------------------------------------------------------
@@ -287,10 +292,13 @@ async def search_route(
     source: Annotated[
         list[str] | None, Query(description="An outlet, file, folder or glob (repeatable).")
     ] = None,
+    lang: Annotated[
+        str | None, Query(description="Only passages in this stated language (en, es, ...).")
+    ] = None,
 ) -> JSONText:
     """As `assistant search --json`: `{"query", "results": [{"rank", "source",
     "doc_id", "paragraph", "start", "end", "text", "score"}], "filter"}`."""
-    restrict = search_filter(since, until, source or ())
+    restrict = search_filter(since, until, source or (), lang)
 
     def work() -> dict:
         hits = service.index.search(q, k=k, search_filter=restrict)
@@ -303,7 +311,7 @@ async def ask_route(service: ServiceParam, body: AskRequest) -> Response:
     """As `assistant ask --json`: `{"question", "answer", "abstained", "citations",
     "nearest", "reason", "mode", "notice", "llm", "warnings", "filter"}`."""
     index, llm, pool = service.index, service.llm, service.answer_pool
-    restrict = search_filter(body.since, body.until, body.sources)
+    restrict = search_filter(body.since, body.until, body.sources, body.lang)
     if body.stream:
         return await stream_answer(index, body, restrict, llm, service.limiters[pool])
 

@@ -59,11 +59,14 @@ FILTER_HELP = {
     "since": "Only documents published on or after this date (YYYY[-MM[-DD]]).",
     "until": "Only documents published up to this date (YYYY[-MM[-DD]]).",
     "source": "Only these outlets, files, folders or globs (one name or a list).",
+    "lang": "Only passages whose source states this language (en, es, pt-BR);"
+    " passages stating none are left out.",
 }
 
 Since = Annotated[str | None, Field(description=FILTER_HELP["since"])]
 Until = Annotated[str | None, Field(description=FILTER_HELP["until"])]
 Sources = Annotated[str | list[str] | None, Field(description=FILTER_HELP["source"])]
+Lang = Annotated[str | None, Field(description=FILTER_HELP["lang"])]
 
 
 class IndexTools:
@@ -98,10 +101,12 @@ class IndexTools:
 
     # -- tools -------------------------------------------------------------------
 
-    def search(self, query: str, k: int = 5, since=None, until=None, source=None) -> dict[str, Any]:
+    def search(
+        self, query: str, k: int = 5, since=None, until=None, source=None, lang=None
+    ) -> dict[str, Any]:
         from .render import search_json
 
-        search_filter = _search_filter(since, until, source)
+        search_filter = _search_filter(since, until, source, lang)
         index = self.index()
         hits = index.search(query, k=_checked_k(k), search_filter=search_filter)
         data = search_json(query, hits, search_filter)
@@ -112,11 +117,13 @@ class IndexTools:
         data["warnings"] = changed_warnings(index, [hit.passage.source for hit in hits])
         return data
 
-    def ask(self, question: str, k: int = 3, since=None, until=None, source=None) -> dict[str, Any]:
+    def ask(
+        self, question: str, k: int = 3, since=None, until=None, source=None, lang=None
+    ) -> dict[str, Any]:
         from ..query.citecheck import addresses_model
         from .render import answer_warnings, ask_json
 
-        search_filter = _search_filter(since, until, source)
+        search_filter = _search_filter(since, until, source, lang)
         index = self.index()
         answer = index.ask(question, k=_checked_k(k), search_filter=search_filter)
         data = ask_json(answer, answer_warnings(index, answer), search_filter)
@@ -246,11 +253,11 @@ def _checked_k(k: int) -> int:
     return k
 
 
-def _search_filter(since, until, source):
+def _search_filter(since, until, source, lang=None):
     from ..filters import SearchFilter
 
     sources = [source] if isinstance(source, str) else list(source or ())
-    return SearchFilter.parse(since, until, sources)
+    return SearchFilter.parse(since, until, sources, lang or ())
 
 
 def _with_document(data: dict, passage, index) -> dict:
@@ -341,9 +348,10 @@ def build_server(tools: IndexTools):
         since: Since = None,
         until: Until = None,
         source: Sources = None,
+        lang: Lang = None,
     ) -> dict[str, Any]:
         with _tool_errors():
-            return tools.search(query, k, since, until, source)
+            return tools.search(query, k, since, until, source, lang)
 
     @server.tool(annotations=reading, description=_ASK_HELP)
     def ask(
@@ -352,9 +360,10 @@ def build_server(tools: IndexTools):
         since: Since = None,
         until: Until = None,
         source: Sources = None,
+        lang: Lang = None,
     ) -> dict[str, Any]:
         with _tool_errors():
-            return tools.ask(question, k, since, until, source)
+            return tools.ask(question, k, since, until, source, lang)
 
     @server.tool(annotations=reading, description=_PASSAGE_HELP)
     def get_passage(

@@ -70,12 +70,22 @@ def quote_line(citation) -> str:
     return f"{one_line(citation.quote_text)}{by} [{citation.n}]"
 
 
+def language_note(code: str) -> str:
+    """``in Spanish``: said of a source in another language than the question's."""
+    from ..query.language import name
+
+    return f"in {name(code)}"
+
+
 def citation_label(citation) -> str:
-    """``Title — outlet, date — file ¶paragraph (characters start–end)``."""
+    """``Title — outlet, date — file ¶paragraph (characters start–end)``, and ``(in
+    Spanish)`` when the passage is in another language than the question."""
     document, passage = citation.document, citation.passage
+    other = getattr(citation, "other_language", None)
+    note = f" ({language_note(other)})" if other else ""
     return (
         f"{document_label(document, passage.source)} — {location(passage, document)}"
-        f" ({characters(passage)})"
+        f" ({characters(passage)}){note}"
     )
 
 

@@ -80,6 +80,7 @@ class PendingPassage:
     chunk: chunking.Chunk
     vector: np.ndarray | None = None  # reused from the old index, or embedded
     sentence_vectors: np.ndarray | None = None  # likewise, one row per sentence
+    language: str | None = None  # as its source states it (primary subtag)
 
 
 @dataclass
@@ -161,7 +162,9 @@ class ReusableRows:
             reused = None
             if vector is not None and first is not None:
                 reused = self.previous.stored_sentence_vectors(first, len(chunk.sentences))
-            passages.append(PendingPassage(passage.doc_id, source, chunk, vector, reused))
+            passages.append(
+                PendingPassage(passage.doc_id, source, chunk, vector, reused, passage.language)
+            )
         return self.documents.get(source, []), passages
 
 

@@ -26,7 +26,9 @@ def unacceptable(file: SourceFile, stat: os.stat_result) -> str | None:
 
 def _passages_of(documents: list[SourceDocument]) -> list[PendingPassage]:
     return [
-        PendingPassage(document.doc_id, document.source, chunk)
+        PendingPassage(
+            document.doc_id, document.source, chunk, language=document.language_at(chunk.start)
+        )
         for document in documents
         for chunk in chunking.split_document(document, embeddings.count_tokens)
     ]
@@ -69,13 +71,19 @@ def split_documents(documents: list[SourceDocument]) -> list[PendingPassage]:
 def with_head_spans(
     documents: list[SourceDocument], passages: list[PendingPassage]
 ) -> list[SourceDocument]:
-    """Stored documents with their head lines (headline, byline, date) marked again from
-    their stored passages, so that splitting them under new rules keeps those lines out
-    of the body: the page is not fetched again for it."""
+    """Stored documents with their head lines (headline, byline, date) and languages
+    marked again from their stored passages, so that splitting them under new rules
+    keeps those lines out of the body: the page is not fetched again for it."""
     for document in documents:
         document.meta_spans = [
             (p.chunk.start, p.chunk.end)
             for p in passages
             if p.doc_id == document.doc_id and p.chunk.is_head
+        ]
+        # The stored passages carry the language the page stated; split again, they keep it.
+        document.language_spans = [
+            (p.chunk.start, p.chunk.end, p.language)
+            for p in passages
+            if p.doc_id == document.doc_id and p.language
         ]
     return documents

@@ -270,6 +270,8 @@ METADATA_KEYS = {
     "site": "outlet",
     "url": "url",
     "link": "url",
+    "lang": "language",
+    "language": "language",
 }
 
 

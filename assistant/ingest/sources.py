@@ -291,7 +291,13 @@ MAX_RECORD_BYTES = 32 * 1024 * 1024
 # Bad lines listed per file; beyond that, one line says how many more there were.
 MAX_LISTED_PROBLEMS = 20
 # Fields of a record kept as metadata: record key -> SourceDocument field.
-_RECORD_FIELDS = {"title": "title", "source": "outlet", "published": "published", "url": "url"}
+_RECORD_FIELDS = {
+    "title": "title",
+    "source": "outlet",
+    "published": "published",
+    "url": "url",
+    "language": "language",
+}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -425,6 +431,7 @@ def _read_record(
         published=metadata.parse_date(fields["published"] or ""),
         url=_str_or_none(fields["url"]),
         detect_metadata=False,
+        language=_str_or_none(fields["language"]),
     )
     return document, record_id
 
@@ -549,6 +556,7 @@ def _load_article(
         byline=byline,
         published=published,
         url=_str_or_none(extracted.url),
+        language=html_reader.page_language(root) if root is not None else None,
     )
     offset = 0
     for line in head:

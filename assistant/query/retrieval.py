@@ -15,6 +15,8 @@ from ..storage.base import ReadStore
 from ..storage.reads import Reads
 from ..text import keywords
 from ..types import Hit, Passage
+from .language import detect as detect_language
+from .language import prefer_language
 from .question import QuestionAnalysis
 from .question import analyze as analyze_question
 
@@ -47,6 +49,7 @@ class QueryAnalysis:
     frequency: dict[str, int]  # passages containing each term (in any of its forms)
     vector: np.ndarray
     question: QuestionAnalysis  # what is asked (kind, speaker, subject), from the words alone
+    language: str | None = None  # the question's language, when its words tell it
 
 
 class Retriever:
@@ -87,7 +90,8 @@ class Retriever:
         forms = {term: statistics[term].forms for term in question.terms}
         frequency = {term: statistics[term].frequency for term in question.terms}
         vector = self.embed([query])[0]
-        return QueryAnalysis(query, question.terms, forms, frequency, vector, question)
+        language = detect_language(query)
+        return QueryAnalysis(query, question.terms, forms, frequency, vector, question, language)
 
     def search(
         self,
@@ -100,7 +104,12 @@ class Retriever:
     ) -> list[Hit]:
         analysis = analysis or self.analyze(query)
         candidates = self.candidates(analysis, pool, search_filter)
-        return ranked(candidates, hybrid_scores(candidates), limit=k)
+        # Passages stated to be in another language than the question's give way to
+        # those in it (or stating none); ``--lang`` chose the language already.
+        language = None if search_filter and search_filter.languages else analysis.language
+        if language is None:
+            return ranked(candidates, hybrid_scores(candidates), limit=k)
+        return prefer_language(ranked(candidates, hybrid_scores(candidates)), language)[:k]
 
     def candidates(
         self,

@@ -38,6 +38,7 @@ class NewPassage(Protocol):
     chunk: NewChunk
     vector: np.ndarray | None
     sentence_vectors: np.ndarray | None
+    language: str | None  # the source's stated language (primary subtag), or None
 
 
 @dataclass

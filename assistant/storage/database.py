@@ -55,7 +55,8 @@ CREATE TABLE passages (
     is_boilerplate INTEGER NOT NULL,
     sentences TEXT NOT NULL,
     vector_row INTEGER UNIQUE,
-    sentence_row INTEGER  -- the first of its sentences' rows in sentences.npy
+    sentence_row INTEGER,  -- the first of its sentences' rows in sentences.npy
+    language TEXT  -- as the source states it ("es"); NULL: none stated, or an older index
 );
 CREATE INDEX passages_by_doc ON passages(doc_id, start);
 -- Spelling variants of names: every name under its deletion keys (keywords.deletion_keys).
@@ -81,7 +82,11 @@ CREATE VIRTUAL TABLE documents_fts USING fts5(
 );
 """
 
-_PASSAGE_COLUMNS = "id, doc_id, source, paragraph, start, end, text, is_boilerplate, sentences"
+_PASSAGE_COLUMNS = (
+    "id, doc_id, source, paragraph, start, end, text, is_boilerplate, sentences, language"
+)
+# An index written before passages had a language has no such column: NULL in its place.
+_OLD_PASSAGE_COLUMNS = _PASSAGE_COLUMNS.replace("language", "NULL")
 
 
 def _row_to_passage(row) -> Passage:
@@ -96,6 +101,7 @@ def _row_to_passage(row) -> Passage:
         is_boilerplate=bool(row[7]),
         sentences=tuple(Span(s, e) for s, e in json.loads(row[8])),
         is_head=row[7] == HEAD_LINE,
+        language=row[9],
     )
 
 
@@ -105,13 +111,25 @@ def body_match(forms: tuple[str, ...]) -> str:
 
 
 def filter_condition(
-    search_filter: SearchFilter, sources: list[str], alias: str = "d"
+    search_filter: SearchFilter,
+    sources: list[str],
+    alias: str = "d",
+    passage_alias: str = "p",
+    has_language: bool = True,
 ) -> tuple[str, list]:
     """A search filter as a SQL condition over the documents table (as ``alias``) and
-    its parameters; ``sources`` are the indexed sources the filter's names let through
-    (:func:`~.source_filter.matching_sources`)."""
+    the passages table (``passage_alias``) and its parameters; ``sources`` are the
+    indexed sources the filter's names let through
+    (:func:`~.source_filter.matching_sources`). With languages, passages with none
+    stated (all of an index older than the ``language`` column) do not pass."""
     clauses: list[str] = []
     values: list = []
+    if search_filter.languages:
+        if has_language:
+            clauses.append(f"{passage_alias}.language IN (SELECT value FROM json_each(?))")
+            values.append(json.dumps(list(search_filter.languages)))
+        else:
+            clauses.append("0")
     if search_filter.since:
         clauses.append(f"{alias}.published >= ?")
         values.append(search_filter.since)
@@ -232,8 +250,8 @@ def _insert_passages(
             )
         db.execute(
             "INSERT INTO passages (id, doc_id, source, paragraph, start, end, text,"
-            " is_boilerplate, sentences, vector_row, sentence_row)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " is_boilerplate, sentences, vector_row, sentence_row, language)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 passage_id,
                 passage.doc_id,
@@ -246,6 +264,7 @@ def _insert_passages(
                 json.dumps([list(s) for s in chunk.sentences]),
                 row_for_vector,
                 first_sentence,
+                getattr(passage, "language", None),
             ),
         )
     return citable_text, names
@@ -308,10 +327,13 @@ class PassageDatabase:
         try:
             self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
             self.db.execute("SELECT count(*) FROM passages").fetchone()
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(passages)")}
         except sqlite3.DatabaseError as error:
             raise DatabaseCorruptError(
                 f"the passage database of {index_dir} is unreadable ({error})", hint=REBUILD
             ) from None
+        self.has_language = "language" in columns
+        self.columns = _PASSAGE_COLUMNS if self.has_language else _OLD_PASSAGE_COLUMNS
         self.common_term_limit = max(COMMON_TERM_FLOOR, int(COMMON_TERM_SHARE * citable))
         self._document_cache: dict[str, Document] = {}
         self._metadata_terms: dict[str, set[str]] | None = None
@@ -328,7 +350,7 @@ class PassageDatabase:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
-            f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE id IN ({marks})", ids
+            f"SELECT {self.columns} FROM passages WHERE id IN ({marks})", ids
         ).fetchall()
         return {row[0]: _row_to_passage(row) for row in rows}
 
@@ -337,14 +359,14 @@ class PassageDatabase:
             return {}
         marks = ",".join("?" * len(rows))
         found = self.db.execute(
-            f"SELECT vector_row, {_PASSAGE_COLUMNS} FROM passages WHERE vector_row IN ({marks})",
+            f"SELECT vector_row, {self.columns} FROM passages WHERE vector_row IN ({marks})",
             rows,
         ).fetchall()
         return {row[0]: _row_to_passage(row[1:]) for row in found}
 
     def document_passages(self, doc_id: str) -> list[Passage]:
         rows = self.db.execute(
-            f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE doc_id = ? ORDER BY start", (doc_id,)
+            f"SELECT {self.columns} FROM passages WHERE doc_id = ? ORDER BY start", (doc_id,)
         ).fetchall()
         return [_row_to_passage(row) for row in rows]
 
@@ -462,9 +484,9 @@ class PassageDatabase:
         """Every passage (head lines and boilerplate too) with its vector row and first
         sentence row, in id order: one pass over the table."""
         for row in self.db.execute(
-            f"SELECT {_PASSAGE_COLUMNS}, vector_row, sentence_row FROM passages ORDER BY id"
+            f"SELECT {self.columns}, vector_row, sentence_row FROM passages ORDER BY id"
         ):
-            yield _row_to_passage(row), row[9], row[10]
+            yield _row_to_passage(row), row[10], row[11]
 
     def publication_dates(self) -> dict[str, list[str]]:
         """Each source's documents' publication dates (those with one)."""
@@ -489,7 +511,9 @@ class PassageDatabase:
 
     def allowed_vector_rows(self, search_filter: SearchFilter) -> tuple[str, list, list[int]]:
         """The filter's SQL condition and values, and the vector rows it allows."""
-        where, values = filter_condition(search_filter, self._passing_sources(search_filter))
+        where, values = filter_condition(
+            search_filter, self._passing_sources(search_filter), has_language=self.has_language
+        )
         rows = self.db.execute(
             "SELECT p.vector_row FROM passages AS p JOIN documents AS d ON d.doc_id = p.doc_id"
             f" WHERE p.vector_row IS NOT NULL AND {where}",
@@ -537,7 +561,9 @@ class PassageDatabase:
         these passages alone, without listing every allowed vector row)."""
         if not passage_ids:
             return []
-        where, values = filter_condition(search_filter, self._passing_sources(search_filter))
+        where, values = filter_condition(
+            search_filter, self._passing_sources(search_filter), has_language=self.has_language
+        )
         marks = ",".join("?" * len(passage_ids))
         rows = self.db.execute(
             "SELECT p.id FROM passages AS p JOIN documents AS d ON d.doc_id = p.doc_id"

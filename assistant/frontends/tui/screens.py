@@ -287,7 +287,8 @@ class ChatScreen(Screen):
         super().__init__()
         self.index = index
         self.llm = llm  # an LLMConfig, or None for extractive answers
-        self.search_filter = search_filter  # a SearchFilter; /since, /until, /source, /all
+        # a SearchFilter; /since, /until, /source, /lang, /all
+        self.search_filter = search_filter
         self.settings = settings if settings is not None else Settings.load()
         self.conversation = Conversation()
         self.history = QuestionHistory(index.path, directory=self.settings.history_dir)
@@ -334,32 +335,35 @@ class ChatScreen(Screen):
             line.update(plain(f"Searching only documents {described} (/all: every document)"))
 
     def _filter_command(self, text: str) -> None:
-        """/since DATE, /until DATE, /source NAME (repeatable), /all."""
+        """/since DATE, /until DATE, /source NAME (repeatable), /lang CODE, /all."""
         from ...filters import SearchFilter
 
         command, _, value = text.partition(" ")
         value = value.strip()
         current = self.search_filter or SearchFilter()
         since, until, sources = current.since, current.until, list(current.sources)
+        languages = list(current.languages)
         if command == "/all":
             since = until = None
-            sources = []
-        elif command in ("/since", "/until", "/source") and value:
+            sources, languages = [], []
+        elif command in ("/since", "/until", "/source", "/lang") and value:
             if command == "/since":
                 since = value
             elif command == "/until":
                 until = value
+            elif command == "/lang":
+                languages = [value]
             else:
                 sources.append(value)
         else:
             self.notify(
-                "Commands: /since DATE, /until DATE, /source NAME, /all",
+                "Commands: /since DATE, /until DATE, /source NAME, /lang CODE, /all",
                 severity="warning",
                 markup=False,
             )
             return
         try:
-            self.search_filter = SearchFilter.parse(since, until, sources)
+            self.search_filter = SearchFilter.parse(since, until, sources, languages)
         except AssistantError as error:
             self.notify(one_line(str(error)), severity="error", markup=False)
             return

@@ -24,6 +24,7 @@ from ..render import (
     characters,
     citation_clipboard_text,
     citation_label,
+    language_note,
     location,
     one_line,
     quote_line,
@@ -294,6 +295,9 @@ class SourceCard(Vertical, can_focus=True):
         yield Static(title, classes="card-title")
         facts = [f for f in (doc.outlet, doc.published) if f]
         facts += [location(passage, doc), characters(passage)]
+        other = self.citation.other_language if self.citation is not None else None
+        if other:
+            facts.append(language_note(other))
         yield Static(plain(" · ".join(one_line(f) for f in facts)), classes="card-meta")
         speaker = said_by(self.citation) if self.citation is not None else None
         if speaker:

@@ -85,6 +85,8 @@ def read_epub(path: Path, source: str, problems: list[str] | None = None) -> Boo
         published=metadata.parse_date((_dc(package, "date") or "")[:10]),
         outlet=_dc(package, "publisher"),
         chapters=chapters,
+        language=book_language,
+        language_spans=[(c.start, c.end, c.language) for c in chapters if c.language],
     )
 
 

@@ -404,6 +404,21 @@ def canonical_url(root) -> str | None:
     return meta_content(root, "og:url")
 
 
+def page_language(root) -> str | None:
+    """The language a page states: ``<html lang>`` (or ``xml:lang``), else a
+    ``<meta http-equiv="content-language">`` (its first tag), else None."""
+    for attribute in ("lang", "{http://www.w3.org/XML/1998/namespace}lang", "xml:lang"):
+        value = (root.get(attribute) or "").strip()
+        if value:
+            return value
+    for element in root.iter("meta"):
+        if (element.get("http-equiv") or "").strip().lower() == "content-language":
+            value = (element.get("content") or "").split(",")[0].strip()
+            if value:
+                return value
+    return None
+
+
 def read_documentation(root, source: str):
     """A documentation page read whole: every block of its body but navigation, as
     one paragraph each; title, site, date and address from the markup only."""
@@ -422,6 +437,7 @@ def read_documentation(root, source: str):
         byline=meta_content(root, "author", "dc.creator", "article:author"),
         published=markup_date(root),
         url=canonical_url(root),
+        language=page_language(root),
         # The text's head is a section heading, not a news headline and dateline.
         detect_metadata=False,
     )

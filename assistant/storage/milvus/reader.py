@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...errors import IndexCorruptError
+from ...errors import IndexCorruptError, UsageError
 from ...text import keywords
 from ...types import Document, Passage, Statement
 from ..reads import BatchedReads, Found, ReadResult, Reads, TermStatistics
@@ -272,7 +272,12 @@ class MilvusReader(Collections, BatchedReads):
         """A :class:`~assistant.filters.SearchFilter` as a Milvus expression. Dates
         compare as ISO strings; a document without a date ("") fails any date bound.
         Sources are matched here against the indexed sources, as the local store does
-        (outlet in any case, exact file, folder, SQLite-style glob), and become a list."""
+        (outlet in any case, exact file, folder, SQLite-style glob), and become a list.
+        A Milvus store keeps no passage languages: a language filter is refused."""
+        if search_filter.languages:
+            raise UsageError(
+                "a Milvus store keeps no passage languages: --lang needs a local index"
+            )
         clauses = []
         if search_filter.since:
             clauses.append(f"published >= {literal(search_filter.since)}")
