@@ -537,16 +537,7 @@ def _load_article(
     byline = _str_or_none(extracted.author) or _str_or_none(byline)
     stated = html_reader.markup_date(root) if root is not None else None
     published = stated or metadata.parse_date(published or "")
-    # The extractor leaves the headline and byline out of the main text. Where the page
-    # shows them, they head the text as lines of their own, so that "who wrote ..." can
-    # be answered with a citation; what the page does not show is metadata only.
-    shown = html_reader.shown_text(root) if root is not None else ""
-    head = [line for line in (_shown_headline(root, title, shown), _shown_byline(byline, shown))]
-    head = [line for line in head if line]
-    for line in head:
-        if body == line or body.startswith(f"{line}\n"):
-            body = body[len(line) :].lstrip("\n")  # the extractor kept it: not twice
-    text = "\n\n".join([*head, body]) if body else "\n\n".join(head)
+    head, text = _headed_text(root, body, title, byline)
     document = SourceDocument(
         doc_id=source,
         source=source,
@@ -563,6 +554,22 @@ def _load_article(
         document.meta_spans.append((offset, offset + len(line)))
         offset += len(line) + 2
     return document
+
+
+def _headed_text(root, body: str, title: str | None, byline: str | None):
+    """The head lines (headline, byline) and the text they head. The extractor leaves
+    the headline and byline out of the main text. Where the page shows them, they head
+    the text as lines of their own, so that "who wrote ..." can be answered with a
+    citation; what the page does not show is metadata only."""
+    from .readers import html as html_reader
+
+    shown = html_reader.shown_text(root) if root is not None else ""
+    head = [_shown_headline(root, title, shown), _shown_byline(byline, shown)]
+    head = [line for line in head if line]
+    for line in head:
+        if body == line or body.startswith(f"{line}\n"):
+            body = body[len(line) :].lstrip("\n")  # the extractor kept it: not twice
+    return head, ("\n\n".join([*head, body]) if body else "\n\n".join(head))
 
 
 def _shown_headline(root, title: str | None, shown: str) -> str | None:
