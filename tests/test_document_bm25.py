@@ -8,7 +8,19 @@ import pytest
 
 from assistant.storage.database import SCHEMA, PassageDatabase, document_bm25_sql
 
-WORDS = "glacier river delta harbour canal ferry bridge tunnel valley summit ridge".split()
+WORDS = [
+    "glacier",
+    "river",
+    "delta",
+    "harbour",
+    "canal",
+    "ferry",
+    "bridge",
+    "tunnel",
+    "valley",
+    "summit",
+    "ridge",
+]
 
 
 @pytest.fixture
