@@ -59,7 +59,7 @@ def _imports(python: Path, module: str) -> bool:
 
 class TxtaiWorker:
     def __init__(self, python: Path, model: Path, corpus: Path) -> None:
-        saved = RESULTS / "txtai-scifact"
+        saved = RESULTS / f"txtai-{corpus.parent.name}"
         self.process = subprocess.Popen(
             [str(python), str(HERE / "_txtai_worker.py"), str(model), str(corpus), str(saved)],
             stdin=subprocess.PIPE,
