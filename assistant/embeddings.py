@@ -247,15 +247,18 @@ def ensure_onnx_model(encoder: DocumentEncoder | None = None, precision: str | N
 def quantize_onnx_model(source: Path, target: Path) -> None:
     """Dynamic int8 quantisation: int8 weights, activations quantised per batch.
 
-    Signed int8 weights (QInt8) with unsigned activations is what ONNX Runtime's x86
-    kernels run fastest; per-tensor scales. The file is a quarter of the fp32 one.
+    Signed weights with a scale per output channel: one scale per weight matrix
+    (per-tensor) gave cosine 0.957 to the fp32 vectors on the seeds passages (0.936 on
+    SciFact), per channel 0.993 (min 0.990). ``reduce_range`` (7-bit weights) keeps
+    CPUs without VNNI from saturating their u8*s8 products, at no loss here.
+    The file is a quarter of the fp32 one.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     partial = target.with_suffix(f".{os.getpid()}.partial")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # advice to pre-process the model first
-        quantize_dynamic(str(source), str(partial), weight_type=QuantType.QInt8)
+    quantize_dynamic(
+        str(source), str(partial), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True
+    )
     os.replace(partial, target)
 
 
