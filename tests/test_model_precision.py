@@ -65,6 +65,7 @@ def test_int8_vectors_stay_close_to_fp32_on_the_seeds():
     reference, quantised = full.encode_many(texts), small.encode_many(texts)
     cosine = (reference * quantised).sum(axis=1)
     assert np.allclose(np.linalg.norm(quantised, axis=1), 1.0, atol=1e-5)
-    assert cosine.mean() >= 0.98, float(cosine.mean())
-    assert cosine.min() >= 0.9, float(cosine.min())
+    # Per-channel scales: 0.993 mean, 0.990 least (per-tensor scales gave 0.957, 0.940).
+    assert cosine.mean() >= 0.985, float(cosine.mean())
+    assert cosine.min() >= 0.97, float(cosine.min())
     assert cosine.max() < 0.99999  # the weights really are other ones
