@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 DENSE_WEIGHT = 0.7
 SENTENCE_WEIGHT = 1.0
 PASSAGE_KEYWORD_SHARE = 0.5
-# Passages fetched by each side.
+# Passages fetched by each side: at least POOL, and twice what is asked for, so that a
+# search for k passages finds k distinct ones where the index holds them.
 POOL = 50
 # Up to this many passages, documents are BM25-scored as wholes (see candidates()).
 WHOLE_DOCUMENT_BM25_LIMIT = 50_000
@@ -98,11 +99,12 @@ class Retriever:
         query: str,
         k: int = 10,
         *,
-        pool: int = POOL,
+        pool: int | None = None,
         analysis: QueryAnalysis | None = None,
         search_filter: SearchFilter | None = None,
     ) -> list[Hit]:
         analysis = analysis or self.analyze(query)
+        pool = pool or max(POOL, 2 * k)
         candidates = self.candidates(analysis, pool, search_filter)
         # Passages stated to be in another language than the question's give way to
         # those in it (or stating none); ``--lang`` chose the language already.
