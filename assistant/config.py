@@ -131,6 +131,8 @@ class Settings:
     )
     fault_point: str | None = None
     fault_marker: str | None = None
+    model_precision: str | None = None  # None: fp32 (embeddings.DEFAULT_PRECISION)
+    onnx_threads: int | None = None  # None: one a core, up to 4
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -155,6 +157,8 @@ class Settings:
             ),
             fault_point=env.get("ASSISTANT_FAULT_POINT"),
             fault_marker=env.get("ASSISTANT_FAULT_MARKER"),
+            model_precision=env.get("ASSISTANT_MODEL_PRECISION", "").strip() or None,
+            onnx_threads=_positive_int(env.get("ASSISTANT_ONNX_THREADS", "")),
         )
 
     # -- places derived from the user directory -----------------------------------------
@@ -215,6 +219,11 @@ def parse_umask(text: str) -> int:
         return int(text, 8) & 0o777 if text else PRIVATE_UMASK
     except ValueError:
         return PRIVATE_UMASK
+
+
+def _positive_int(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

@@ -97,7 +97,9 @@ def model_dir() -> Path:
 
 def model_precision(precision: str | None = None) -> str:
     """``precision`` if given, else ``$ASSISTANT_MODEL_PRECISION``, else fp32."""
-    chosen = (precision or os.environ.get(PRECISION_VARIABLE) or DEFAULT_PRECISION).lower()
+    from .config import Settings
+
+    chosen = (precision or Settings.load().model_precision or DEFAULT_PRECISION).lower()
     if chosen not in PRECISIONS:
         raise UsageError(
             f"unknown model precision {chosen!r}",
@@ -339,9 +341,10 @@ def session_options(threads: int | None = None):
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    configured = os.environ.get("ASSISTANT_ONNX_THREADS", "")
-    default = int(configured) if configured.isdigit() and int(configured) > 0 else None
-    options.intra_op_num_threads = threads or default or min(4, os.cpu_count() or 1)
+    from .config import Settings
+
+    configured = Settings.load().onnx_threads
+    options.intra_op_num_threads = threads or configured or min(4, os.cpu_count() or 1)
     options.log_severity_level = 3
     return options
 

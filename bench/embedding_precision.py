@@ -26,7 +26,7 @@ SCIFACT = SHARED / "benchmarks" / "scifact"
 
 
 def seeds_passages() -> list[str]:
-    from assistant.indexer import embedding_text
+    from assistant.indexing.pipeline import embedding_text
     from assistant.ingest.chunks import split_document
     from assistant.ingest.sources import find_source_files, load_documents
 
@@ -40,7 +40,7 @@ def seeds_passages() -> list[str]:
 
 
 def scifact_passages(folder: Path, count: int) -> list[str]:
-    from assistant.indexer import embedding_text
+    from assistant.indexing.pipeline import embedding_text
 
     texts = []
     with open(folder / "corpus.jsonl", encoding="utf-8") as lines:
@@ -57,7 +57,7 @@ def build_mix(folder: Path, documents: int) -> list[str]:
     and each of its sentences (nine in ten texts of a build are sentences)."""
     import tempfile
 
-    from assistant.indexer import embedding_text
+    from assistant.indexing.pipeline import embedding_text
     from assistant.ingest.chunks import split_document
     from assistant.ingest.sources import find_source_files, load_documents
 

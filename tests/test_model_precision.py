@@ -6,6 +6,7 @@ import pytest
 
 from assistant import embeddings
 from assistant.errors import IndexIncompatibleError, UsageError
+from assistant.indexing.plan import model_spec
 from assistant.ingest.chunks import split_document
 from assistant.ingest.sources import find_source_files, load_documents
 from assistant.storage.layout import check_model
@@ -33,16 +34,19 @@ def test_int8_vectors_are_named_apart_and_fp32_keeps_its_name():
 
 
 def test_an_int8_index_is_only_queried_with_the_int8_model(monkeypatch):
+    """The bundled model's spec (what Index and IndexWriter check against when no
+    encoder is given) follows the precision chosen for this process."""
     int8 = embeddings.model_fingerprint("int8")
     model, dimension = embeddings.MODEL_NAME, embeddings.DIMENSION
     monkeypatch.setenv(embeddings.PRECISION_VARIABLE, "fp32")
     with pytest.raises(IndexIncompatibleError, match="int8"):
-        check_model("index at x", model, dimension, int8)
-    check_model("index at x", model, dimension, embeddings.model_fingerprint())
+        check_model("index at x", model, dimension, int8, model_spec(None))
+    check_model("index at x", model, dimension, embeddings.model_fingerprint(), model_spec(None))
     monkeypatch.setenv(embeddings.PRECISION_VARIABLE, "int8")
-    check_model("index at x", model, dimension, int8)
+    check_model("index at x", model, dimension, int8, model_spec(None))
     with pytest.raises(IndexIncompatibleError):
-        check_model("index at x", model, dimension, embeddings.model_fingerprint("fp32"))
+        fp32 = embeddings.model_fingerprint("fp32")
+        check_model("index at x", model, dimension, fp32, model_spec(None))
 
 
 @pytest.mark.model

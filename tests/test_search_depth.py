@@ -5,8 +5,7 @@ import json
 
 import pytest
 
-from assistant import Index
-from assistant.indexer import build_index
+from assistant import Index, IndexWriter
 from assistant.query.retrieval import POOL
 
 RIVERS = ["Danube", "Rhine", "Elbe", "Loire", "Vistula", "Oder", "Tagus", "Po", "Seine", "Meuse"]
@@ -15,8 +14,9 @@ TOWNS = ["Ulm", "Basel", "Dresden", "Tours", "Krakow", "Wroclaw", "Toledo", "Tur
 
 
 @pytest.fixture(scope="module")
-def river_index(tmp_path_factory):
-    """160 one-paragraph documents, each different, all about river trade."""
+def river_index(tmp_path_factory, fake_encoder):
+    """160 one-paragraph documents, each different, all about river trade (embedded by
+    the fake encoder: the depth of the search is the point, not the model)."""
     folder = tmp_path_factory.mktemp("rivers")
     corpus = folder / "corpus.jsonl"
     with open(corpus, "w") as out:
@@ -30,13 +30,12 @@ def river_index(tmp_path_factory):
             )
             record = {"_id": f"r{number}", "title": f"{river} {trade} {number}", "text": text}
             out.write(json.dumps(record) + "\n")
-    build_index([str(corpus)], folder / "index")
-    index = Index(folder / "index")
+    IndexWriter(folder / "index", encoder=fake_encoder).build([corpus])
+    index = Index(folder / "index", encoder=fake_encoder)
     yield index
     index.close()
 
 
-@pytest.mark.model
 @pytest.mark.parametrize("k", [100, 150])
 def test_search_returns_k_passages_when_the_index_holds_more(river_index, k):
     assert river_index.store.manifest.passages == 160
@@ -48,7 +47,6 @@ def test_search_returns_k_passages_when_the_index_holds_more(river_index, k):
     assert scores == sorted(scores, reverse=True)
 
 
-@pytest.mark.model
 def test_a_small_search_keeps_the_same_hits_as_the_first_of_a_deep_one(river_index):
     """Ten hits are the best ten of the deeper search's pool as well: more candidates
     only extend the list (hybrid scores are scaled over the candidates, so the order
