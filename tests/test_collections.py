@@ -293,16 +293,16 @@ async def test_the_build_screen_shows_the_cli_figures(user, tmp_path, monkeypatc
 def test_a_failed_add_to_a_new_collection_leaves_nothing_behind(cli, user, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    failed = cli("index", "add", str(empty), "--index", "fresh")
+    failed = cli("index", "add", str(empty), "--index", "never-made")
     assert failed.exit_code == 13, failed.output
-    assert not (user / "indexes" / "fresh").exists()
+    assert not (user / "indexes" / "never-made").exists()
     listed = cli("index", "list")
-    assert "fresh" not in listed.output and "no collections" in listed.output
+    assert "never-made" not in listed.output and "no collections" in listed.output
     # A directory given as the index is removed the same way.
     failed = cli("index", "add", str(empty), "--index", str(tmp_path / "idx"))
     assert failed.exit_code == 13 and not (tmp_path / "idx").exists()
-    failed = cli("index", "build", str(empty), "--index", "fresh")
-    assert failed.exit_code == 13 and not (user / "indexes" / "fresh").exists()
+    failed = cli("index", "build", str(empty), "--index", "never-made")
+    assert failed.exit_code == 13 and not (user / "indexes" / "never-made").exists()
 
 
 def test_a_failed_add_keeps_an_index_that_was_there(cli, user, tmp_path):
