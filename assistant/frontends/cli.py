@@ -822,9 +822,12 @@ def remove(
 @index.command(name="sources")
 @index_option
 @json_option
-def list_sources_command(index_dir: str | None, as_json: bool) -> None:
-    """List the indexed files: passages, dates and state (indexed, changed, missing,
-    skipped)."""
+@click.option(
+    "--verbose", is_flag=True, help="Also say what each reader left out of its file, and why."
+)
+def list_sources_command(index_dir: str | None, as_json: bool, verbose: bool) -> None:
+    """List the indexed files: passages, dates, state (indexed, changed, missing,
+    skipped) and the characters of text kept of what each file offered."""
     found = _open_index(index_dir).sources()
     if as_json:
         _emit_json({"index": str(_index_path(index_dir)), "sources": [s.to_json() for s in found]})
@@ -839,6 +842,11 @@ def list_sources_command(index_dir: str | None, as_json: bool) -> None:
         )
         if info.reason:
             click.echo(f"{'':8} {_one_line(info.reason)}")
+        kept = info.kept_line()
+        if kept:
+            click.echo(f"{'':8} {kept}")
+        for why in info.dropped if verbose and kept else ():
+            click.echo(f"{'':10} left out: {_one_line(why)}")
     counted = [info for info in found if info.state != "skipped"]
     click.echo(
         f"{len(counted)} files, {sum(i.documents for i in counted)} documents,"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..ingest import chunks as chunking
-from ..ingest.sources import SkippedFile, SourceFile
+from ..ingest.sources import ReadFigures, SkippedFile, SourceFile
 from ..storage.layout import FileEntry, file_sha256, stat_signature
 from ..types import SourceDocument
 from .plan import BuildReport, PendingPassage, ProgressCallback, ReusableRows, WriteOptions
@@ -130,6 +130,8 @@ def _gather_file(gathered: Gathered, file: SourceFile, report: BuildReport) -> N
     if old is not None and old.sha256 == digest and gathered.same_chunking:
         entry.documents, entry.passages = gathered.reuse(file.source)
         entry.problems = list(old.problems)
+        entry.source_chars, entry.kept_chars = old.source_chars, old.kept_chars
+        entry.dropped = list(old.dropped)
         report.files_unchanged += 1
     elif not _read_file(gathered, file, entry, report):
         return
@@ -139,7 +141,8 @@ def _gather_file(gathered: Gathered, file: SourceFile, report: BuildReport) -> N
 def _read_file(gathered: Gathered, file: SourceFile, entry: FileEntry, report) -> bool:
     """A new or changed file read and split; False when it is skipped."""
     problems: list[str] = []
-    loaded, passages, reason = read_and_split(file, problems)
+    figures = ReadFigures()
+    loaded, passages, reason = read_and_split(file, problems, figures)
     report.warnings.extend(SkippedFile(file.source, problem) for problem in problems)
     if reason is None and not any(document.text.strip() for document in loaded):
         reason = f"{file.source}: no text"
@@ -150,5 +153,13 @@ def _read_file(gathered: Gathered, file: SourceFile, entry: FileEntry, report) -
     gathered.pending.extend(passages)
     entry.documents, entry.passages = len(loaded), len(passages)
     entry.problems = problems
+    _record_figures(entry, loaded, figures)
     report.files_embedded.append(file.source)
     return True
+
+
+def _record_figures(entry: FileEntry, loaded: list[SourceDocument], figures: ReadFigures) -> None:
+    """What the file offered, what its documents keep, and what was left out and why."""
+    entry.kept_chars = sum(len(document.text) for document in loaded)
+    entry.source_chars = entry.kept_chars if figures.offered is None else figures.offered
+    entry.dropped = [f"{why} {count:,}" for why, count in figures.left_out]

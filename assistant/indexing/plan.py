@@ -66,9 +66,21 @@ class SourceInfo:
     modified: str | None = None  # the file's modification time when it was read (ISO)
     published: str | None = None  # its documents' publication dates: "2023-04-02" or a range
     reason: str | None = None  # why it is skipped
+    # Characters the file offered its reader and kept in its documents, and what was
+    # left out ("why N"); 0 and [] where the index did not record them.
+    source_chars: int = 0
+    kept_chars: int = 0
+    dropped: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
+
+    def kept_line(self) -> str | None:
+        """The line "kept N of M characters (P%)", or None where nothing was recorded."""
+        if not self.source_chars:
+            return None
+        share = 100 * self.kept_chars / self.source_chars
+        return f"kept {self.kept_chars:,} of {self.source_chars:,} characters ({share:.0f}%)"
 
 
 @dataclass

@@ -9,7 +9,7 @@ import stat as stat_module
 from .. import embeddings
 from ..errors import AssistantError
 from ..ingest import chunks as chunking
-from ..ingest.sources import SourceFile, UnreadableSource, load_documents
+from ..ingest.sources import ReadFigures, SourceFile, UnreadableSource, load_documents
 from ..types import SourceDocument
 from .plan import MAX_FILE_BYTES, MAX_JSONL_BYTES, PendingPassage
 
@@ -35,9 +35,10 @@ def _passages_of(documents: list[SourceDocument]) -> list[PendingPassage]:
 
 
 def read_and_split(
-    file: SourceFile, problems: list[str]
+    file: SourceFile, problems: list[str], figures: ReadFigures | None = None
 ) -> tuple[list[SourceDocument], list[PendingPassage], str | None]:
-    """One file's documents and passages, or why it is skipped.
+    """One file's documents and passages, or why it is skipped (``figures``: what
+    its reader was offered and left out, see :func:`load_documents`).
 
     Whatever goes wrong inside one file (a decoder, the splitter, a bug that only
     its text triggers) costs that file, never the build: its reason is reported
@@ -45,7 +46,7 @@ def read_and_split(
     be loaded) still stop the write.
     """
     try:
-        loaded = load_documents(file, problems)
+        loaded = load_documents(file, problems, figures)
         passages = _passages_of(loaded)
     except UnreadableSource as error:
         return [], [], str(error)

@@ -360,6 +360,9 @@ def sources_of(store, manifest: Manifest | None = None) -> list[SourceInfo]:
             passages=counts.get(source, 0),
             modified=_iso(entry.mtime_ns),
             published=published(source),
+            source_chars=entry.source_chars,
+            kept_chars=entry.kept_chars,
+            dropped=list(entry.dropped),
         )
         for source, entry in manifest.files.items()
     ]

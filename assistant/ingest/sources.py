@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -48,6 +48,20 @@ class SkippedFile:
     reason: str
     # Skipped by an earlier write too, and unchanged since: it was listed then.
     known: bool = False
+
+
+@dataclass
+class ReadFigures:
+    """What a reader was offered in one file and what it left out, and why, in
+    characters (``index sources``). ``offered`` None: it kept all it read."""
+
+    offered: int | None = None
+    left_out: list[tuple[str, int]] = field(default_factory=list)  # (why, characters)
+
+    def measure(self, offered: int, kept: int, why: str) -> None:
+        self.offered = offered
+        if offered > kept:
+            self.left_out.append((why, offered - kept))
 
 
 def skipped_summary(skipped: list[SkippedFile]) -> str | None:
@@ -167,12 +181,16 @@ def decode(data: bytes, source: str) -> str:
         raise UnreadableSource(f"{source}: not valid UTF-8 (at byte {error.start})") from None
 
 
-def load_documents(file: SourceFile, problems: list[str] | None = None) -> list[SourceDocument]:
+def load_documents(
+    file: SourceFile, problems: list[str] | None = None, figures: ReadFigures | None = None
+) -> list[SourceDocument]:
     """Read one file into documents. Raises :class:`UnreadableSource` on failure.
 
     A ``.jsonl`` record that cannot be read costs that record only when ``problems`` is
     given: the reason (``file:line: ...``) is appended there and the other records
-    load. Without it, the first bad record raises.
+    load. Without it, the first bad record raises. ``figures``, when given, receives
+    what an HTML page showed and what its reader left out; other readers keep all the
+    text they read.
     """
     suffix = file.path.suffix.lower()
     if suffix == ".jsonl":
@@ -193,7 +211,7 @@ def load_documents(file: SourceFile, problems: list[str] | None = None) -> list[
             f"{file.source}: a {longest:,}-character line (over {MAX_LINE_CHARS:,}); not prose"
         )
     if suffix in (".html", ".htm"):
-        document = _load_html(text, file.source)
+        document = _load_html(text, file.source, figures=figures)
     else:
         document = SourceDocument(doc_id=file.source, source=file.source, text=text)
         _read_front_matter(document)
@@ -490,20 +508,30 @@ def _load_html(
     title: str | None = None,
     byline: str | None = None,
     published: str | None = None,
+    figures: ReadFigures | None = None,
 ) -> SourceDocument:
     """A page as a document: a documentation page read whole, block by block; an
-    article page through the main-text extractor."""
+    article page through the main-text extractor. ``figures`` receives what the
+    page's body shows and what was left out of it."""
     from .readers import html as html_reader
 
     root = html_reader.parse(html)
+    # Measured only when asked for: a fetched page's reading needs no second walk.
+    measured = figures is not None and root is not None
+    shown = html_reader.shown_length(root) if measured else 0
     if root is not None and html_reader.is_documentation(root):
         document = html_reader.read_documentation(root, source)
         if document.text.strip():
+            if measured:
+                figures.measure(shown, len(document.text), html_reader.NAVIGATION_LEFT_OUT)
             document.title = document.title or _str_or_none(title)
             document.byline = document.byline or _str_or_none(byline)
             document.published = document.published or metadata.parse_date(published or "")
             return document
-    return _load_article(html, root, source, title=title, byline=byline, published=published)
+    document = _load_article(html, root, source, title=title, byline=byline, published=published)
+    if measured:
+        figures.measure(shown, len(document.text), "outside the article's main text")
+    return document
 
 
 def _load_article(

@@ -80,6 +80,12 @@ class FileEntry:
     passages: int = 0
     # ``.jsonl`` lines left out and fields ignored when it was read (``file:line: why``).
     problems: list[str] = field(default_factory=list)
+    # The characters of text the file offered its reader (an HTML page: what its body
+    # shows) and those kept in its documents, and what was left out ("why N"). Zero in
+    # indexes written before they were recorded: nothing is known.
+    source_chars: int = 0
+    kept_chars: int = 0
+    dropped: list[str] = field(default_factory=list)
 
 
 @dataclass

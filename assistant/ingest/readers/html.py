@@ -369,6 +369,26 @@ def _time_element_date(root) -> str | None:
     return _as_date(times[0]) if len(times) == 1 else None
 
 
+# What a documentation page leaves out of what its body shows (``index sources``).
+NAVIGATION_LEFT_OUT = "navigation, site banner and footer"
+
+
+def _laid_out(found: list[Block]) -> str:
+    """Blocks as a document's text: one paragraph each, a ``pre`` block's lines kept."""
+    from . import TextBuilder
+
+    builder = TextBuilder()
+    for block in found:
+        builder.paragraph(block.text, keep_lines=block.kind == "pre")
+    return builder.text
+
+
+def shown_length(root) -> int:
+    """The characters the page's body shows, navigation included, laid out as a
+    documentation page's kept text is: what a reader is offered."""
+    return len(_laid_out(blocks(body(root), drop_navigation=False)))
+
+
 def shown_text(root) -> str:
     """All the text the page's body shows (navigation included), one line."""
     return " ".join(block.text for block in blocks(body(root), drop_navigation=False))
@@ -423,15 +443,11 @@ def read_documentation(root, source: str):
     """A documentation page read whole: every block of its body but navigation, as
     one paragraph each; title, site, date and address from the markup only."""
     from ...types import SourceDocument
-    from . import TextBuilder
 
-    builder = TextBuilder()
-    for block in blocks(body(root)):
-        builder.paragraph(block.text, keep_lines=block.kind == "pre")
     return SourceDocument(
         doc_id=source,
         source=source,
-        text=builder.text,
+        text=_laid_out(blocks(body(root))),
         title=page_title(root),
         outlet=meta_content(root, "og:site_name", "application-name"),
         byline=meta_content(root, "author", "dc.creator", "article:author"),
