@@ -51,8 +51,14 @@ test: $(STAMP) terminal-tools
 
 # llama-cpp-python compiles llama.cpp the first time (about 5 minutes on 2 cores;
 # pip keeps the wheel, so later installs take seconds).
+# llama.cpp is compiled for a portable x86-64 (AVX2) rather than for every instruction
+# the build machine reports: a native build used AMX/AVX-512 code that a virtual machine
+# advertised and then trapped (invalid opcode in libggml-cpu). --no-cache-dir: a wheel
+# built natively earlier and kept in pip's cache would be reused otherwise.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 $(LLM_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[all,dev,test-llm]"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet --no-cache-dir \
+		-c requirements.lock -e ".[all,dev,test-llm]"
 	touch $(LLM_STAMP)
 
 test-llm: $(LLM_STAMP)
