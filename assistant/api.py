@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from .errors import UsageError
 from .indexing.plan import SourceInfo, model_spec, source_paths
-from .indexing.writer import sources_of
 from .storage import layout
 from .storage.backend import open_reader
 from .storage.database import database_errors
@@ -79,6 +78,8 @@ class Index:
         """Every indexed (or skipped) file with its counts, dates and state on disk."""
         self.refresh()
         with database_errors(self.path):
+            from .indexing.writer import sources_of  # the write side, only when asked
+
             return sources_of(self._store, self._manifest)
 
     def _stamp(self) -> tuple[int, int] | None:
