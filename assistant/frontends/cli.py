@@ -687,6 +687,13 @@ follow_links_option = click.option(
     help="Index what symlinks point to outside the given folders (skipped otherwise).",
 )
 
+allow_private_urls_option = click.option(
+    "--allow-private-urls",
+    is_flag=True,
+    help="Let redirects and feed entries lead to loopback, link-local or private"
+    " addresses (refused otherwise; a URL you give is fetched wherever it is).",
+)
+
 store_option = click.option(
     "--store",
     metavar="URI",
@@ -733,6 +740,7 @@ def build(
 @json_option
 @allow_empty_option
 @follow_links_option
+@allow_private_urls_option
 @quiet_option
 @verbose_option
 def update(
@@ -740,6 +748,7 @@ def update(
     as_json: bool,
     allow_empty: bool,
     follow_links: bool,
+    allow_private_urls: bool,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -750,6 +759,7 @@ def update(
         _progress_printer(quiet or as_json),
         allow_empty=allow_empty,
         follow_links=follow_links,
+        allow_private_urls=allow_private_urls,
     )
     _print_report(report, as_json, quiet, verbose)
 
@@ -763,6 +773,7 @@ def update(
 @json_option
 @allow_empty_option
 @follow_links_option
+@allow_private_urls_option
 @store_option
 @quiet_option
 @verbose_option
@@ -773,6 +784,7 @@ def add(
     as_json: bool,
     allow_empty: bool,
     follow_links: bool,
+    allow_private_urls: bool,
     store: str | None,
     quiet: bool,
     verbose: bool,
@@ -794,6 +806,7 @@ def add(
         allow_empty=allow_empty,
         follow_links=follow_links,
         store=store,
+        allow_private_urls=allow_private_urls,
     )
     _print_report(report, as_json, quiet, verbose)
 
@@ -918,6 +931,8 @@ def _print_report(report, as_json: bool, quiet: bool = False, verbose: bool = Fa
         click.echo(skipped_summary(report.skipped), err=True)
     for warning in report.warnings:  # lines left out of files that were indexed
         click.echo(f"warning: {_one_line(warning.reason)}", err=True)
+    for note in report.notes:  # private addresses fetched as asked
+        click.echo(f"note: {_one_line(note.reason)}", err=True)
     counts = (
         f"{report.documents} documents, {report.passages} passages"
         f" ({report.boilerplate} boilerplate)"

@@ -41,6 +41,9 @@ class BuildReport:
     # Records left out of files that were indexed (``file:line: reason``), fields left
     # out of records, and document ids that had to change: nothing is lost unsaid.
     warnings: list[SkippedFile] = field(default_factory=list)
+    # What the user should know and did choose: a private address fetched because its
+    # URL was given (or private URLs were allowed).
+    notes: list[SkippedFile] = field(default_factory=list)
     documents: int = 0
     passages: int = 0
     passages_embedded: int = 0
@@ -52,6 +55,7 @@ class BuildReport:
         data = self.__dict__.copy()
         data["skipped"] = [{"source": s.source, "reason": s.reason} for s in self.skipped]
         data["warnings"] = [{"source": w.source, "reason": w.reason} for w in self.warnings]
+        data["notes"] = [{"source": n.source, "reason": n.reason} for n in self.notes]
         return data
 
 
@@ -104,6 +108,7 @@ class WebFetch:
     documents: dict[str, list[SourceDocument]] = field(default_factory=dict)  # by source
     skipped: list[SkippedFile] = field(default_factory=list)
     warnings: list[SkippedFile] = field(default_factory=list)
+    notes: list[SkippedFile] = field(default_factory=list)  # private addresses fetched
     dropped: set[str] = field(default_factory=set)  # indexed pages removed (``remove``)
 
 

@@ -39,14 +39,19 @@ def fetch_web(
     feeds: list[str],
     manifest: Manifest | None,
     progress: ProgressCallback | None,
+    allow_private: bool = False,
 ) -> WebFetch:
     """Fetch ``urls`` and read ``feeds`` (only their entries not indexed yet). A page or
     feed that fails and was indexed before keeps its indexed copy, with a warning (a
     server down for an hour must not empty the index); one never indexed is skipped.
-    Each failure is one line with its URL."""
+    Each failure is one line with its URL. Redirects and feed entries that lead to a
+    private address are refused unless ``allow_private``; a given URL that is itself
+    private is fetched, and a note says so."""
+    from ..ingest.addresses import AddressPolicy
     from ..ingest.feeds import fetch_feed
     from ..ingest.web import fetch_pages
 
+    policy = AddressPolicy(allow_private=allow_private)
     old_pages = manifest.pages if manifest else {}
     web = WebFetch(
         urls=list(manifest.urls) if manifest else [],
@@ -59,7 +64,7 @@ def fetch_web(
         else:
             web.skipped.append(item)
 
-    documents, skipped = fetch_pages(urls, progress=progress)
+    documents, skipped = fetch_pages(urls, progress=progress, policy=policy)
     for document in documents:
         web.documents.setdefault(document.source, []).append(document)
         if document.source not in web.urls:
@@ -68,7 +73,7 @@ def fetch_web(
         failed(item, item.source in old_pages)
     for feed in dict.fromkeys(feeds):
         known = {source for source, entry in old_pages.items() if entry["feed"] == feed}
-        documents, skipped, info = fetch_feed(feed, known=known, progress=progress)
+        documents, skipped, info = fetch_feed(feed, known=known, progress=progress, policy=policy)
         if info.fetched_at is None:  # the feed itself could not be read
             for item in skipped:
                 failed(item, feed in web.feeds)
@@ -84,6 +89,7 @@ def fetch_web(
                 web.documents[document.source] = [document]
         web.skipped.extend(skipped)
         web.warnings.extend(SkippedFile(feed, note) for note in info.notes)
+    web.notes.extend(SkippedFile(note.split(": ", 1)[0], note) for note in policy.notes)
     return web
 
 
@@ -106,6 +112,7 @@ def web_rows(
     pages: dict[str, dict] = {}
     report.skipped.extend(web.skipped if web else [])
     report.warnings.extend(web.warnings if web else [])
+    report.notes.extend(web.notes if web else [])
     for source, loaded in fresh.items():
         first = loaded[0]
         old = old_pages.get(source)

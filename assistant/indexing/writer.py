@@ -67,6 +67,7 @@ class IndexWriter:
         urls: Sequence[str] = (),
         feeds: Sequence[str] = (),
         store: str | None = None,
+        allow_private_urls: bool = False,
     ) -> BuildReport:
         """Index everything under ``paths`` (and web pages ``urls``, RSS/Atom
         ``feeds``), replacing what the index held.
@@ -76,7 +77,8 @@ class IndexWriter:
         ``https://…``); None keeps what the index had (local for a new one). A build
         that finds nothing raises :class:`NothingToIndexError` and leaves the index as
         it was, unless ``allow_empty``. Links out of ``paths`` are skipped unless
-        ``follow_links`` (recorded, so that updates do the same).
+        ``follow_links`` (recorded, so that updates do the same). Redirects and feed
+        entries that lead to private addresses are refused unless ``allow_private_urls``.
         """
         paths = [str(p) for p in paths]
         if not paths and not (urls or feeds):
@@ -91,7 +93,9 @@ class IndexWriter:
         try:
             with write_lock(self.path):
                 layout.remove_leftovers(self.path)
-                web = fetch_web(list(urls), list(feeds), None, progress) if urls or feeds else None
+                web = None
+                if urls or feeds:
+                    web = fetch_web(list(urls), list(feeds), None, progress, allow_private_urls)
                 options = WriteOptions(
                     allow_empty,
                     follow_links,
@@ -116,6 +120,7 @@ class IndexWriter:
         *,
         allow_empty: bool = False,
         follow_links: bool = False,
+        allow_private_urls: bool = False,
     ) -> BuildReport:
         """Bring the index up to date with its recorded paths, URLs and feeds: embed
         only what changed. An update that would remove every document raises
@@ -127,7 +132,9 @@ class IndexWriter:
             manifest = read_manifest(self.path)
             web = None
             if manifest.urls or manifest.feeds:  # pages fetched again, feeds' new articles
-                web = fetch_web(manifest.urls, list(manifest.feeds), manifest, progress)
+                web = fetch_web(
+                    manifest.urls, list(manifest.feeds), manifest, progress, allow_private_urls
+                )
             options = _same_store(
                 WriteOptions(allow_empty, follow_links or manifest.follow_links, web=web), manifest
             )
@@ -147,6 +154,7 @@ class IndexWriter:
         allow_empty: bool = False,
         follow_links: bool = False,
         store: str | None = None,
+        allow_private_urls: bool = False,
     ) -> BuildReport:
         """Add files and folders, web pages and feeds (the index is created if missing,
         in ``store``); what it held stays as it is, and only the new sources are read
@@ -168,6 +176,7 @@ class IndexWriter:
                 urls=urls,
                 feeds=feeds,
                 store=store,
+                allow_private_urls=allow_private_urls,
             )
         if store is not None and self._store_for(store)[0] != read_manifest(self.path).store:
             raise UsageError(
@@ -187,7 +196,9 @@ class IndexWriter:
                 files = list(files_under_roots(roots, links))
                 carried = ()
             # Only the URLs and feeds given are fetched; indexed pages stay as they are.
-            web = fetch_web(list(urls), list(feeds), manifest, progress) if urls or feeds else None
+            web = None
+            if urls or feeds:
+                web = fetch_web(list(urls), list(feeds), manifest, progress, allow_private_urls)
             options = WriteOptions(allow_empty, links, carried=carried, adding=True, web=web)
             return self._rewrite(manifest, roots, files, progress, _same_store(options, manifest))
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..extras import require
+from .addresses import AddressPolicy
 from .sources import SkippedFile, SourceDocument, UnreadableSource, document_from_html
 from .web import (
     DEFAULT_TIMEOUT,
@@ -70,18 +71,22 @@ def fetch_feed(
     max_bytes: int = MAX_PAGE_BYTES,
     known: set[str] | frozenset[str] = frozenset(),
     progress: Progress | None = None,
+    policy: AddressPolicy | None = None,
 ) -> tuple[list[SourceDocument], list[SkippedFile], FeedInfo]:
     """The feed's articles (:class:`~assistant.ingest.web.WebDocument`, ``feed`` set to
     ``url``), the entries that could not be indexed at all (``SkippedFile(source,
     reason)``; a feed that cannot be read is one such line, under its own URL), and
-    :class:`FeedInfo`. Entries whose source is in ``known`` are not fetched."""
+    :class:`FeedInfo`. Entries whose source is in ``known`` are not fetched. An entry's
+    link to a private address is refused unless it is on the feed's own server or
+    ``policy`` allows private addresses."""
     info = FeedInfo(url=url)
+    policy = policy or AddressPolicy()
     documents: list[SourceDocument] = []
     skipped: list[SkippedFile] = []
     with http_client(timeout) as client:
         try:
             fetched = fetch_body(
-                client, url, timeout=timeout, max_bytes=max_bytes, accept=FEED_TYPES
+                client, url, timeout=timeout, max_bytes=max_bytes, accept=FEED_TYPES, policy=policy
             )
             entries = _read_feed(fetched, info)
         except FetchFailed as error:
@@ -92,7 +97,7 @@ def fetch_feed(
             if progress:
                 progress("fetching", number, len(fresh))
             try:
-                document = _article(client, entry, info, timeout, max_bytes)
+                document = _article(client, entry, info, timeout, max_bytes, policy)
             except UnreadableSource as error:
                 skipped.append(SkippedFile(entry.source, str(error)))
                 continue
@@ -144,12 +149,26 @@ def _entry(feed_url: str, number: int, raw) -> _Entry:
     )
 
 
-def _article(client, entry: _Entry, info: FeedInfo, timeout: float, max_bytes: int) -> WebDocument:
+def _article(
+    client,
+    entry: _Entry,
+    info: FeedInfo,
+    timeout: float,
+    max_bytes: int,
+    policy: AddressPolicy | None = None,
+) -> WebDocument:
     """The entry's page, or else the feed's own text for it."""
     failure = f"{entry.source}: the entry has no link"
     if entry.link:
         try:
-            fetched = fetch_body(client, entry.link, timeout=timeout, max_bytes=max_bytes)
+            fetched = fetch_body(
+                client,
+                entry.link,
+                timeout=timeout,
+                max_bytes=max_bytes,
+                policy=policy,
+                trusted=info.url,  # the feed the user gave: its own server may be private
+            )
             return page_document(
                 fetched,
                 title=entry.title,

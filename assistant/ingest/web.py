@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from ..deadline import Deadline, tracing
 from ..errors import FetchFailed
 from ..extras import require
+from .addresses import AddressPolicy, PrivateAddressRefused, both, refusal
 from .sources import SkippedFile, SourceDocument, UnreadableSource, document_from_html
 
 # A news page is well under a megabyte of HTML; far more is not an article, and is cut
@@ -84,10 +85,12 @@ def fetch_pages(
     max_bytes: int = MAX_PAGE_BYTES,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
+    policy: AddressPolicy | None = None,
 ) -> tuple[list[SourceDocument], list[SkippedFile]]:
     """Fetch and extract each URL: its documents (:class:`WebDocument`) and, one per
     failed URL, why it was skipped (``SkippedFile(url, "url: reason")``); ``clock``
-    measures each page's ``timeout``."""
+    measures each page's ``timeout``; ``policy`` says whether redirects may lead to
+    private addresses (not by default) and notes those fetched."""
     documents: list[SourceDocument] = []
     skipped: list[SkippedFile] = []
     unique = list(dict.fromkeys(urls))
@@ -96,7 +99,9 @@ def fetch_pages(
             if progress:
                 progress("fetching", number, len(unique))
             try:
-                page = fetch_page(client, url, timeout=timeout, max_bytes=max_bytes, clock=clock)
+                page = fetch_page(
+                    client, url, timeout=timeout, max_bytes=max_bytes, clock=clock, policy=policy
+                )
                 documents.append(page)
             except UnreadableSource as error:
                 skipped.append(SkippedFile(url, str(error)))
@@ -110,11 +115,18 @@ def fetch_page(
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = MAX_PAGE_BYTES,
     clock: Callable[[], float] = time.monotonic,
+    policy: AddressPolicy | None = None,
 ) -> WebDocument:
     """One URL as a document; raises :class:`FetchFailed` (or ``UnreadableSource`` for
     a page without main text) with the URL and the reason."""
     fetched = fetch_body(
-        client, url, timeout=timeout, max_bytes=max_bytes, accept=HTML_TYPES, clock=clock
+        client,
+        url,
+        timeout=timeout,
+        max_bytes=max_bytes,
+        accept=HTML_TYPES,
+        clock=clock,
+        policy=policy,
     )
     return page_document(fetched)
 
@@ -162,8 +174,9 @@ def http_client(timeout: float = DEFAULT_TIMEOUT) -> Iterator:
     with httpx.Client(
         timeout=httpx.Timeout(timeout),
         # A new connection for each request: the fetch's watchdog knows the connections
-        # it opened, and could not cut a reused one.
-        limits=httpx.Limits(max_keepalive_connections=0),
+        # it opened, and could not cut a reused one. A transport of its own: no proxy
+        # from the environment, whose connections the address check could not see.
+        transport=httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0)),
         follow_redirects=False,
         headers={"User-Agent": USER_AGENT},
     ) as client:
@@ -178,10 +191,16 @@ def fetch_body(
     max_bytes: int = MAX_PAGE_BYTES,
     accept: tuple[str, ...] = HTML_TYPES,
     clock: Callable[[], float] = time.monotonic,
+    policy: AddressPolicy | None = None,
+    trusted: str | None = None,
 ) -> FetchedBody:
     """GET ``url`` (following up to ``MAX_REDIRECTS`` redirects) and read its body, at
     most ``max_bytes`` of it; ``accept`` lists the media types wanted (a response
-    without one must at least look like markup); ``clock`` measures ``timeout``."""
+    without one must at least look like markup); ``clock`` measures ``timeout``.
+
+    ``trusted`` is the URL the user gave (``url`` itself unless given): its server may
+    be a private address; any other private address is refused unless ``policy``
+    allows it (:mod:`.addresses`)."""
     import httpx
 
     problem = _not_web_url(url)
@@ -189,18 +208,22 @@ def fetch_body(
         raise FetchFailed(f"{url}: {problem}")
     seen = [url]
     current = url
+    policy = policy or AddressPolicy()
     # The client's timeout bounds each read; the watchdog bounds the whole fetch,
     # redirects and a server that sends its headers a byte at a time included.
     watchdog = Deadline(timeout, weakref.WeakSet(), clock)
     try:
         with watchdog:
             while True:
-                response_body = _get(client, current, url, seen, watchdog, accept, max_bytes)
+                checks = (watchdog, policy.hop(url, current, trusted or url))
+                response_body = _get(client, current, url, seen, checks, accept, max_bytes)
                 if isinstance(response_body, str):
                     current = response_body
                     continue
                 body, media_type, charset, final = response_body
                 break
+    except PrivateAddressRefused as refused:
+        raise FetchFailed(refusal(url, current, refused)) from None
     except httpx.TimeoutException:
         raise FetchFailed(f"{url}: timed out after {timeout:g} s") from None
     except httpx.HTTPError as error:  # refused, reset, DNS, TLS, bad response
@@ -221,10 +244,11 @@ def fetch_body(
     )
 
 
-def _get(client, current: str, url: str, seen: list[str], watchdog, accept, max_bytes: int):
+def _get(client, current: str, url: str, seen: list[str], checks, accept, max_bytes: int):
     """One request: the next URL when it redirects, else (body, media type, charset,
-    final URL)."""
-    extensions = {"trace": tracing(watchdog)}
+    final URL). ``checks``: the fetch's watchdog, and the hop's address check."""
+    watchdog, address_check = checks
+    extensions = {"trace": both(tracing(watchdog), address_check)}
     with client.stream("GET", current, extensions=extensions) as response:
         if response.is_redirect:
             return _next_hop(url, seen, response)
