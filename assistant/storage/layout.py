@@ -361,19 +361,70 @@ def write_lock(index_dir: Path) -> Iterator[None]:
     """One writer per index: a second build or update fails at once with a clear message."""
     private_dir(index_dir)  # the index holds the sources' text: 0700 unless ASSISTANT_UMASK
     # The lock is released by the kernel when the file closes, even if we are killed.
-    with open(index_dir / LOCK_NAME, "a+", opener=private_opener) as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IndexLockedError(
-                f"another process is writing the index at {index_dir}",
-                hint="wait for it to finish",
-            ) from None
+    with _locked(index_dir) as handle:
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         yield
+
+
+@contextmanager
+def _locked(index_dir: Path) -> Iterator:
+    """The lock file, opened and locked. A lock that is a symlink or a hard link (an
+    index copied or unpacked with its links) is replaced by a file of this index's own,
+    never written through: its target is left as it was. After locking, the name must
+    still be the file locked (a writer that replaced the lock meanwhile wins)."""
+    path = index_dir / LOCK_NAME
+    for _ in range(OPEN_ATTEMPTS):
+        handle = _own_lock_file(path)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise IndexLockedError(
+                f"another process is writing the index at {index_dir}",
+                hint="wait for it to finish",
+            ) from None
+        if _same_file(handle, path):
+            with handle:
+                yield handle
+            return
+        handle.close()
+    raise IndexLockedError(
+        f"the lock of the index at {index_dir} keeps being replaced",
+        hint="wait for the other writer to finish",
+    )
+
+
+def _own_lock_file(path: Path):
+    """``path`` opened for appending without following a link; replaced first if it
+    is a link (symbolic, or hard: another name for some other file)."""
+    for _ in range(OPEN_ATTEMPTS):
+        try:
+            handle = open(path, "a+", opener=_no_follow_opener)
+        except OSError as error:
+            if error.errno != errno.ELOOP:
+                raise
+        else:
+            if os.fstat(handle.fileno()).st_nlink <= 1:
+                return handle
+            handle.close()
+        path.unlink(missing_ok=True)  # the link itself; what it names is not touched
+    raise IndexLockedError(f"{path} cannot be made a lock file of its own", hint=REBUILD)
+
+
+def _no_follow_opener(path: str, flags: int) -> int:
+    return private_opener(path, flags | os.O_NOFOLLOW)
+
+
+def _same_file(handle, path: Path) -> bool:
+    try:
+        named = os.lstat(path)
+    except OSError:
+        return False
+    held = os.fstat(handle.fileno())
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
 def new_generation_name() -> str:
