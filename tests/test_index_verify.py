@@ -44,7 +44,7 @@ def test_verify_passes_a_healthy_index(cli, seeds_index_dir):
     result = cli("index", "verify", "--index", str(seeds_index_dir))
     assert result.exit_code == 0, result.output
     names = [line.split()[1] for line in result.output.splitlines()]
-    assert names == ["manifest", "model", "database", "vectors", "sources"]
+    assert names == ["manifest", "model", "database", "vectors", "documents", "sources"]
     assert all(line.startswith("ok  ") for line in result.output.splitlines())
 
 

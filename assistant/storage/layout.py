@@ -402,7 +402,7 @@ def _own_lock_file(path: Path):
     is a link (symbolic, or hard: another name for some other file)."""
     for _ in range(OPEN_ATTEMPTS):
         try:
-            handle = open(path, "a+", opener=_no_follow_opener)
+            handle = open(path, "a+", opener=_no_follow_opener)  # noqa: SIM115 (returned open)
         except OSError as error:
             if error.errno != errno.ELOOP:
                 raise
@@ -425,6 +425,27 @@ def _same_file(handle, path: Path) -> bool:
         return False
     held = os.fstat(handle.fileno())
     return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
+
+# What a writer names a generation (see :func:`new_generation_name`): one folder
+# inside the index, never a path.
+GENERATION_NAME = re.compile(r"gen-[0-9A-Za-z_-]+")
+
+
+def generation_dir(index_dir: Path, manifest: Manifest) -> Path:
+    """The folder of the generation the manifest names. A manifest that names anything
+    but a folder of this index (a path out of it, a link to another index's
+    generation: a copied or edited manifest) is damage: the index would answer with
+    another index's passages, and an update would keep files without documents."""
+    name = manifest.generation
+    folder = index_dir / name
+    if not GENERATION_NAME.fullmatch(name or "") or folder.is_symlink():
+        raise IndexCorruptError(
+            f"the manifest of {index_dir} names the generation {name!r},"
+            " which is not a folder of this index",
+            hint=REBUILD,
+        )
+    return folder
 
 
 def new_generation_name() -> str:

@@ -57,7 +57,7 @@ class StoredIndex(BatchedReads):
         """
         for attempt in range(layout.OPEN_ATTEMPTS):
             self.manifest = layout.read_manifest(self.path)
-            generation = self.path / self.manifest.generation
+            generation = layout.generation_dir(self.path, self.manifest)
             try:
                 self._open(generation, mmap=mmap)
                 return

@@ -17,7 +17,11 @@ if TYPE_CHECKING:
 
 def verify_generation(report: CheckReport, index_dir: Path, manifest: Manifest) -> None:
     """The local store: the generation's database and vector files."""
-    generation = index_dir / manifest.generation
+    try:
+        generation = layout.generation_dir(index_dir, manifest)
+    except IndexCorruptError as error:
+        report.failed("files", error)
+        return
     if not generation.is_dir():
         report.failed(
             "files",

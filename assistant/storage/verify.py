@@ -8,16 +8,18 @@ exit code and the command that fixes it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import (
     AssistantError,
+    IndexCorruptError,
     SourcesChangedError,
 )
 from . import layout
-from .backend import describe_store, verify_store
+from .backend import describe_store, open_reader, verify_store
 from .layout import (
     Manifest,
     ModelSpec,
@@ -87,6 +89,8 @@ def verify_index(
         report.failed("model", error)
 
     verify_store(report, index_dir, manifest, expected)
+    if report.ok:  # the store opens: each recorded source must have its documents
+        _verify_documents(report, index_dir, manifest)
     _verify_sources(report, manifest, source_paths(manifest) if source_paths else ())
     _report_skipped(report, manifest)
     leftovers = layout.leftover_names(index_dir)
@@ -97,6 +101,39 @@ def verify_index(
             " (harmless; the next build or update removes them)",
         )
     return report
+
+
+def _verify_documents(report: VerifyReport, index_dir: Path, manifest: Manifest) -> None:
+    """Each file and page the manifest records has as many documents in the store as
+    the manifest says: an update keeps an unchanged file's documents by its source,
+    and a file recorded without them would never be read again."""
+    try:
+        store = open_reader(index_dir, manifest)
+    except AssistantError as error:
+        report.failed("documents", error)
+        return
+    try:
+        held = Counter(document.source for document in store.documents())
+    finally:
+        store.close()
+    recorded = {source: entry.documents for source, entry in manifest.files.items()}
+    recorded.update({source: entry["documents"] for source, entry in manifest.pages.items()})
+    wrong = [
+        f"{source} ({held.get(source, 0)} of {count})"
+        for source, count in recorded.items()
+        if held.get(source, 0) != count
+    ]
+    if not wrong:
+        report.passed("documents", f"each of {len(recorded)} sources has its documents")
+        return
+    shown = ", ".join(wrong[:3]) + (f" and {len(wrong) - 3} more" if len(wrong) > 3 else "")
+    report.failed(
+        "documents",
+        IndexCorruptError(
+            f"{len(wrong)} recorded sources do not have their documents in the index: {shown}",
+            hint=layout.REBUILD,
+        ),
+    )
 
 
 def _report_skipped(report: VerifyReport, manifest: Manifest) -> None:
