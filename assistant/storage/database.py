@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import DatabaseCorruptError, IndexCorruptError
+from ..errors import AssistantError, DatabaseCorruptError, IndexCorruptError, UsageError
 from ..text import keywords
 from ..types import Document, Passage, SourceDocument, Span, Statement, page_starts
 from .batch import NewPassage
@@ -137,12 +137,22 @@ def filter_condition(
         clauses.append(f"{alias}.published <= ?")
         values.append(search_filter.until)
     if search_filter.sources:
-        outlets = " OR ".join(f"lower({alias}.outlet) = lower(?)" for _ in search_filter.sources)
-        values.extend(search_filter.sources)
-        # One parameter however many sources pass (a folder of thousands of files).
-        clauses.append(f"({outlets} OR {alias}.source IN (SELECT value FROM json_each(?)))")
+        # One parameter for the names and one for the sources that pass, however many
+        # (a folder of thousands of files, 500 --source names): a condition per name
+        # would nest one level deeper each, past SQLite's expression depth.
+        clauses.append(
+            f"(lower({alias}.outlet) IN (SELECT lower(value) FROM json_each(?))"
+            f" OR {alias}.source IN (SELECT value FROM json_each(?)))"
+        )
+        values.append(json.dumps(list(search_filter.sources)))
         values.append(json.dumps(sources))
     return " AND ".join(clauses) or "1", values
+
+
+# SQLite's own words for damage (its primary result codes): only these are called
+# damage, as ``index verify`` would find it. Any other failure of a query (a limit of
+# SQLite's, a locked or unreadable file) is said as what it is.
+DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 
 
 @contextmanager
@@ -151,9 +161,29 @@ def database_errors(index_dir: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.DatabaseError as error:
-        raise DatabaseCorruptError(
+        raise query_error(index_dir, error) from None
+
+
+def query_error(index_dir: Path, error: sqlite3.DatabaseError) -> AssistantError:
+    """What a failed query means: damage (exit 10) only when SQLite says the file is
+    damaged; a query over one of SQLite's limits is the request's size (a usage
+    error, exit 2); anything else is said as SQLite says it (exit 1)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF
+    if primary is None:  # no code given: only an OperationalError is not damage
+        damaged = not isinstance(error, sqlite3.OperationalError)
+    else:
+        damaged = primary in DAMAGE_CODES
+    if damaged:
+        return DatabaseCorruptError(
             f"the passage database of {index_dir} is damaged ({error})", hint=REBUILD
-        ) from None
+        )
+    if primary == sqlite3.SQLITE_TOOBIG or any(limit in str(error) for limit in _LIMIT_MESSAGES):
+        return UsageError(f"the request is too large for the index ({error})")
+    return AssistantError(f"the passage database of {index_dir} could not be read ({error})")
+
+
+_LIMIT_MESSAGES = ("too many SQL variables", "Expression tree is too large", "too many terms")
 
 
 # -- writing ----------------------------------------------------------------------------
