@@ -73,6 +73,11 @@ class DiskFullError(AssistantError):
     """The disk (or the user's quota) ran out while writing; nothing half-written is kept."""
 
 
+class IndexNotWritableError(AssistantError):
+    """The index directory cannot be written (its permissions, a read-only file
+    system): found before anything is read or embedded."""
+
+
 class StoreUnavailableError(AssistantError):
     """The Milvus store cannot be reached, or pymilvus is not installed."""
 

@@ -3,7 +3,9 @@ are created 0700/0600 under the usual 022 umask, unless a setting shares the ind
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -109,3 +111,75 @@ async def test_the_chat_exports_privately(
     assert len(list((tmp_path / "exports").glob("conversation-*.md"))) == 1
     assert_private(tmp_path / "exports")
     assert_private(tmp_path / "user")
+
+
+# -- an index that cannot be written ---------------------------------------------------
+
+
+def refuse_writes_in(monkeypatch, folder: Path) -> None:
+    """Creating anything in ``folder`` fails with EACCES: ``chmod a-w`` for a normal
+    user; root ignores permission bits, so there the refusal is simulated at os.open
+    and os.mkdir (the two ways files and folders are made)."""
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        return
+    import errno
+
+    real_open, real_mkdir = os.open, os.mkdir
+
+    def inside(path) -> bool:
+        return Path(os.fspath(path)).parent == folder
+
+    def guarded_open(path, flags, *args, **kwargs):
+        if inside(path) and flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    def guarded_mkdir(path, *args, **kwargs):
+        if inside(path):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", guarded_open)
+    monkeypatch.setattr(os, "mkdir", guarded_mkdir)
+
+
+def test_a_read_only_index_is_said_before_anything_is_embedded(
+    cli, fake_model, index_copy, small_index, monkeypatch
+):
+    """Issue: a read-only index dir gave exit 70 "unexpected PermissionError", after
+    embedding."""
+    docs = small_index.parent / "docs"
+    manifest = json.loads((index_copy / "manifest.json").read_text())
+    # A changed file is waiting: the update would embed it.
+    changed = docs.parent / "changed-docs"
+    shutil.copytree(docs, changed, dirs_exist_ok=True)
+    (changed / "new.txt").write_text("New file\n\nSomething to embed about rivers.\n")
+    manifest["roots"] = [{"given": str(changed), "path": str(changed)}]
+    (index_copy / "manifest.json").write_text(json.dumps(manifest))
+    embedded = []
+    monkeypatch.setattr(fake_model, "encode", lambda texts, *a, **k: embedded.append(texts))
+    refuse_writes_in(monkeypatch, index_copy)
+    try:
+        result = cli("index", "update", "--index", index_copy)
+    finally:
+        index_copy.chmod(0o700)
+    assert result.exit_code == 17, result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: cannot write the index at {index_copy}: Permission denied")
+    assert embedded == []
+
+
+def test_an_index_whose_folder_cannot_be_made_is_said(cli, fake_model, tmp_path, monkeypatch):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Title\n\nSome text about the border.\n")
+    parent = tmp_path / "locked"
+    parent.mkdir()
+    refuse_writes_in(monkeypatch, parent)
+    try:
+        result = cli("index", "build", docs, "--index", parent / "index")
+    finally:
+        parent.chmod(0o700)
+    assert result.exit_code == 17, result.output
+    assert result.stderr.startswith(f"error: cannot write the index at {parent / 'index'}")

@@ -24,6 +24,7 @@ from ..errors import (
     IndexIncompatibleError,
     IndexLockedError,
     IndexNotFoundError,
+    IndexNotWritableError,
     LLMError,
     MissingExtraError,
     ModelUnavailableError,
@@ -62,6 +63,7 @@ EXIT_CODES: dict[type[AssistantError], int] = {
     DiskFullError: 14,
     StoreUnavailableError: 15,
     MissingExtraError: 16,
+    IndexNotWritableError: 17,
 }
 UNEXPECTED_EXIT = 70  # EX_SOFTWARE: a bug, not the user's doing
 INTERRUPTED_EXIT = 130

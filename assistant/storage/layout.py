@@ -31,6 +31,7 @@ from ..errors import (
     IndexIncompatibleError,
     IndexLockedError,
     IndexNotFoundError,
+    IndexNotWritableError,
 )
 from ..paths import private_dir, private_opener
 
@@ -359,7 +360,9 @@ def compare_with_disk(
 @contextmanager
 def write_lock(index_dir: Path) -> Iterator[None]:
     """One writer per index: a second build or update fails at once with a clear message."""
-    private_dir(index_dir)  # the index holds the sources' text: 0700 unless ASSISTANT_UMASK
+    with not_writable_said(index_dir):
+        private_dir(index_dir)  # the index holds the sources' text: 0700 unless ASSISTANT_UMASK
+        check_writable(index_dir)
     # The lock is released by the kernel when the file closes, even if we are killed.
     with _locked(index_dir) as handle:
         handle.seek(0)
@@ -377,7 +380,8 @@ def _locked(index_dir: Path) -> Iterator:
     still be the file locked (a writer that replaced the lock meanwhile wins)."""
     path = index_dir / LOCK_NAME
     for _ in range(OPEN_ATTEMPTS):
-        handle = _own_lock_file(path)
+        with not_writable_said(index_dir):
+            handle = _own_lock_file(path)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -395,6 +399,30 @@ def _locked(index_dir: Path) -> Iterator:
         f"the lock of the index at {index_dir} keeps being replaced",
         hint="wait for the other writer to finish",
     )
+
+
+def check_writable(index_dir: Path) -> None:
+    """Whether a write can create files in the index directory, found out by creating
+    one (permission bits alone do not tell: root, ACLs, a read-only mount): before
+    anything is read or embedded, not when the generation is written."""
+    probe = index_dir / f"write-check.{os.getpid()}.partial"
+    os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+    probe.unlink(missing_ok=True)  # a writer holding the lock may have removed it
+
+
+@contextmanager
+def not_writable_said(index_dir: Path) -> Iterator[None]:
+    """A refusal to write in the index directory as one line (exit 17)."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        where = error.filename or index_dir
+        raise IndexNotWritableError(
+            f"cannot write the index at {index_dir}: {error.strerror} ({where})",
+            hint="check its permissions, or write another with --index DIR",
+        ) from None
 
 
 def _own_lock_file(path: Path):
