@@ -12,7 +12,6 @@ import pytest
 from assistant import Index
 from assistant.errors import AssistantError, DatabaseCorruptError, UsageError
 from assistant.filters import SearchFilter
-from assistant.storage.database import query_error
 
 from .conftest import SMALL_EXPECTED
 
@@ -66,6 +65,7 @@ def sqlite_error(kind, message: str, code: int | None):
 )
 def test_only_damage_is_called_damage(tmp_path, error, expected):
     from assistant.frontends.cli import exit_code
+    from assistant.storage.database import query_error
 
     said = query_error(tmp_path, error)
     assert isinstance(said, AssistantError) and exit_code(said) == expected

@@ -4,14 +4,17 @@ web pages fetched or kept. Unchanged files (same SHA-256) are not read again."""
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import os
 from dataclasses import dataclass, field
 
 from ..ingest import chunks as chunking
 from ..ingest.sources import ReadFigures, SkippedFile, SourceFile
-from ..storage.layout import FileEntry, file_sha256, stat_signature
+from ..storage.layout import FileEntry, stat_signature
 from ..types import SourceDocument
 from .plan import BuildReport, PendingPassage, ProgressCallback, ReusableRows, WriteOptions
-from .read import read_and_split, unacceptable
+from .read import read_and_split, size_limit, too_big, unacceptable
 from .web import web_fields, web_rows
 
 
@@ -111,38 +114,114 @@ def _carry(gathered: Gathered, options: WriteOptions, report: BuildReport) -> No
 def _gather_file(gathered: Gathered, file: SourceFile, report: BuildReport) -> None:
     """One file: skipped, reused (same hash, same splitting rules), or read and split."""
     if file.problem:
+        if file.unlisted:  # a folder that cannot be listed: what it held stays
+            _keep_unlisted(gathered, file, report)
         gathered.skip(file, file.problem, report)
         return
     try:
-        stat = file.path.stat()
-        problem = unacceptable(file, stat)
-        if problem:
-            gathered.skip(file, f"{file.source}: {problem}", report)
-            return
-        digest = file_sha256(file.path)
+        snapshot = _snapshot(file)
     except OSError as error:
-        gathered.skip(file, f"{file.source}: {error.strerror or error}", report)
+        reason = f"{file.source}: {error.strerror or error}"
+        if error.errno in KEPT_WHEN_UNREADABLE:
+            _unreadable(gathered, file, reason, report)
+        else:  # gone, say, since the walk found it: not indexed any more
+            gathered.skip(file, reason, report)
         return
-    entry = FileEntry(
-        sha256=digest, size=stat.st_size, mtime_ns=stat.st_mtime_ns, path=str(file.path)
-    )
+    if isinstance(snapshot, str):
+        gathered.skip(file, f"{file.source}: {snapshot}", report)
+        return
+    entry, data = snapshot
     old = gathered.old_files.get(file.source)
-    if old is not None and old.sha256 == digest and gathered.same_chunking:
+    if old is not None and old.sha256 == entry.sha256 and gathered.same_chunking:
         entry.documents, entry.passages = gathered.reuse(file.source)
         entry.problems = list(old.problems)
         entry.source_chars, entry.kept_chars = old.source_chars, old.kept_chars
         entry.dropped = list(old.dropped)
         report.files_unchanged += 1
-    elif not _read_file(gathered, file, entry, report):
+    elif not _read_file(gathered, file, entry, report, data):
         return
     gathered.entries[file.source] = entry
 
 
-def _read_file(gathered: Gathered, file: SourceFile, entry: FileEntry, report) -> bool:
-    """A new or changed file read and split; False when it is skipped."""
+def _snapshot(file: SourceFile) -> tuple[FileEntry, bytes | None] | str:
+    """The file opened once: its entry (size and time of what was opened, the SHA-256
+    of the bytes read) and those bytes, which are the ones parsed: a file replaced
+    between hashing and reading cannot be indexed under one version's hash with the
+    other's text. A ``.jsonl`` file is hashed streaming (None: it is streamed again to
+    be parsed, and hashed again then). A string: why the file is not read at all."""
+    # Not blocking: a FIFO put in the file's place must not hang the write.
+    with open(file.path, "rb", opener=_non_blocking) as handle:
+        stat = os.fstat(handle.fileno())
+        problem = unacceptable(file, stat)
+        if problem:
+            return problem
+        digest = hashlib.sha256()
+        data = None
+        if file.path.suffix.lower() == ".jsonl":
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        else:
+            data = handle.read(size_limit(file) + 1)
+            if len(data) > size_limit(file):  # it grew since the check
+                return too_big(file, len(data))
+            digest.update(data)
+    size = stat.st_size if data is None else len(data)
+    entry = FileEntry(
+        sha256=digest.hexdigest(), size=size, mtime_ns=stat.st_mtime_ns, path=str(file.path)
+    )
+    return entry, data
+
+
+# Errors that say the file is there but cannot be read now (permissions, the disk):
+# its indexed documents stay.
+KEPT_WHEN_UNREADABLE = frozenset({errno.EACCES, errno.EPERM, errno.EIO})
+
+
+def _non_blocking(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NONBLOCK)
+
+
+def _unreadable(gathered: Gathered, file: SourceFile, reason: str, report: BuildReport) -> None:
+    """A file that cannot be opened or read (its permissions, an I/O error): skipped
+    when it is new; when the index holds it, its documents stay, and a warning names
+    it (an update must not drop what it could not read again)."""
+    if not _keep(gathered, file.source, reason, report):
+        gathered.skip(file, reason, report)
+
+
+def _keep_unlisted(gathered: Gathered, folder: SourceFile, report: BuildReport) -> None:
+    """The indexed files inside a folder that cannot be listed now: kept, each named."""
+    inside = str(folder.path).rstrip(os.sep) + os.sep
+    for source, entry in gathered.old_files.items():
+        if entry.path.startswith(inside) and source not in gathered.entries:
+            _keep(gathered, source, folder.problem or "", report)
+
+
+def _keep(gathered: Gathered, source: str, reason: str, report: BuildReport) -> bool:
+    old = gathered.old_files.get(source)
+    if old is None or not gathered.same_chunking:
+        return False
+    gathered.reuse(source)
+    gathered.entries[source] = old
+    report.files_unchanged += 1
+    report.warnings.append(
+        SkippedFile(source, f"{source}: could not be read again ({reason}); its documents stay")
+    )
+    return True
+
+
+def _read_file(
+    gathered: Gathered, file: SourceFile, entry: FileEntry, report, data: bytes | None
+) -> bool:
+    """A new or changed file read and split (from ``data``, the bytes hashed; a
+    ``.jsonl`` file streamed again, its entry then taking the hash of what was
+    parsed); False when it is skipped."""
     problems: list[str] = []
     figures = ReadFigures()
-    loaded, passages, reason = read_and_split(file, problems, figures)
+    parsed = hashlib.sha256() if data is None else None
+    loaded, passages, reason = read_and_split(file, problems, figures, data=data, digest=parsed)
+    if parsed is not None and reason is None:
+        entry.sha256 = parsed.hexdigest()
     report.warnings.extend(SkippedFile(file.source, problem) for problem in problems)
     if reason is None and not any(document.text.strip() for document in loaded):
         reason = f"{file.source}: no text"

@@ -18,10 +18,18 @@ def unacceptable(file: SourceFile, stat: os.stat_result) -> str | None:
     """Why a file is not read at all (before hashing it), or None."""
     if not stat_module.S_ISREG(stat.st_mode):
         return "not a regular file"
-    limit = MAX_JSONL_BYTES if file.path.suffix.lower() == ".jsonl" else MAX_FILE_BYTES
-    if stat.st_size > limit:
-        return f"{stat.st_size / 1e6:.0f} MB is over the {limit // (1024 * 1024)} MiB limit"
+    return too_big(file, stat.st_size)
+
+
+def too_big(file: SourceFile, size: int) -> str | None:
+    limit = size_limit(file)
+    if size > limit:
+        return f"{size / 1e6:.0f} MB is over the {limit // (1024 * 1024)} MiB limit"
     return None
+
+
+def size_limit(file: SourceFile) -> int:
+    return MAX_JSONL_BYTES if file.path.suffix.lower() == ".jsonl" else MAX_FILE_BYTES
 
 
 def _passages_of(documents: list[SourceDocument]) -> list[PendingPassage]:
@@ -35,10 +43,16 @@ def _passages_of(documents: list[SourceDocument]) -> list[PendingPassage]:
 
 
 def read_and_split(
-    file: SourceFile, problems: list[str], figures: ReadFigures | None = None
+    file: SourceFile,
+    problems: list[str],
+    figures: ReadFigures | None = None,
+    *,
+    data: bytes | None = None,
+    digest=None,
 ) -> tuple[list[SourceDocument], list[PendingPassage], str | None]:
     """One file's documents and passages, or why it is skipped (``figures``: what
-    its reader was offered and left out, see :func:`load_documents`).
+    its reader was offered and left out; ``data``, ``digest``: the bytes read already,
+    or the hash of those read here; see :func:`load_documents`).
 
     Whatever goes wrong inside one file (a decoder, the splitter, a bug that only
     its text triggers) costs that file, never the build: its reason is reported
@@ -46,7 +60,7 @@ def read_and_split(
     be loaded) still stop the write.
     """
     try:
-        loaded = load_documents(file, problems, figures)
+        loaded = load_documents(file, problems, figures, data=data, digest=digest)
         passages = _passages_of(loaded)
     except UnreadableSource as error:
         return [], [], str(error)

@@ -10,6 +10,7 @@ is the text their reader extracts (:mod:`assistant.ingest.readers`).
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import re
@@ -40,6 +41,9 @@ class SourceFile:
     path: Path  # absolute path used to read it
     # Why it is not read at all (a link out of the indexed folders); None for a file to read.
     problem: str | None = None
+    # A folder the walk could not list (its permissions): what it held is unknown, so
+    # what the index holds from it stays (``index update``).
+    unlisted: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,11 @@ def find_source_files(
             yield SourceFile(source=root, path=root_path.resolve())
             continue
         seen: set[str] = set()
-        for dirpath, dirnames, filenames in os.walk(root_path, followlinks=True):
+        unlisted: list[OSError] = []  # folders os.walk could not list, as it met them
+        for dirpath, dirnames, filenames in os.walk(
+            root_path, followlinks=True, onerror=unlisted.append
+        ):
+            yield from _unlisted_folders(unlisted, root, root_path)
             real = os.path.realpath(dirpath)
             if real in seen:
                 dirnames[:] = []
@@ -129,6 +137,21 @@ def find_source_files(
                     yield SourceFile(source=source, path=full.resolve())
                 else:
                     yield SourceFile(source, Path(real) / name, _link_problem(source, outside))
+        yield from _unlisted_folders(unlisted, root, root_path)
+
+
+def _unlisted_folders(errors: list[OSError], root: str, root_path: Path) -> Iterator[SourceFile]:
+    """The folders the walk could not list (a folder without read permission): each is
+    one skipped source with the reason, never a silent gap. ``errors`` is emptied."""
+    while errors:
+        error = errors.pop(0)
+        folder = Path(error.filename or root_path)
+        try:
+            source = str(Path(root) / folder.relative_to(root_path))
+        except ValueError:
+            source = str(folder)
+        reason = f"{source}: {error.strerror or error}"
+        yield SourceFile(source, Path(os.path.realpath(folder)), reason, unlisted=True)
 
 
 def unsupported_problem(source: str) -> str:
@@ -182,7 +205,12 @@ def decode(data: bytes, source: str) -> str:
 
 
 def load_documents(
-    file: SourceFile, problems: list[str] | None = None, figures: ReadFigures | None = None
+    file: SourceFile,
+    problems: list[str] | None = None,
+    figures: ReadFigures | None = None,
+    *,
+    data: bytes | None = None,
+    digest=None,
 ) -> list[SourceDocument]:
     """Read one file into documents. Raises :class:`UnreadableSource` on failure.
 
@@ -191,19 +219,27 @@ def load_documents(
     load. Without it, the first bad record raises. ``figures``, when given, receives
     what an HTML page showed and what its reader left out; other readers keep all the
     text they read.
+
+    ``data``: the file's bytes, read (and hashed) already: they are what is parsed, so
+    the hash an index records is that of the text it holds, however the file changes
+    meanwhile. Without it the file is read here, and ``digest`` (a hashlib object)
+    receives every byte read (a ``.jsonl`` file is streamed, never held whole).
     """
     suffix = file.path.suffix.lower()
     if suffix == ".jsonl":
-        return _load_jsonl(file, _LineProblems(file.source, problems))
+        return _load_jsonl(file, _LineProblems(file.source, problems), digest)
     if suffix in _EXTRACTED_SUFFIXES:
-        document = _load_extracted(file, suffix, problems)
+        document = _load_extracted(file, suffix, problems, data)
         _apply_sidecar(document, file.path)
         metadata.annotate(document)
         return [document]
-    try:
-        data = file.path.read_bytes()
-    except OSError as error:
-        raise UnreadableSource(f"{file.source}: {error.strerror or error}") from None
+    if data is None:
+        try:
+            data = file.path.read_bytes()
+        except OSError as error:
+            raise UnreadableSource(f"{file.source}: {error.strerror or error}") from None
+        if digest is not None:
+            digest.update(data)
     text = decode(data, file.source)
     longest = max((len(line) for line in text.splitlines()), default=0)
     if longest > MAX_LINE_CHARS and suffix not in (".html", ".htm"):
@@ -233,9 +269,12 @@ _KEY_VALUE = re.compile(r"^(?P<key>[A-Za-z_]+)[ \t]*:[ \t]*(?P<value>.*?)[ \t]*$
 SIDECAR_NAME = "assistant-metadata.json"
 
 
-def _load_extracted(file: SourceFile, suffix: str, problems: list[str] | None) -> SourceDocument:
-    """A PDF, DOCX or EPUB through its reader (each imports its library only here).
-    An EPUB chapter that cannot be read is reported in ``problems``; the book loads."""
+def _load_extracted(
+    file: SourceFile, suffix: str, problems: list[str] | None, data: bytes | None = None
+) -> SourceDocument:
+    """A PDF, DOCX or EPUB through its reader (each imports its library only here),
+    from ``data`` when the file was read already. An EPUB chapter that cannot be read
+    is reported in ``problems``; the book loads."""
     if suffix == ".pdf":
         from .readers.pdf import read_pdf as read
     elif suffix == ".docx":
@@ -247,7 +286,7 @@ def _load_extracted(file: SourceFile, suffix: str, problems: list[str] | None) -
             return read_epub(path, source, problems)
 
     try:
-        return read(file.path, file.source)
+        return read(file.path if data is None else io.BytesIO(data), file.source)
     except OSError as error:
         raise UnreadableSource(f"{file.source}: {error.strerror or error}") from None
 
@@ -339,12 +378,13 @@ class _LineProblems:
             self.sink.append(f"{self.source}: {more:,} more bad lines (not listed)")
 
 
-def _load_jsonl(file: SourceFile, problems: _LineProblems) -> list[SourceDocument]:
+def _load_jsonl(file: SourceFile, problems: _LineProblems, digest=None) -> list[SourceDocument]:
     """One document per line, read line by line: memory follows the records kept, not
-    the file (a 200 MB corpus is never held whole), and a bad line loses that line."""
+    the file (a 200 MB corpus is never held whole), and a bad line loses that line.
+    ``digest`` receives the bytes read, once each."""
     documents: list[SourceDocument] = []
     first_line_of: dict[str, int] = {}  # document id -> line, to report repeats
-    with _open_source(file) as handle:
+    with _open_source(file, digest) as handle:
         if b"\x00" in handle.read(8192):
             raise UnreadableSource(f"{file.source}: looks like a binary file")
         handle.seek(0)
@@ -455,13 +495,39 @@ def _read_record(
 
 
 @contextmanager
-def _open_source(file: SourceFile) -> Iterator[BinaryIO]:
+def _open_source(file: SourceFile, digest=None) -> Iterator[BinaryIO]:
     try:
         handle = open(file.path, "rb")  # noqa: SIM115 (closed below; open's error is ours)
     except OSError as error:
         raise UnreadableSource(f"{file.source}: {error.strerror or error}") from None
     with handle:
-        yield handle
+        yield handle if digest is None else _HashingReader(handle, digest)
+
+
+class _HashingReader:
+    """A file read front to back whose bytes go into ``digest`` once each, even where
+    the reader looks at its head and seeks back to the start."""
+
+    def __init__(self, handle: BinaryIO, digest) -> None:
+        self._handle = handle
+        self._digest = digest
+        self._hashed = 0  # bytes from the start already in the digest
+
+    def _seen(self, start: int, chunk: bytes) -> bytes:
+        end = start + len(chunk)
+        if end > self._hashed:
+            self._digest.update(chunk[max(0, self._hashed - start) :])
+            self._hashed = end
+        return chunk
+
+    def read(self, size: int = -1) -> bytes:
+        return self._seen(self._handle.tell(), self._handle.read(size))
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._seen(self._handle.tell(), self._handle.readline(size))
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._handle.seek(offset, whence)
 
 
 def _describe(value: object) -> str:

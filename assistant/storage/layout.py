@@ -308,7 +308,8 @@ def file_sha256(path: Path) -> str:
 
 
 def file_state(entry: FileEntry, by_hash: bool = False) -> str | None:
-    """One indexed file on disk now: "missing", "changed" or None (unchanged).
+    """One indexed file on disk now: "missing", "changed", "unreadable" or None
+    (unchanged).
 
     A file whose size and mtime are unchanged is trusted without reading it, unless
     ``by_hash``; one whose size or mtime changed is hashed before calling it changed.
@@ -319,9 +320,13 @@ def file_state(entry: FileEntry, by_hash: bool = False) -> str | None:
     except OSError:
         return "missing"
     touched = (stat.st_size, stat.st_mtime_ns) != (entry.size, entry.mtime_ns)
-    if (touched or by_hash) and file_sha256(path) != entry.sha256:
-        return "changed"
-    return None
+    if not (touched or by_hash):
+        return None
+    try:
+        digest = file_sha256(path)
+    except OSError:
+        return "unreadable"  # there, but not readable now (its permissions)
+    return "changed" if digest != entry.sha256 else None
 
 
 def compare_with_disk(
@@ -339,7 +344,7 @@ def compare_with_disk(
     stale, missing = [], []
     for source, entry in manifest.files.items():
         state = file_state(entry, by_hash)
-        if state == "missing":
+        if state in ("missing", "unreadable"):  # either way, not what was indexed
             missing.append(source)
         elif state == "changed":
             stale.append(source)

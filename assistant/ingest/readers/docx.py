@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 from ...errors import UnreadableSource
 from ...extras import require_for_file
@@ -12,12 +13,12 @@ from ...types import SourceDocument
 from . import TextBuilder, one_line
 
 
-def read_docx(path: Path, source: str) -> SourceDocument:
+def read_docx(path: Path | BinaryIO, source: str) -> SourceDocument:
     docx = require_for_file("docx", "formats", "DOCX")
     from docx.opc.exceptions import OpcError
 
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(str(path) if isinstance(path, Path) else path)  # or bytes
     except (OpcError, zipfile.BadZipFile, KeyError, ValueError) as error:
         raise UnreadableSource(f"{source}: not a readable DOCX ({error})") from None
     title = one_line(document.core_properties.title or "") or None
