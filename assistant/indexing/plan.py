@@ -64,7 +64,7 @@ class SourceInfo:
     """One source of an index as ``index sources`` lists it."""
 
     source: str
-    state: str  # "indexed", "changed", "missing" or "skipped"
+    state: str  # "indexed", "changed", "missing", "unreadable" or "skipped"
     documents: int = 0
     passages: int = 0
     modified: str | None = None  # the file's modification time when it was read (ISO)
