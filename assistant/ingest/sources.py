@@ -236,6 +236,8 @@ SIDECAR_NAME = "assistant-metadata.json"
 def _load_extracted(file: SourceFile, suffix: str, problems: list[str] | None) -> SourceDocument:
     """A PDF, DOCX or EPUB through its reader (each imports its library only here).
     An EPUB chapter that cannot be read is reported in ``problems``; the book loads."""
+    from .readers import TextTooLong
+
     if suffix == ".pdf":
         from .readers.pdf import read_pdf as read
     elif suffix == ".docx":
@@ -250,6 +252,8 @@ def _load_extracted(file: SourceFile, suffix: str, problems: list[str] | None) -
         return read(file.path, file.source)
     except OSError as error:
         raise UnreadableSource(f"{file.source}: {error.strerror or error}") from None
+    except TextTooLong as error:  # the builder does not know the file's name
+        raise UnreadableSource(f"{file.source}: {error}") from None
 
 
 # An ATX heading ("## Title ##") or a setext one (a line over "====" or "----").
