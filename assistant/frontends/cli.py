@@ -35,6 +35,7 @@ from ..errors import (
     VectorsCorruptError,
 )
 from ..extras import require
+from ..ingest.limits import DEFAULT_FEED_LIMIT  # a constant: imports nothing
 
 INDEX_HELP = (
     "A collection NAME (kept in the user's data directory) or an index DIR"
@@ -687,6 +688,16 @@ follow_links_option = click.option(
     help="Index what symlinks point to outside the given folders (skipped otherwise).",
 )
 
+feed_limit_option = click.option(
+    "--feed-limit",
+    type=click.IntRange(min=1),
+    default=DEFAULT_FEED_LIMIT,
+    show_default=True,
+    metavar="N",
+    help="Fetch at most N new entries of each feed in this write; the others wait for the"
+    " next update.",
+)
+
 store_option = click.option(
     "--store",
     metavar="URI",
@@ -733,6 +744,7 @@ def build(
 @json_option
 @allow_empty_option
 @follow_links_option
+@feed_limit_option
 @quiet_option
 @verbose_option
 def update(
@@ -740,6 +752,7 @@ def update(
     as_json: bool,
     allow_empty: bool,
     follow_links: bool,
+    feed_limit: int,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -750,6 +763,7 @@ def update(
         _progress_printer(quiet or as_json),
         allow_empty=allow_empty,
         follow_links=follow_links,
+        feed_limit=feed_limit,
     )
     _print_report(report, as_json, quiet, verbose)
 
@@ -763,6 +777,7 @@ def update(
 @json_option
 @allow_empty_option
 @follow_links_option
+@feed_limit_option
 @store_option
 @quiet_option
 @verbose_option
@@ -773,6 +788,7 @@ def add(
     as_json: bool,
     allow_empty: bool,
     follow_links: bool,
+    feed_limit: int,
     store: str | None,
     quiet: bool,
     verbose: bool,
@@ -794,6 +810,7 @@ def add(
         allow_empty=allow_empty,
         follow_links=follow_links,
         store=store,
+        feed_limit=feed_limit,
     )
     _print_report(report, as_json, quiet, verbose)
 

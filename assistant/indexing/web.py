@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import UsageError
+from ..ingest.limits import DEFAULT_FEED_LIMIT
 from ..ingest.sources import SkippedFile, UnreadableSource
 from ..storage.layout import Manifest
 from ..types import SourceDocument
@@ -39,8 +40,10 @@ def fetch_web(
     feeds: list[str],
     manifest: Manifest | None,
     progress: ProgressCallback | None,
+    feed_limit: int = DEFAULT_FEED_LIMIT,
 ) -> WebFetch:
-    """Fetch ``urls`` and read ``feeds`` (only their entries not indexed yet). A page or
+    """Fetch ``urls`` and read ``feeds`` (only their entries not indexed yet, at most
+    ``feed_limit`` of them per feed). A page or
     feed that fails and was indexed before keeps its indexed copy, with a warning (a
     server down for an hour must not empty the index); one never indexed is skipped.
     Each failure is one line with its URL."""
@@ -68,7 +71,9 @@ def fetch_web(
         failed(item, item.source in old_pages)
     for feed in dict.fromkeys(feeds):
         known = {source for source, entry in old_pages.items() if entry["feed"] == feed}
-        documents, skipped, info = fetch_feed(feed, known=known, progress=progress)
+        documents, skipped, info = fetch_feed(
+            feed, known=known, progress=progress, limit=feed_limit
+        )
         if info.fetched_at is None:  # the feed itself could not be read
             for item in skipped:
                 failed(item, feed in web.feeds)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..deadline import Deadline, tracing
-from ..errors import FetchFailed
+from ..errors import AssistantError, FetchFailed
 from ..extras import require
 from .bodies import content_encoding, decode_text, read_limited, size_text
 from .limits import ACCEPTED_ENCODINGS, MAX_PAGE_BYTES
@@ -88,9 +88,21 @@ def fetch_pages(
             try:
                 page = fetch_page(client, url, timeout=timeout, max_bytes=max_bytes, clock=clock)
                 documents.append(page)
-            except UnreadableSource as error:
-                skipped.append(SkippedFile(url, str(error)))
+            except Exception as error:  # whatever one page does costs it only
+                skipped.append(SkippedFile(url, failure_reason(url, error)))
     return documents, skipped
+
+
+def failure_reason(url: str, error: Exception) -> str:
+    """Why one URL failed, as its ``skipped:`` line says it. A failure that is not a
+    fetch's own (a decoder, an extractor tripping on hostile markup) is still one
+    URL's: the other pages, feeds and files of the write go in. Errors of the engine
+    itself (the model, the index) are raised, as for files."""
+    if isinstance(error, UnreadableSource):
+        return str(error)
+    if isinstance(error, AssistantError):
+        raise error
+    return f"{url}: could not be read ({type(error).__name__}: {error})"
 
 
 def fetch_page(
