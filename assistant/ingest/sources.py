@@ -184,7 +184,20 @@ def decode(data: bytes, source: str) -> str:
 def load_documents(
     file: SourceFile, problems: list[str] | None = None, figures: ReadFigures | None = None
 ) -> list[SourceDocument]:
-    """Read one file into documents. Raises :class:`UnreadableSource` on failure.
+    """Read one file into documents. Raises :class:`UnreadableSource` on failure
+    (a reader whose text passes ``limits.MAX_TEXT_CHARS`` included)."""
+    from .readers import TextTooLong
+
+    try:
+        return _load_documents(file, problems, figures)
+    except TextTooLong as error:  # the text builder does not know the file's name
+        raise UnreadableSource(f"{file.source}: {error}") from None
+
+
+def _load_documents(
+    file: SourceFile, problems: list[str] | None, figures: ReadFigures | None
+) -> list[SourceDocument]:
+    """Read one file into documents (see :func:`load_documents`).
 
     A ``.jsonl`` record that cannot be read costs that record only when ``problems`` is
     given: the reason (``file:line: ...``) is appended there and the other records
@@ -236,8 +249,6 @@ SIDECAR_NAME = "assistant-metadata.json"
 def _load_extracted(file: SourceFile, suffix: str, problems: list[str] | None) -> SourceDocument:
     """A PDF, DOCX or EPUB through its reader (each imports its library only here).
     An EPUB chapter that cannot be read is reported in ``problems``; the book loads."""
-    from .readers import TextTooLong
-
     if suffix == ".pdf":
         from .readers.pdf import read_pdf as read
     elif suffix == ".docx":
@@ -252,8 +263,6 @@ def _load_extracted(file: SourceFile, suffix: str, problems: list[str] | None) -
         return read(file.path, file.source)
     except OSError as error:
         raise UnreadableSource(f"{file.source}: {error.strerror or error}") from None
-    except TextTooLong as error:  # the builder does not know the file's name
-        raise UnreadableSource(f"{file.source}: {error}") from None
 
 
 # An ATX heading ("## Title ##") or a setext one (a line over "====" or "----").
