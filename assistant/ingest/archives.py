@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from ..errors import UnreadableSource
 from . import limits
-from .limits import INFLATE_CHUNK_BYTES
+from .limits import INFLATE_CHUNK_BYTES, size_text
 
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, ..., name length, extra length
 _LOCAL_SIGNATURE = b"PK\x03\x04"
@@ -32,12 +32,6 @@ _MAX_COMMENT_BYTES = 0xFFFF
 
 class ArchiveTooLarge(UnreadableSource):
     """A member, or the archive, unpacks to more than its limit (a zip bomb)."""
-
-
-def size_text(count: int) -> str:
-    if count >= 1024 * 1024:
-        return f"{count / (1024 * 1024):.0f} MiB"
-    return f"{count / 1024:.0f} KiB" if count >= 1024 else f"{count} bytes"
 
 
 class Archive:

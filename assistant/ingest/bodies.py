@@ -21,16 +21,10 @@ from functools import cache
 
 from ..data import load_rules
 from ..errors import FetchFailed
-from .limits import ACCEPTED_ENCODINGS, INFLATE_CHUNK_BYTES
+from .limits import ACCEPTED_ENCODINGS, INFLATE_CHUNK_BYTES, size_text
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 _IDENTITY = "identity"
-
-
-def size_text(count: int) -> str:
-    if count >= 1024 * 1024:
-        return f"{count / (1024 * 1024):.1f} MiB"
-    return f"{count / 1024:.0f} KiB" if count >= 1024 else f"{count} bytes"
 
 
 # -- Content-Encoding ----------------------------------------------------------------------

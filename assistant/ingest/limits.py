@@ -13,6 +13,14 @@ from __future__ import annotations
 
 MIB = 1024 * 1024
 
+
+def size_text(count: int) -> str:
+    """A byte count as a limit's line says it: "16 MiB", "8.5 MiB", "256 KiB"."""
+    if count >= MIB:
+        return f"{count / MIB:.1f}".removesuffix(".0") + " MiB"
+    return f"{count / 1024:.0f} KiB" if count >= 1024 else f"{count} bytes"
+
+
 # -- archives (DOCX, EPUB): zip files ---------------------------------------------------
 # One member unpacked (a chapter, word/document.xml): a real book's chapter or a long
 # report's body is a few MiB of markup; more is a zip bomb, not a document. Parsing a

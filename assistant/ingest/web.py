@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from ..deadline import Deadline, tracing
 from ..errors import AssistantError, FetchFailed
 from ..extras import require
-from .bodies import content_encoding, decode_text, read_limited, size_text
-from .limits import ACCEPTED_ENCODINGS, MAX_PAGE_BYTES
+from .bodies import content_encoding, decode_text, read_limited
+from .limits import ACCEPTED_ENCODINGS, MAX_PAGE_BYTES, size_text
 from .sources import SkippedFile, SourceDocument, UnreadableSource, document_from_html
 
 # Seconds for one whole fetch (connect, redirects and body): a server that drips bytes
