@@ -1,16 +1,22 @@
 """Hostile archives made in a test, small on disk and fast to make: zips written by
 hand (so that a member may lie about its size), deflate streams that unpack to GiBs
-from a few KiB, DOCX and EPUB files around them."""
+from a few KiB, DOCX and EPUB files around them; and :func:`peak_mib`, what reading
+one costs, measured in a child process."""
 
 from __future__ import annotations
 
+import json
+import os
 import struct
+import subprocess
+import sys
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 MIB = 1024 * 1024
+ROOT = Path(__file__).resolve().parent.parent
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 DOCUMENT_HEAD = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -185,3 +191,21 @@ def chapter_bomb(name: str, unpacked: int, *, declared: int | None = None) -> Me
     size = len(head) + len(block) * count + len(b"</body></html>")
     crc = repeated_crc(head, block, count, b"</body></html>")
     return Member(f"OEBPS/{name}", data, size if declared is None else declared, crc)
+
+
+def peak_mib(code: str) -> tuple[int, dict]:
+    """Run ``code`` in a fresh Python; its peak resident set in MiB and the JSON it
+    printed last (``result``)."""
+    script = (
+        "import json, resource\n"
+        f"{code}\n"
+        "print(json.dumps({'peak': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+        " 'result': result}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    last = json.loads(done.stdout.strip().splitlines()[-1])
+    return last["peak"] // 1024, last["result"]

@@ -6,10 +6,6 @@ the rest of the write goes on. Peak memory is measured in a child process (its o
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +16,6 @@ from assistant.ingest.sources import SourceFile, load_documents
 
 from . import bombs
 
-ROOT = Path(__file__).resolve().parent.parent
 GIB = 1024 * bombs.MIB
 GOOD_TEXT = "Harbour plan\n\nThe council approved the harbour plan on Tuesday.\n"
 
@@ -34,24 +29,6 @@ def _corpus(tmp_path: Path) -> Path:
     corpus.mkdir()
     (corpus / "good.txt").write_text(GOOD_TEXT)
     return corpus
-
-
-def peak_mib(code: str) -> tuple[int, dict]:
-    """Run ``code`` in a fresh Python; its peak resident set in MiB and the JSON it
-    printed last (``result``)."""
-    script = (
-        "import json, resource\n"
-        f"{code}\n"
-        "print(json.dumps({'peak': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
-        " 'result': result}))\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    last = json.loads(done.stdout.strip().splitlines()[-1])
-    return last["peak"] // 1024, last["result"]
 
 
 # -- DOCX -----------------------------------------------------------------------------------
@@ -233,7 +210,7 @@ text = load_documents(SourceFile(str(spine), spine))[0].text
 result = {{"skipped": [s.reason for s in report.skipped], "embedded": report.files_embedded,
           "docx_bytes": (corpus / "bomb.docx").stat().st_size, "spine_chars": len(text)}}
 """
-    peak, result = peak_mib(code)
+    peak, result = bombs.peak_mib(code)
     print(f"peak {peak} MiB; {result}")
     assert peak < 1024
     assert result["embedded"] == [str(tmp_path / "corpus" / "good.txt")]
@@ -256,7 +233,7 @@ text = "Title\\n\\n" + sentence * (1024 * 1024 // len(sentence))
 chunks = split_document(SourceDocument(doc_id="x", source="x", text=text), embeddings.count_tokens)
 result = {"count": count, "chunks": len(chunks)}
 """
-    peak, result = peak_mib(code)
+    peak, result = bombs.peak_mib(code)
     print(f"peak {peak} MiB; {result}")
     assert peak < 1024
     assert result["count"] >= 256 and result["chunks"] > 500

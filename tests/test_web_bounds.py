@@ -15,11 +15,12 @@ import pytest
 
 from assistant import IndexWriter
 from assistant.ingest import web as web_module
+from assistant.ingest.bodies import read_limited
 from assistant.ingest.feeds import fetch_feed
 from assistant.ingest.web import fetch_pages
 from assistant.storage.layout import read_manifest
 
-from .test_bounded_reading import peak_mib
+from .bombs import peak_mib
 from .web_server import ARTICLE_A, ARTICLE_B, rss
 
 LIMIT = 256 * 1024
@@ -103,6 +104,18 @@ def test_gzip_and_deflate_pages_are_decoded(server):
     documents, skipped = fetch_pages(urls, max_bytes=LIMIT)
     assert skipped == []
     assert len({d.text for d in documents}) == 1 and "132-kilometre" in documents[0].text
+
+
+def test_a_body_arriving_a_byte_at_a_time_is_decoded():
+    body = ARTICLE_A.encode()
+    packed = {
+        "gzip": gzip.compress(body),
+        "deflate": zlib.compress(body),
+        "x-gzip": gzip.compress(body),
+    }
+    for encoding, data in [*packed.items(), ("deflate", zlib.compress(body, wbits=-15))]:
+        chunks = (data[i : i + 1] for i in range(len(data)))
+        assert read_limited("http://x/", chunks, encoding, LIMIT) == body
 
 
 def test_stacked_and_unknown_encodings_are_refused(server):

@@ -74,11 +74,19 @@ def _decoded(url: str, raw: Iterator[bytes], encoding: str | None) -> Iterator[b
         yield from raw
         return
     inflater = None
+    head = b""  # the first bytes, until two tell a zlib header from raw deflate
     try:
         for chunk in raw:
             if inflater is None:  # "deflate" is zlib-wrapped, or raw from some servers
-                inflater = zlib.decompressobj(_window_bits(encoding, chunk))
+                head += chunk
+                if len(head) < 2:
+                    continue
+                inflater = zlib.decompressobj(_window_bits(encoding, head))
+                chunk, head = head, b""
             yield from _inflate_chunk(inflater, chunk)
+        if inflater is None and head:
+            inflater = zlib.decompressobj(_window_bits(encoding, head))
+            yield from _inflate_chunk(inflater, head)
         if inflater is not None:
             yield inflater.flush()  # nothing unconsumed is left: at most a few bytes
     except zlib.error as error:
