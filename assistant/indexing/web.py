@@ -43,10 +43,9 @@ def fetch_web(
     feed_limit: int = DEFAULT_FEED_LIMIT,
 ) -> WebFetch:
     """Fetch ``urls`` and read ``feeds`` (only their entries not indexed yet, at most
-    ``feed_limit`` of them per feed). A page or
-    feed that fails and was indexed before keeps its indexed copy, with a warning (a
-    server down for an hour must not empty the index); one never indexed is skipped.
-    Each failure is one line with its URL."""
+    ``feed_limit`` of them per feed). A page or feed that fails and was indexed before
+    keeps its indexed copy, with a warning (a server down for an hour must not empty
+    the index); one never indexed is skipped. Each failure is one line with its URL."""
     from ..ingest.feeds import fetch_feed
     from ..ingest.web import fetch_pages
 
