@@ -231,7 +231,7 @@ def test_any_exception_for_one_url_or_entry_is_its_skipped_line(server, monkeypa
 
 
 def test_a_hostile_page_costs_that_page_and_never_fails_later_updates(
-    server, tmp_path, fake_encoder
+    server, tmp_path, fake_encoder, monkeypatch
 ):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -258,6 +258,25 @@ def test_a_hostile_page_costs_that_page_and_never_fails_later_updates(
     updated = IndexWriter(index_dir, fake_encoder).update()
     assert updated.files_embedded == [str(corpus / "notes.txt")]
     assert updated.skipped == []
+    assert set(read_manifest(index_dir).pages) == {page, hostile, server.url("/b.html")}
+
+    # Now its body trips the reader (any exception): the page's line, the rest written.
+    server.page("/c.html", body.replace(b"Monday", b"Tuesday"))
+    real = web_module.document_from_html
+
+    def tripping(html, source, **kwargs):
+        if source == page:
+            raise RuntimeError("a reader bug that only this page triggers")
+        return real(html, source, **kwargs)
+
+    monkeypatch.setattr(web_module, "document_from_html", tripping)
+    (corpus / "notes.txt").write_text("Harbour plan\n\nThe council delayed the harbour plan.\n")
+    tripped = IndexWriter(index_dir, fake_encoder).update()
+    assert tripped.files_embedded == [str(corpus / "notes.txt")]
+    assert [w.reason for w in tripped.warnings] == [
+        f"{page}: could not be read (RuntimeError: a reader bug that only this page"
+        " triggers); the indexed copy stays"
+    ]
     assert set(read_manifest(index_dir).pages) == {page, hostile, server.url("/b.html")}
 
 
