@@ -36,6 +36,7 @@ from ..errors import (
     VectorsCorruptError,
 )
 from ..extras import require
+from ..ingest.limits import DEFAULT_FEED_LIMIT  # a constant: imports nothing
 
 INDEX_HELP = (
     "A collection NAME (kept in the user's data directory) or an index DIR"
@@ -696,6 +697,16 @@ allow_private_urls_option = click.option(
     " addresses (refused otherwise; a URL you give is fetched wherever it is).",
 )
 
+feed_limit_option = click.option(
+    "--feed-limit",
+    type=click.IntRange(min=1),
+    default=DEFAULT_FEED_LIMIT,
+    show_default=True,
+    metavar="N",
+    help="Fetch at most N new entries of each feed in this write; the others wait for the"
+    " next update.",
+)
+
 store_option = click.option(
     "--store",
     metavar="URI",
@@ -743,6 +754,7 @@ def build(
 @allow_empty_option
 @follow_links_option
 @allow_private_urls_option
+@feed_limit_option
 @quiet_option
 @verbose_option
 def update(
@@ -751,6 +763,7 @@ def update(
     allow_empty: bool,
     follow_links: bool,
     allow_private_urls: bool,
+    feed_limit: int,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -762,6 +775,7 @@ def update(
         allow_empty=allow_empty,
         follow_links=follow_links,
         allow_private_urls=allow_private_urls,
+        feed_limit=feed_limit,
     )
     _print_report(report, as_json, quiet, verbose)
 
@@ -776,6 +790,7 @@ def update(
 @allow_empty_option
 @follow_links_option
 @allow_private_urls_option
+@feed_limit_option
 @store_option
 @quiet_option
 @verbose_option
@@ -787,6 +802,7 @@ def add(
     allow_empty: bool,
     follow_links: bool,
     allow_private_urls: bool,
+    feed_limit: int,
     store: str | None,
     quiet: bool,
     verbose: bool,
@@ -809,6 +825,7 @@ def add(
         follow_links=follow_links,
         store=store,
         allow_private_urls=allow_private_urls,
+        feed_limit=feed_limit,
     )
     _print_report(report, as_json, quiet, verbose)
 

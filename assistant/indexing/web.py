@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import UsageError
+from ..ingest.limits import DEFAULT_FEED_LIMIT
 from ..ingest.sources import SkippedFile, UnreadableSource
 from ..storage.layout import Manifest
 from ..types import SourceDocument
@@ -40,13 +41,14 @@ def fetch_web(
     manifest: Manifest | None,
     progress: ProgressCallback | None,
     allow_private: bool = False,
+    feed_limit: int = DEFAULT_FEED_LIMIT,
 ) -> WebFetch:
-    """Fetch ``urls`` and read ``feeds`` (only their entries not indexed yet). A page or
-    feed that fails and was indexed before keeps its indexed copy, with a warning (a
-    server down for an hour must not empty the index); one never indexed is skipped.
-    Each failure is one line with its URL. Redirects and feed entries that lead to a
-    private address are refused unless ``allow_private``; a given URL that is itself
-    private is fetched, and a note says so."""
+    """Fetch ``urls`` and read ``feeds`` (only their entries not indexed yet, at most
+    ``feed_limit`` of them per feed). A page or feed that fails and was indexed before
+    keeps its indexed copy, with a warning (a server down for an hour must not empty
+    the index); one never indexed is skipped. Each failure is one line with its URL.
+    Redirects and feed entries that lead to a private address are refused unless
+    ``allow_private``; a given URL that is itself private is fetched, and a note says so."""
     from ..ingest.addresses import AddressPolicy
     from ..ingest.feeds import fetch_feed
     from ..ingest.web import fetch_pages
@@ -73,7 +75,9 @@ def fetch_web(
         failed(item, item.source in old_pages)
     for feed in dict.fromkeys(feeds):
         known = {source for source, entry in old_pages.items() if entry["feed"] == feed}
-        documents, skipped, info = fetch_feed(feed, known=known, progress=progress, policy=policy)
+        documents, skipped, info = fetch_feed(
+            feed, known=known, progress=progress, policy=policy, limit=feed_limit
+        )
         if info.fetched_at is None:  # the feed itself could not be read
             for item in skipped:
                 failed(item, feed in web.feeds)

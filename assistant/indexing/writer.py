@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import embeddings
 from ..errors import NothingToIndexError, SourceNotFoundError, UsageError
 from ..ingest import chunks as chunking
+from ..ingest.limits import DEFAULT_FEED_LIMIT
 from ..ingest.sources import SkippedFile, files_under_roots, find_source_files
 from ..storage import layout
 from ..storage.backend import open_writer, recorded_store
@@ -68,9 +69,10 @@ class IndexWriter:
         feeds: Sequence[str] = (),
         store: str | None = None,
         allow_private_urls: bool = False,
+        feed_limit: int = DEFAULT_FEED_LIMIT,
     ) -> BuildReport:
         """Index everything under ``paths`` (and web pages ``urls``, RSS/Atom
-        ``feeds``), replacing what the index held.
+        ``feeds``, at most ``feed_limit`` entries of each), replacing what the index held.
 
         ``store`` is where passages and vectors go: "local" (this directory's
         generations) or a Milvus URI (``milvus:PATH.db``, ``milvus://HOST:PORT``,
@@ -95,7 +97,9 @@ class IndexWriter:
                 layout.remove_leftovers(self.path)
                 web = None
                 if urls or feeds:
-                    web = fetch_web(list(urls), list(feeds), None, progress, allow_private_urls)
+                    web = fetch_web(
+                        list(urls), list(feeds), None, progress, allow_private_urls, feed_limit
+                    )
                 options = WriteOptions(
                     allow_empty,
                     follow_links,
@@ -121,11 +125,13 @@ class IndexWriter:
         allow_empty: bool = False,
         follow_links: bool = False,
         allow_private_urls: bool = False,
+        feed_limit: int = DEFAULT_FEED_LIMIT,
     ) -> BuildReport:
-        """Bring the index up to date with its recorded paths, URLs and feeds: embed
-        only what changed. An update that would remove every document raises
-        :class:`NothingToIndexError` unless ``allow_empty``; ``follow_links`` (or the
-        build's) follows links out of the indexed folders."""
+        """Bring the index up to date with its recorded paths, URLs and feeds (at most
+        ``feed_limit`` new entries of each feed): embed only what changed. An update
+        that would remove every document raises :class:`NothingToIndexError` unless
+        ``allow_empty``; ``follow_links`` (or the build's) follows links out of the
+        indexed folders."""
         read_manifest(self.path)  # no index: say so without creating the directory
         with write_lock(self.path):
             layout.remove_leftovers(self.path)
@@ -133,7 +139,12 @@ class IndexWriter:
             web = None
             if manifest.urls or manifest.feeds:  # pages fetched again, feeds' new articles
                 web = fetch_web(
-                    manifest.urls, list(manifest.feeds), manifest, progress, allow_private_urls
+                    manifest.urls,
+                    list(manifest.feeds),
+                    manifest,
+                    progress,
+                    allow_private_urls,
+                    feed_limit,
                 )
             options = _same_store(
                 WriteOptions(allow_empty, follow_links or manifest.follow_links, web=web), manifest
@@ -155,6 +166,7 @@ class IndexWriter:
         follow_links: bool = False,
         store: str | None = None,
         allow_private_urls: bool = False,
+        feed_limit: int = DEFAULT_FEED_LIMIT,
     ) -> BuildReport:
         """Add files and folders, web pages and feeds (the index is created if missing,
         in ``store``); what it held stays as it is, and only the new sources are read
@@ -177,6 +189,7 @@ class IndexWriter:
                 feeds=feeds,
                 store=store,
                 allow_private_urls=allow_private_urls,
+                feed_limit=feed_limit,
             )
         if store is not None and self._store_for(store)[0] != read_manifest(self.path).store:
             raise UsageError(
@@ -198,7 +211,9 @@ class IndexWriter:
             # Only the URLs and feeds given are fetched; indexed pages stay as they are.
             web = None
             if urls or feeds:
-                web = fetch_web(list(urls), list(feeds), manifest, progress, allow_private_urls)
+                web = fetch_web(
+                    list(urls), list(feeds), manifest, progress, allow_private_urls, feed_limit
+                )
             options = WriteOptions(allow_empty, links, carried=carried, adding=True, web=web)
             return self._rewrite(manifest, roots, files, progress, _same_store(options, manifest))
 

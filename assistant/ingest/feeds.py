@@ -3,8 +3,10 @@
 Each entry's article page is fetched and extracted like any web page; the feed's title,
 date and author fill what the page does not state. An entry whose page fails, or that
 has no link, is indexed from the text the feed itself carries, when it carries any.
-``known`` lets ``index update`` fetch only the entries it has not indexed yet. httpx and
-feedparser are imported only when a feed is read.
+``known`` lets ``index update`` fetch only the entries it has not indexed yet, at most
+``limit`` of them per fetch (the others wait for the next update, with a note). Any
+failure of one entry costs that entry, and any failure of the feed costs that feed: one
+``skipped:`` line each. httpx and feedparser are imported only when a feed is read.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 
 from ..extras import require
 from .addresses import AddressPolicy
+from .bodies import usable_charset
+from .limits import DEFAULT_FEED_LIMIT
 from .sources import SkippedFile, SourceDocument, UnreadableSource, document_from_html
 from .web import (
     DEFAULT_TIMEOUT,
@@ -23,6 +27,7 @@ from .web import (
     FetchFailed,
     Progress,
     WebDocument,
+    failure_reason,
     fetch_body,
     http_client,
     is_web_url,
@@ -72,46 +77,62 @@ def fetch_feed(
     known: set[str] | frozenset[str] = frozenset(),
     progress: Progress | None = None,
     policy: AddressPolicy | None = None,
+    limit: int = DEFAULT_FEED_LIMIT,
 ) -> tuple[list[SourceDocument], list[SkippedFile], FeedInfo]:
     """The feed's articles (:class:`~assistant.ingest.web.WebDocument`, ``feed`` set to
     ``url``), the entries that could not be indexed at all (``SkippedFile(source,
     reason)``; a feed that cannot be read is one such line, under its own URL), and
-    :class:`FeedInfo`. Entries whose source is in ``known`` are not fetched. An entry's
-    link to a private address is refused unless it is on the feed's own server or
-    ``policy`` allows private addresses."""
+    :class:`FeedInfo`. Entries whose source is in ``known`` are not fetched, and at
+    most ``limit`` others are, in the feed's order. An entry's link to a private address
+    is refused unless it is on the feed's own server or ``policy`` allows private
+    addresses."""
     info = FeedInfo(url=url)
     policy = policy or AddressPolicy()
-    documents: list[SourceDocument] = []
-    skipped: list[SkippedFile] = []
     with http_client(timeout) as client:
         try:
             fetched = fetch_body(
                 client, url, timeout=timeout, max_bytes=max_bytes, accept=FEED_TYPES, policy=policy
             )
             entries = _read_feed(fetched, info)
-        except FetchFailed as error:
-            return [], [SkippedFile(url, str(error))], info
+        except Exception as error:  # a hostile feed costs that feed only
+            info.fetched_at = None
+            return [], [SkippedFile(url, failure_reason(url, error))], info
         fresh = [entry for entry in entries if entry.source not in known]
         info.known = len(entries) - len(fresh)
-        for number, entry in enumerate(fresh, 1):
-            if progress:
-                progress("fetching", number, len(fresh))
-            try:
-                document = _article(client, entry, info, timeout, max_bytes, policy)
-            except UnreadableSource as error:
-                skipped.append(SkippedFile(entry.source, str(error)))
-                continue
-            document.outlet = document.outlet or info.title
-            documents.append(document)
+        if len(fresh) > limit:
+            info.notes.append(
+                f"{url}: {len(fresh):,} new entries; the first {limit:,} fetched, the others"
+                " at the next update (--feed-limit)"
+            )
+            fresh = fresh[:limit]
+        documents, skipped = _articles(client, fresh, info, timeout, max_bytes, progress, policy)
     return documents, skipped, info
+
+
+def _articles(client, entries: list[_Entry], info: FeedInfo, timeout, max_bytes, progress, policy):
+    """Each entry's document, or its ``skipped:`` line, whatever went wrong with it."""
+    documents: list[SourceDocument] = []
+    skipped: list[SkippedFile] = []
+    for number, entry in enumerate(entries, 1):
+        if progress:
+            progress("fetching", number, len(entries))
+        try:
+            document = _article(client, entry, info, timeout, max_bytes, policy)
+        except Exception as error:  # one entry's failure is its own
+            skipped.append(SkippedFile(entry.source, failure_reason(entry.source, error)))
+            continue
+        document.outlet = document.outlet or info.title
+        documents.append(document)
+    return documents, skipped
 
 
 def _read_feed(fetched: FetchedBody, info: FeedInfo) -> list[_Entry]:
     feedparser = require("feedparser", "web", "reading news feeds")
 
     headers = {"content-type": fetched.content_type or "application/xml"}
-    if fetched.charset:
-        headers["content-type"] += f"; charset={fetched.charset}"
+    charset = usable_charset(fetched.charset)  # feedparser would trip on "idna"
+    if charset:
+        headers["content-type"] += f"; charset={charset}"
     parsed = feedparser.parse(fetched.body, response_headers=headers)
     if not parsed.get("version") and not parsed.entries:
         why = parsed.get("bozo_exception")

@@ -212,7 +212,24 @@ def load_documents(
     data: bytes | None = None,
     digest=None,
 ) -> list[SourceDocument]:
-    """Read one file into documents. Raises :class:`UnreadableSource` on failure.
+    """Read one file into documents. Raises :class:`UnreadableSource` on failure
+    (a reader whose text passes ``limits.MAX_TEXT_CHARS`` included)."""
+    from .readers import TextTooLong
+
+    try:
+        return _load_documents(file, problems, figures, data, digest)
+    except TextTooLong as error:  # the text builder does not know the file's name
+        raise UnreadableSource(f"{file.source}: {error}") from None
+
+
+def _load_documents(
+    file: SourceFile,
+    problems: list[str] | None,
+    figures: ReadFigures | None,
+    data: bytes | None,
+    digest,
+) -> list[SourceDocument]:
+    """Read one file into documents (see :func:`load_documents`).
 
     A ``.jsonl`` record that cannot be read costs that record only when ``problems`` is
     given: the reason (``file:line: ...``) is appended there and the other records

@@ -10,7 +10,6 @@ page is fetched.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -19,21 +18,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..deadline import Deadline, tracing
-from ..errors import FetchFailed
+from ..errors import AssistantError, FetchFailed
 from ..extras import require
 from .addresses import AddressPolicy, PrivateAddressRefused, both, refusal
+from .bodies import content_encoding, decode_text, read_limited
+from .limits import ACCEPTED_ENCODINGS, MAX_PAGE_BYTES, size_text
 from .sources import SkippedFile, SourceDocument, UnreadableSource, document_from_html
 
-# A news page is well under a megabyte of HTML; far more is not an article, and is cut
-# off while streaming instead of being held in memory.
-MAX_PAGE_BYTES = 8 * 1024 * 1024
 # Seconds for one whole fetch (connect, redirects and body): a server that drips bytes
 # must not hold an update for ever.
 DEFAULT_TIMEOUT = 20.0
 MAX_REDIRECTS = 10
 USER_AGENT = "assistant/0.1 (news indexer)"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 
 # stage name, done, total (as indexer.ProgressCallback)
 Progress = Callable[[str, int, int], None]
@@ -55,16 +52,9 @@ class FetchedBody:
         return hashlib.sha256(self.body).hexdigest()
 
     def text(self) -> str:
-        """The body decoded: the header's charset, else the page's ``<meta charset>``,
-        else UTF-8; undecodable bytes become U+FFFD rather than losing the page."""
-        for charset in (self.charset, _meta_charset(self.body), "utf-8"):
-            if not charset:
-                continue
-            try:
-                return self.body.decode(charset, errors="replace")
-            except LookupError:  # a charset name Python does not know
-                continue
-        return self.body.decode("utf-8", errors="replace")
+        """The body decoded (:func:`~assistant.ingest.bodies.decode_text`): a web
+        charset the header or ``<meta>`` names, else UTF-8, never an error."""
+        return decode_text(self.body, self.charset)
 
 
 @dataclass
@@ -103,9 +93,21 @@ def fetch_pages(
                     client, url, timeout=timeout, max_bytes=max_bytes, clock=clock, policy=policy
                 )
                 documents.append(page)
-            except UnreadableSource as error:
-                skipped.append(SkippedFile(url, str(error)))
+            except Exception as error:  # whatever one page does costs it only
+                skipped.append(SkippedFile(url, failure_reason(url, error)))
     return documents, skipped
+
+
+def failure_reason(url: str, error: Exception) -> str:
+    """Why one URL failed, as its ``skipped:`` line says it. A failure that is not a
+    fetch's own (a decoder, an extractor tripping on hostile markup) is still one
+    URL's: the other pages, feeds and files of the write go in. Errors of the engine
+    itself (the model, the index) are raised, as for files."""
+    if isinstance(error, UnreadableSource):
+        return str(error)
+    if isinstance(error, AssistantError):
+        raise error
+    return f"{url}: could not be read ({type(error).__name__}: {error})"
 
 
 def fetch_page(
@@ -178,7 +180,8 @@ def http_client(timeout: float = DEFAULT_TIMEOUT) -> Iterator:
         # from the environment, whose connections the address check could not see.
         transport=httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0)),
         follow_redirects=False,
-        headers={"User-Agent": USER_AGENT},
+        # Only what :func:`_read_body` can inflate in bounded steps (not br or zstd).
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": ", ".join(ACCEPTED_ENCODINGS)},
     ) as client:
         yield client
 
@@ -279,19 +282,16 @@ def _next_hop(url: str, seen: list[str], response) -> str:
 
 
 def _read_body(url: str, response, max_bytes: int) -> bytes:
-    """The body, streamed and cut at ``max_bytes``: an oversize page is refused after
-    reading at most that much, never held whole."""
+    """The body, streamed raw and decoded here a bounded step at a time
+    (:mod:`.bodies`): cut at ``max_bytes`` of raw or decoded bytes, never held whole,
+    whatever its Content-Encoding would inflate to."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise FetchFailed(f"{url}: {_size(int(declared))} is over the {_size(max_bytes)} limit")
-    parts: list[bytes] = []
-    total = 0
-    for chunk in response.iter_bytes():
-        total += len(chunk)
-        if total > max_bytes:
-            raise FetchFailed(f"{url}: the body is over the {_size(max_bytes)} limit (cut off)")
-        parts.append(chunk)
-    return b"".join(parts)
+        raise FetchFailed(
+            f"{url}: {size_text(int(declared))} is over the {size_text(max_bytes)} limit"
+        )
+    encoding = content_encoding(url, response.headers.get("content-encoding", ""))
+    return read_limited(url, response.iter_raw(), encoding, max_bytes)
 
 
 def _not_web_url(url: str) -> str | None:
@@ -311,11 +311,6 @@ def _content_type(header: str) -> tuple[str, str | None]:
     return media_type.strip().lower(), charset
 
 
-def _meta_charset(body: bytes) -> str | None:
-    match = _META_CHARSET.search(body[:4096])
-    return match.group(1).decode("ascii") if match else None
-
-
 def _looks_like_markup(body: bytes) -> bool:
     """A response without a content type: HTML (or a feed) starts with markup."""
     head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
@@ -330,12 +325,6 @@ def _http_error(error) -> str:
     kind = type(error).__name__
     detail = str(error).strip()
     return f"{kind}: {detail}" if detail else kind
-
-
-def _size(count: int) -> str:
-    if count >= 1024 * 1024:
-        return f"{count / (1024 * 1024):.1f} MiB"
-    return f"{count / 1024:.0f} KiB" if count >= 1024 else f"{count} bytes"
 
 
 def is_web_url(text: str) -> bool:

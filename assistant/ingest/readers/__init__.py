@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ...errors import UnreadableSource
 from ...types import PAGE_BREAK, SourceDocument
+from .. import limits
+
+
+class TextTooLong(UnreadableSource):
+    """A reader's text passed ``limits.MAX_TEXT_CHARS``: reading stopped there."""
 
 
 @dataclass
@@ -32,9 +38,13 @@ def one_line(text: str) -> str:
 
 
 class TextBuilder:
-    """A document's text built paragraph by paragraph, remembering where each went."""
+    """A document's text built paragraph by paragraph, remembering where each went.
+    Past ``max_chars`` (``limits.MAX_TEXT_CHARS``) it raises :class:`TextTooLong` at
+    once, so that a file whose text outgrows its size (an archive, a PDF) is never
+    held whole."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_chars: int | None = None) -> None:
+        self.max_chars = limits.MAX_TEXT_CHARS if max_chars is None else max_chars
         self._parts: list[str] = []
         self._length = 0
         self._pages_pending = 0  # page breaks waiting for the next paragraph
@@ -109,3 +119,7 @@ class TextBuilder:
     def _append(self, part: str) -> None:
         self._parts.append(part)
         self._length += len(part)
+        if self._length > self.max_chars:
+            raise TextTooLong(
+                f"its text is over the {self.max_chars:,}-character limit (reading stopped there)"
+            )

@@ -3,9 +3,12 @@ once, block by block like a documentation page (:mod:`.html`: every paragraph, l
 item, table row and code block, navigation left out); title, author and date from the
 package metadata (Dublin Core).
 
-A spine that points into one file several times (``ch1.xhtml#s1``, ``ch1.xhtml#s2``)
-reads that file once, where it first comes. A chapter missing from the zip costs that
-chapter only (the reason goes to ``problems``). Each chapter's language
+A spine that points into one file several times (``ch1.xhtml#s1``, ``ch1.xhtml#s2``,
+or the same file under another spelling, ``c%68.xhtml``) reads that file once, where it
+first comes. A chapter missing from the zip costs that chapter only (the reason goes to
+``problems``). Every member is inflated within the limits of :mod:`..archives` and the
+book's text within ``MAX_TEXT_CHARS``: a zip bomb or a spine bomb is skipped, saying
+why, never held whole. Each chapter's language
 (``xml:lang``/``lang`` on its ``<html>`` or ``<body>``, else the book's
 ``dc:language``) is kept with its span of the text: a book whose chapters are in
 several languages says which is which (:attr:`BookDocument.chapters`).
@@ -22,6 +25,7 @@ from xml.etree import ElementTree
 from ...errors import UnreadableSource
 from ...types import SourceDocument
 from .. import metadata
+from ..archives import Archive
 from . import TextBuilder, one_line
 from . import html as html_reader
 
@@ -31,8 +35,6 @@ _OPF_NS = "{http://www.idpf.org/2007/opf}"
 _DC_NS = "{http://purl.org/dc/elements/1.1/}"
 _CHAPTER_TYPES = ("application/xhtml+xml", "text/html")
 _LANGUAGE_ATTRIBUTES = ("{http://www.w3.org/XML/1998/namespace}lang", "xml:lang", "lang")
-# A chapter is text: a member that unpacks to more than this is a zip bomb, not a book.
-MAX_MEMBER_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -59,18 +61,13 @@ def read_epub(path: Path, source: str, problems: list[str] | None = None) -> Boo
     """The book as one document. A chapter the spine names but the zip lacks is
     skipped, with a line in ``problems`` when given."""
     try:
-        with zipfile.ZipFile(path) as book:
-            package_path = _package_path(book, source)
-            package = _xml(book, package_path, source)
+        with path.open("rb") as handle:
+            book = Archive(handle, source)
+            package_path = _package_path(book)
+            package = _xml(book, package_path)
             book_language = _dc(package, "language")
-            builder, chapters = TextBuilder(), []
-            for name in _spine(package, posixpath.dirname(package_path)):
-                html = _chapter_html(book, name, source, problems)
-                if html is None:
-                    continue
-                chapter = _read_chapter(builder, html, name, book_language)
-                if chapter is not None:
-                    chapters.append(chapter)
+            spine = _members(book, _spine(package, posixpath.dirname(package_path)))
+            builder, chapters = _read_spine(book, spine, book_language, problems)
     except (zipfile.BadZipFile, ElementTree.ParseError, KeyError) as error:
         raise UnreadableSource(f"{source}: not a readable EPUB ({error})") from None
     text = builder.text
@@ -90,14 +87,44 @@ def read_epub(path: Path, source: str, problems: list[str] | None = None) -> Boo
     )
 
 
-def _chapter_html(
-    book: zipfile.ZipFile, name: str, source: str, problems: list[str] | None
-) -> str | None:
+def _read_spine(
+    book: Archive,
+    spine: list[zipfile.ZipInfo | str],
+    book_language: str | None,
+    problems: list[str] | None,
+) -> tuple[TextBuilder, list[Chapter]]:
+    """Each chapter's blocks into one text; a chapter missing from the zip is a line in
+    ``problems``, and the others are read."""
+    builder, chapters = TextBuilder(), []
+    for member in spine:
+        if isinstance(member, str):
+            if problems is not None:
+                problems.append(f"{book.source}: the chapter {member} is not in the book; skipped")
+            continue
+        html = book.read(member).decode("utf-8", errors="replace")
+        chapter = _read_chapter(builder, html, member.filename, book_language)
+        if chapter is not None:
+            chapters.append(chapter)
+    return builder, chapters
+
+
+def _members(book: Archive, names: list[str]) -> list[zipfile.ZipInfo | str]:
+    """The zip members the spine's paths name, each once (two spellings of one file
+    are one chapter); a name the zip lacks stays a name."""
+    from urllib.parse import unquote
+
+    members: dict[str, zipfile.ZipInfo | str] = {}
+    for name in names:
+        info = _find(book, name) or _find(book, unquote(name))  # hrefs are URLs
+        key = info.filename if info is not None else name
+        members.setdefault(key, info if info is not None else name)
+    return list(members.values())
+
+
+def _find(book: Archive, name: str) -> zipfile.ZipInfo | None:
     try:
-        return _member(book, name, source).decode("utf-8", errors="replace")
+        return book.info(name)
     except KeyError:
-        if problems is not None:
-            problems.append(f"{source}: the chapter {name} is not in the book; skipped")
         return None
 
 
@@ -135,11 +162,11 @@ def chapter_paragraphs(html: str) -> list[str]:
     return [block.text for block in html_reader.blocks(html_reader.body(root))]
 
 
-def _package_path(book: zipfile.ZipFile, source: str) -> str:
-    container = _xml(book, _CONTAINER, source)
+def _package_path(book: Archive) -> str:
+    container = _xml(book, _CONTAINER)
     rootfile = container.find(f".//{_CONTAINER_NS}rootfile")
     if rootfile is None or not rootfile.get("full-path"):
-        raise UnreadableSource(f"{source}: not a readable EPUB (no package file named)")
+        raise UnreadableSource(f"{book.source}: not a readable EPUB (no package file named)")
     return rootfile.get("full-path")
 
 
@@ -159,20 +186,8 @@ def _spine(package: ElementTree.Element, folder: str) -> list[str]:
     return list(chapters)
 
 
-def _member(book: zipfile.ZipFile, name: str, source: str) -> bytes:
-    from urllib.parse import unquote
-
-    try:
-        info = book.getinfo(name)
-    except KeyError:
-        info = book.getinfo(unquote(name))  # hrefs are URLs: "Chapter%201.xhtml"
-    if info.file_size > MAX_MEMBER_BYTES:
-        raise UnreadableSource(f"{source}: {name} unpacks to {info.file_size:,} bytes; not a book")
-    return book.read(info)
-
-
-def _xml(book: zipfile.ZipFile, name: str, source: str) -> ElementTree.Element:
-    return ElementTree.fromstring(_member(book, name, source))
+def _xml(book: Archive, name: str) -> ElementTree.Element:
+    return ElementTree.fromstring(book.read(name))
 
 
 def _dc(package: ElementTree.Element, name: str) -> str | None:
