@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 from xml.etree import ElementTree
 
 from ...errors import UnreadableSource
@@ -57,11 +59,15 @@ class BookDocument(SourceDocument):
         return list(dict.fromkeys(c.language for c in self.chapters if c.language))
 
 
-def read_epub(path: Path, source: str, problems: list[str] | None = None) -> BookDocument:
+def read_epub(
+    path: Path | BinaryIO, source: str, problems: list[str] | None = None
+) -> BookDocument:
     """The book as one document. A chapter the spine names but the zip lacks is
-    skipped, with a line in ``problems`` when given."""
+    skipped, with a line in ``problems`` when given. ``path`` may be the bytes already
+    read (and hashed) as a file object."""
+    opened = path.open("rb") if isinstance(path, Path) else nullcontext(path)
     try:
-        with path.open("rb") as handle:
+        with opened as handle:
             book = Archive(handle, source)
             package_path = _package_path(book)
             package = _xml(book, package_path)
