@@ -44,6 +44,8 @@ from .connection import (
 )
 from .records import DOCUMENT_FIELDS, PASSAGE_FIELDS, to_document, to_passage
 
+from ..layout import REBUILD
+
 if TYPE_CHECKING:
     from ..layout import Manifest, ModelSpec
 
@@ -88,7 +90,9 @@ def verify(
     in the engine against the counts recorded by the last complete write.
 
     Raises IndexNotFoundError (exit 4), IndexIncompatibleError (6) or
-    IndexCorruptError (5: a write did not finish; ``index update`` writes again).
+    IndexCorruptError (5: rows changed after the write that made them, which a write
+    never leaves: it writes new collections, and the manifest names them once whole;
+    ``index build`` writes them again).
     """
     collections = Collections(client, index_name, target)
     manifest = read_manifest(collections)
@@ -103,8 +107,8 @@ def verify(
             if counted[name] != recorded[name]
         )
         raise IndexCorruptError(
-            f"the {collections.where} holds {differing}: a write did not finish",
-            hint="run: assistant index update",
+            f"the {collections.where} holds {differing}: changed since it was written",
+            hint=REBUILD,
         )
     return {"ok": True, "collection": collections.passages_name, **counted}
 
