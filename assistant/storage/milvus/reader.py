@@ -23,6 +23,7 @@ import numpy as np
 from ...errors import IndexCorruptError, UsageError
 from ...text import keywords
 from ...types import Document, Passage, Statement
+from ..layout import REBUILD
 from ..reads import BatchedReads, Found, ReadResult, Reads, TermStatistics
 from ..source_filter import matching_sources
 from ..terms import document_metadata_terms, fts5_bm25, fts5_idf, match_terms, occurrences, stemmed
@@ -43,8 +44,6 @@ from .connection import (
     read_manifest,
 )
 from .records import DOCUMENT_FIELDS, PASSAGE_FIELDS, to_document, to_passage
-
-from ..layout import REBUILD
 
 if TYPE_CHECKING:
     from ..layout import Manifest, ModelSpec
