@@ -7,9 +7,11 @@ pymilvus is imported only when :func:`connect` runs.
 
 from __future__ import annotations
 
-import json
+import contextlib
+import logging
 import os
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,8 @@ from ...errors import (
     StoreUnavailableError,
     UsageError,
 )
-from ..layout import ModelSpec, check_model
+from ...paths import file_umask, private_dir
+from ..layout import REBUILD, ModelSpec, check_model
 
 # 2: keyword text searchable by term (text_match) with its token count, for FTS5's BM25.
 SCHEMA_VERSION = 2
@@ -106,6 +109,32 @@ def collection_names(index_name: str) -> tuple[str, str, str]:
     return base, f"{base}_documents", f"{base}_sentences"
 
 
+# Each write goes to collections of its own generation (``<name>_g<16 hex digits>``),
+# then the manifest names them: a write killed half-way leaves the index it replaces.
+_GENERATION = re.compile(r"_g[0-9a-f]{16}$")
+
+
+def new_generation(index_name: str) -> str:
+    """The name of a write's new generation of the index ``index_name`` (which may
+    itself name a generation): its base name and the time, so names never repeat."""
+    return f"{base_name(index_name)}_g{time.time_ns():016x}"
+
+
+def base_name(index_name: str) -> str:
+    """``index_name`` without its generation (an index written before generations
+    has none)."""
+    return _GENERATION.sub("", index_name)
+
+
+def generations_of(names: Iterable[str], index_name: str) -> set[str]:
+    """Which of the collection ``names`` belong to a generation of ``index_name``'s
+    index (that one included, and one written before generations existed); the
+    index name ends in the digest of its directory, so no other index's match."""
+    passages = collection_names(base_name(index_name))[0]
+    pattern = re.compile(re.escape(passages) + r"(_g[0-9a-f]{16})?(_documents|_sentences)?")
+    return {name for name in names if pattern.fullmatch(name)}
+
+
 def connect(target: StoreTarget):
     """A MilvusClient for the target; one line and exit 15 when that fails."""
     try:
@@ -114,27 +143,137 @@ def connect(target: StoreTarget):
         raise StoreUnavailableError(
             "Milvus support is not installed", hint="pip install 'assistant[milvus]'"
         ) from None
-    if target.lite:
-        Path(target.uri).parent.mkdir(parents=True, exist_ok=True)
+    quiet_library_logs()
+    if not target.lite:
+        try:
+            return MilvusClient(uri=target.uri, token=target.token or "", timeout=30)
+        except Exception as error:  # pymilvus raises MilvusException and grpc errors alike
+            raise StoreUnavailableError(
+                f"cannot reach the Milvus store {target.given} ({first_line(error)})",
+                hint="check that the server runs and the token ($ASSISTANT_MILVUS_TOKEN)",
+            ) from None
+    with lite_start_errors(target) as started, private_files(target):
+        try:
+            private_dir(Path(target.uri))  # the store holds the sources' text
+            return MilvusClient(uri=target.uri, token=target.token or "", timeout=30)
+        except Exception as error:
+            raise lite_error(target, started or [error]) from None
+
+
+def quiet_library_logs() -> None:
+    """pymilvus logs every failed call with its traceback, on stderr, before raising:
+    the front ends say what went wrong in one line."""
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+
+
+class _StartFailures(logging.Handler):
+    """Keeps the exception Milvus Lite logs (and swallows) when it cannot open a
+    store: pymilvus then only says "Open local milvus failed"."""
+
+    def __init__(self, found: list[BaseException]) -> None:
+        super().__init__(logging.ERROR)
+        self.found = found
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            self.found.append(record.exc_info[1])
+
+
+@contextlib.contextmanager
+def lite_start_errors(target: StoreTarget) -> Iterator[list[BaseException]]:
+    """What went wrong when Milvus Lite opened the store, kept off stderr."""
+    found: list[BaseException] = []
+    logger = logging.getLogger("milvus_lite.server_manager")
+    handler = _StartFailures(found)
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
     try:
-        return MilvusClient(uri=target.uri, token=target.token or "", timeout=30)
-    except Exception as error:  # pymilvus raises MilvusException and grpc errors alike
-        if target.lite:  # its lock: another process (a chat, a server) has it open
-            hint = "Milvus Lite opens a file in one process at a time; close the other"
-        else:
-            hint = "check that the server runs and the token ($ASSISTANT_MILVUS_TOKEN)"
-        raise StoreUnavailableError(
-            f"cannot reach the Milvus store {target.given} ({first_line(error)})", hint=hint
-        ) from None
+        yield found
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def lite_error(target: StoreTarget, errors: list[BaseException]) -> StoreUnavailableError:
+    """One line with the cause: another process has the store open, or the file
+    system refuses it (exit 15 either way)."""
+    error = errors[-1]
+    if type(error).__name__ == "DataDirLockedError":
+        return StoreUnavailableError(
+            f"the Milvus Lite store {target.uri} is open in another process",
+            hint="Milvus Lite opens a store in one process at a time (a chat, a server,"
+            " a write): close the other",
+        )
+    cause = error.__cause__ if isinstance(error.__cause__, OSError) else error
+    if isinstance(cause, PermissionError):
+        where = cause.filename or target.uri
+        return StoreUnavailableError(
+            f"permission denied: {where} (the Milvus Lite store {target.uri})",
+            hint="check the store's owner and mode, or use another --store",
+        )
+    if isinstance(cause, OSError):
+        return StoreUnavailableError(
+            f"cannot open the Milvus Lite store {target.uri}:"
+            f" {cause.strerror or first_line(cause)}"
+            + (f": {cause.filename}" if cause.filename else ""),
+        )
+    return StoreUnavailableError(
+        f"cannot open the Milvus Lite store {target.uri} ({first_line(error)})"
+    )
+
+
+@contextlib.contextmanager
+def private_files(target: StoreTarget) -> Iterator[None]:
+    """While Milvus Lite creates the store's files in this process, they are made
+    0600 and its folders 0700 (``$ASSISTANT_UMASK`` says otherwise): the files hold
+    the sources' text. A Milvus server keeps its files where it runs."""
+    if not target.lite:
+        yield
+        return
+    mask = file_umask()
+    previous = os.umask(mask)
+    os.umask(previous | mask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def make_store_private(target: StoreTarget) -> None:
+    """Narrow the modes of what is already in a Milvus Lite store (made by an older
+    version, or by Milvus Lite's threads after :func:`private_files`)."""
+    if not target.lite:
+        return
+    mask = file_umask()
+    root = Path(target.uri)
+    for folder, folders, files in os.walk(root):
+        for name in [*folders, *files]:
+            _narrow(Path(folder) / name, mask)
+    _narrow(root, mask)
+
+
+def _narrow(path: Path, mask: int) -> None:
+    with contextlib.suppress(OSError):  # gone meanwhile: nothing to protect
+        mode = path.lstat().st_mode
+        if not os.path.islink(path) and mode & mask:
+            os.chmod(path, mode & 0o7777 & ~mask)
 
 
 def first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
+# The escapes both of Milvus's expression parsers read (Milvus Lite's knows only these;
+# a server's also reads C's others): every other character stands for itself, control
+# characters included, but a raw line break ends the literal.
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_NEEDS_ESCAPE = re.compile("[" + re.escape("".join(_ESCAPES)) + "]")
+
+
 def literal(value: str) -> str:
-    """A string literal for a Milvus filter expression."""
-    return json.dumps(value, ensure_ascii=False)
+    """A string literal for a Milvus filter expression, as Milvus reads it back
+    (JSON's ``\\u001b`` is not one of its escapes)."""
+    return '"' + _NEEDS_ESCAPE.sub(lambda found: _ESCAPES[found.group()], value) + '"'
 
 
 def in_list(field_name: str, values: Iterable) -> str:
@@ -225,13 +364,11 @@ def count_rows(collections: Collections) -> dict[str, int]:
 
 
 def read_manifest(collections: Collections) -> MilvusManifest:
-    """The index's recorded facts; IndexNotFoundError when its collections are missing."""
+    """The index's recorded facts; IndexNotFoundError when its collections are missing
+    (the directory's manifest names them: dropped behind its back, a build writes
+    them again)."""
     if not collections.exists():
-        raise IndexNotFoundError(
-            f"no {collections.where}",
-            hint="add sources with: assistant index add PATH --store "
-            + (collections.target.given if collections.target else "URI"),
-        )
+        raise IndexNotFoundError(f"no {collections.where}", hint=REBUILD)
     values = collections.properties()
     try:
         return MilvusManifest(

@@ -23,6 +23,7 @@ import numpy as np
 from ...errors import IndexCorruptError, UsageError
 from ...text import keywords
 from ...types import Document, Passage, Statement
+from ..layout import REBUILD
 from ..reads import BatchedReads, Found, ReadResult, Reads, TermStatistics
 from ..source_filter import matching_sources
 from ..terms import document_metadata_terms, fts5_bm25, fts5_idf, match_terms, occurrences, stemmed
@@ -88,7 +89,9 @@ def verify(
     in the engine against the counts recorded by the last complete write.
 
     Raises IndexNotFoundError (exit 4), IndexIncompatibleError (6) or
-    IndexCorruptError (5: a write did not finish; ``index update`` writes again).
+    IndexCorruptError (5: rows changed after the write that made them, which a write
+    never leaves: it writes new collections, and the manifest names them once whole;
+    ``index build`` writes them again).
     """
     collections = Collections(client, index_name, target)
     manifest = read_manifest(collections)
@@ -103,8 +106,8 @@ def verify(
             if counted[name] != recorded[name]
         )
         raise IndexCorruptError(
-            f"the {collections.where} holds {differing}: a write did not finish",
-            hint="run: assistant index update",
+            f"the {collections.where} holds {differing}: changed since it was written",
+            hint=REBUILD,
         )
     return {"ok": True, "collection": collections.passages_name, **counted}
 

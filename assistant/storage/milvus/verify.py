@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...errors import AssistantError, IndexCorruptError
+from ..layout import REBUILD
 
 if TYPE_CHECKING:
     from ..base import CheckReport
@@ -32,7 +33,7 @@ def verify_milvus_store(
                 f"the {manifest.store} collection {facts['collection']} holds"
                 f" {facts['documents']} documents and {facts['vectors']} passage vectors,"
                 f" the manifest says {manifest.documents} and {manifest.vectors}",
-                hint="run: assistant index update",
+                hint=REBUILD,
             )
     except AssistantError as error:
         report.failed("store", error)

@@ -7,6 +7,8 @@ manifest names a Milvus store. What the collections hold is described in
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 import time
@@ -29,10 +31,16 @@ from .connection import (
     SCHEMA_VERSION,
     Collections,
     MilvusManifest,
+    collection_names,
     connect,
     count_rows,
+    generations_of,
+    index_name_for,
     literal,
+    make_store_private,
+    new_generation,
     parse_store_uri,
+    private_files,
     read_manifest,
 )
 from .reader import open_reader
@@ -115,9 +123,7 @@ class MilvusWriter(Collections):
         if self.exists() and not replace:
             self.load()
             return
-        for name in (self.passages_name, self.documents_name, self.sentences_name):
-            if self.client.has_collection(name):
-                self.client.drop_collection(name)
+        self.drop()
         now = _now()
         properties = {
             "assistant.schema_version": str(SCHEMA_VERSION),
@@ -136,6 +142,12 @@ class MilvusWriter(Collections):
         self._create_documents()
         self._create_sentences(dimension)
         self._create_passages(dimension, dense_index, properties)
+
+    def drop(self) -> None:
+        """Drop the three collections (those of an unfinished write)."""
+        for name in (self.passages_name, self.documents_name, self.sentences_name):
+            if self.client.has_collection(name):
+                self.client.drop_collection(name)
 
     def _schema(self):
         return self.client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -269,13 +281,16 @@ class MilvusWriter(Collections):
         passages: list[PassageRecord],
         *,
         keep_ids: bool = False,
+        replace: bool = True,
     ) -> dict[int, int]:
-        """Replace everything of ``source`` with these documents and passages.
+        """Replace everything of ``source`` with these documents and passages
+        (``replace=False``: the collections are new and hold nothing of it).
 
         Passage ids are allocated here (``keep_ids``: the records' own ids are kept, as
         when a local index is copied); returns {record's passage id: stored id}.
         """
-        self.delete_source(source)
+        if replace:
+            self.delete_source(source)
         ids = self._allocate(len(passages), [r.passage.passage_id for r in passages], keep_ids)
         titles = {d.document.doc_id: d.document.title for d in documents}
         meta = {d.document.doc_id: d.document for d in documents}
@@ -529,51 +544,95 @@ def copy_local_index(store, writer: MilvusWriter, *, keep_ids: bool = True) -> M
 
 
 class MilvusStoreWriter:
-    """Writes an index's rows to Milvus, source by source: a source whose rows changed
-    (its file's hash, or what the corpus-wide passes made of it: ids, site
-    boilerplate, speakers' sides) is deleted and written again; the others stay.
+    """Writes an index's rows to Milvus as the local store writes a generation: every
+    write (build, update, add, remove) puts the whole index into new collections
+    (:func:`~.connection.new_generation`), the manifest then names them, and only then
+    are the older ones dropped. A write killed at any moment leaves the index the
+    manifest names whole; the collections it left are dropped by the next write.
 
-    Passage ids are the positions in the batch on a fresh write (``fresh``: the
-    collections are replaced), as the local database numbers them; an update gives
-    the rewritten sources new ids. The directory keeps only the manifest.
+    Passage ids are the positions in the batch, as the local database numbers them.
+    The directory keeps only the manifest. (``fresh`` is the seam's: every write here
+    is whole.)
     """
 
     def __init__(
-        self, index_dir: Path, store: str, store_index: str, expected: ModelSpec, *, fresh: bool
+        self,
+        index_dir: Path,
+        store: str,
+        store_index: str,
+        expected: ModelSpec,
+        *,
+        fresh: bool = False,
     ) -> None:
         self.index_dir = index_dir
         self.store = store
         self.store_index = store_index
         self.expected = expected
-        self.fresh = fresh
+        # The generations are the directory's own: a copy of an index directory
+        # never drops the collections the original names.
+        self.generation = new_generation(index_name_for(index_dir))
 
     def open_current(self, manifest: Manifest) -> MilvusCurrent:
         return MilvusCurrent(manifest, self.expected)
 
     def write(self, batch: WriteBatch) -> Written:
+        """Every source into the new generation's collections (no manifest names
+        them yet); a write that fails drops them at once."""
         target = parse_store_uri(self.store)
-        writer = MilvusWriter(connect(target), self.store_index, target)
-        try:
-            model = batch.model
-            writer.create(model.name, model.dimension, model.fingerprint, replace=self.fresh)
-            rows = records_by_source(batch)
-            stored = {} if self.fresh else writer.source_hashes()
-            for source in set(stored) - set(rows):
-                writer.delete_source(source)
-            for source, (documents, passages) in rows.items():
-                digest = source_digest(batch.source_hashes[source], documents, passages)
-                if stored.get(source) != digest:
-                    writer.write_source(source, digest, documents, passages, keep_ids=self.fresh)
-            writer.finish()
-        finally:
-            writer.client.close()
+        with private_files(target):
+            writer = MilvusWriter(connect(target), self.generation, target)
+            try:
+                model = batch.model
+                writer.create(model.name, model.dimension, model.fingerprint, replace=True)
+                layout.fault_point("milvus-collections-created")
+                for source, (documents, passages) in records_by_source(batch).items():
+                    digest = source_digest(batch.source_hashes[source], documents, passages)
+                    writer.write_source(
+                        source, digest, documents, passages, keep_ids=True, replace=False
+                    )
+                    layout.fault_point("milvus-source-written")
+                writer.finish()
+            except BaseException:
+                with contextlib.suppress(Exception):  # the next write drops them otherwise
+                    writer.drop()
+                raise
+            finally:
+                writer.client.close()
+        layout.fault_point("milvus-written")
         return Written()
 
     def publish(self, manifest: Manifest) -> None:
-        # No generation here to remove when the manifest fails.
-        layout.write_manifest(self.index_dir, manifest)
+        """The manifest names the new collections; then the index's older ones go,
+        and those a killed write left."""
+        target = parse_store_uri(self.store)
+        manifest = dataclasses.replace(manifest, store_index=self.generation)
+        try:
+            layout.write_manifest(self.index_dir, manifest)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._drop_generations(target, keep="")
+            raise
         layout.fault_point("manifest-written")
         layout.remove_old_generations(self.index_dir, keep="")
+        with contextlib.suppress(Exception):  # the index is written; the next write retries
+            self._drop_generations(target, keep=self.generation)
+        make_store_private(target)
+
+    def _drop_generations(self, target, keep: str) -> None:
+        """Drop this directory's collections except those of ``keep`` ("": only the
+        new generation's, which no manifest names)."""
+        with private_files(target):
+            client = connect(target)
+            try:
+                names = set(client.list_collections())
+                if keep:
+                    stale = generations_of(names, self.generation) - set(collection_names(keep))
+                else:
+                    stale = names & set(collection_names(self.generation))
+                for name in sorted(stale):
+                    client.drop_collection(name)
+            finally:
+                client.close()
 
 
 class MilvusCurrent:
