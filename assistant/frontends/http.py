@@ -29,7 +29,7 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
@@ -51,7 +51,9 @@ from ..errors import (
     StoreUnavailableError,
     UsageError,
 )
+from ..query.llm import stopped_by
 from ..text.display import escape_json_controls
+from .http_server import ConnectionLimits
 from .render import answer_warnings, ask_json, changed_warning, one_line, search_json
 
 if TYPE_CHECKING:
@@ -183,12 +185,14 @@ def create_app(
     max_body: int = MAX_BODY_BYTES,
     hosts: frozenset[str] | None = None,
     debug: bool = False,
+    limits: ConnectionLimits | None = None,
 ) -> FastAPI:
     """The ASGI app serving ``index``; ``token`` (when given) is required as
     ``Authorization: Bearer <token>`` on every route but ``/health``. ``hosts`` (when
     given) are the only names a request may address the server by (its ``Host``, and
     the ``Origin`` a browser sends). ``debug`` logs the traceback of an unexpected
-    error (``$ASSISTANT_DEBUG``)."""
+    error (``$ASSISTANT_DEBUG``). ``limits`` bound how long a request may take to
+    arrive and how many connections are served at once (:func:`run` keeps them)."""
     from .. import __version__
 
     app = FastAPI(
@@ -205,7 +209,15 @@ def create_app(
         redoc_url=None,
     )
     app.state.service = Service(index, llm, workers or WORKERS)
-    app.add_middleware(Guard, token=token, max_body=max_body, hosts=hosts, debug=debug)
+    app.state.limits = limits or ConnectionLimits()
+    app.add_middleware(
+        Guard,
+        token=token,
+        max_body=max_body,
+        hosts=hosts,
+        debug=debug,
+        body_timeout=app.state.limits.body_timeout,
+    )
     _install_error_handlers(app)
     _add_routes(app, _error_responses(with_token=token is not None))
     _document_schema(app, token is not None)
@@ -307,19 +319,23 @@ async def search_route(
     return JSONText(await service.in_thread(work))
 
 
-async def ask_route(service: ServiceParam, body: AskRequest) -> Response:
+async def ask_route(service: ServiceParam, body: AskRequest, request: Request) -> Response:
     """As `assistant ask --json`: `{"question", "answer", "abstained", "citations",
     "nearest", "reason", "mode", "notice", "llm", "warnings", "filter"}`."""
     index, llm, pool = service.index, service.llm, service.answer_pool
     restrict = search_filter(body.since, body.until, body.sources, body.lang)
     if body.stream:
-        return await stream_answer(index, body, restrict, llm, service.limiters[pool])
+        return await stream_answer(
+            index, body, restrict, llm, service.limiters[pool], request.receive
+        )
+    gone = threading.Event()
 
     def work() -> dict:
-        answer = index.ask(body.question, k=body.k, llm=llm, search_filter=restrict)
+        with stopped_by(gone):
+            answer = index.ask(body.question, k=body.k, llm=llm, search_filter=restrict)
         return ask_json(answer, answer_warnings(index, answer, llm), restrict)
 
-    return JSONText(await service.in_thread(work, pool))
+    return JSONText(await unless_gone(request.receive, service.in_thread(work, pool), gone))
 
 
 async def sources_route(service: ServiceParam) -> JSONText:
@@ -396,14 +412,15 @@ def document_json(index: Index, doc_id: str) -> dict:
 # -- streaming -------------------------------------------------------------------------
 
 
-async def stream_answer(index, body: AskRequest, restrict, llm, limiter) -> Response:
+async def stream_answer(index, body: AskRequest, restrict, llm, limiter, receive) -> Response:
     """``POST /ask`` with ``"stream": true``: ``event: text`` for each piece the model
     writes, then ``event: answer`` with the whole JSON (``event: error`` if it fails).
 
     The answer runs in a worker thread that hands its pieces to the event loop. Until
     the first event, nothing is sent, so an error found before any text (an empty
     question, an unreadable index) is still a plain 4xx or 5xx response. When the client
-    goes away, the model's stream is stopped at its next piece.
+    goes away, before the first event or after, the model's exchange is stopped at once
+    (:func:`unless_gone`).
     """
     loop = asyncio.get_running_loop()
     events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -423,9 +440,10 @@ async def stream_answer(index, body: AskRequest, restrict, llm, limiter) -> Resp
 
     def work() -> None:
         try:
-            answer = index.ask(
-                body.question, k=body.k, llm=llm, on_text=on_text, search_filter=restrict
-            )
+            with stopped_by(gone):
+                answer = index.ask(
+                    body.question, k=body.k, llm=llm, on_text=on_text, search_filter=restrict
+                )
             put("answer", ask_json(answer, answer_warnings(index, answer, llm), restrict))
         except BaseException as error:  # handed to the event loop, answered there
             put("error", error)
@@ -433,7 +451,7 @@ async def stream_answer(index, body: AskRequest, restrict, llm, limiter) -> Resp
     # Held until it ends (the event loop keeps only weak references to tasks); it ends
     # soon after the client goes.
     _keep(asyncio.ensure_future(anyio.to_thread.run_sync(work, limiter=limiter)))
-    kind, value = await events.get()
+    kind, value = await unless_gone(receive, events.get(), gone)
     if kind == "error":
         gone.set()
         raise value
@@ -457,6 +475,31 @@ async def stream_answer(index, body: AskRequest, restrict, llm, limiter) -> Resp
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )
+
+
+async def unless_gone(receive, work: Awaitable, gone: threading.Event) -> Any:
+    """``work``'s result; if the client hangs up first, ``gone`` is set, which stops
+    the answer's exchange with the model (:func:`~assistant.query.llm.stopped_by`), so
+    the worker and the model's connection are free at once, not when the model's
+    timeout passes. Once the body is read, ``receive`` gives only the disconnect."""
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    failure: Exception | None = None
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch)
+        try:
+            result = await work
+        except Exception as error:  # raised below, as itself, not in an ExceptionGroup
+            failure = error
+        finally:
+            group.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    return result
 
 
 _running: set = set()
@@ -524,9 +567,11 @@ class Guard:
         max_body: int,
         hosts: frozenset[str] | None = None,
         debug: bool = False,
+        body_timeout: float | None = None,
     ) -> None:
         self.app = app
         self.debug = debug
+        self.body_timeout = body_timeout
         self.token = token.encode() if token is not None else None
         self.max_body = max_body
         self.hosts = hosts
@@ -618,8 +663,18 @@ class Guard:
         )
 
     async def _bounded_body(self, scope, receive):
-        """Read the body (at most the limit, also when no length was declared) and hand
-        the app a ``receive`` that replays it."""
+        """Read the body (at most the limit, also when no length was declared, within
+        the body timeout) and hand the app a ``receive`` that replays it; 408 and the
+        connection closed when the body is too slow to arrive (a client trickling a
+        byte at a time would hold its connection for ever)."""
+        try:
+            with anyio.fail_after(self.body_timeout):
+                return await self._read_body(receive)
+        except TimeoutError:
+            message = f"the request body did not arrive within {self.body_timeout:g} s"
+            return receive, error_response(408, message, {"connection": "close"})
+
+    async def _read_body(self, receive):
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -752,14 +807,8 @@ def url_of(sock: socket.socket) -> str:
 
 
 def run(app: FastAPI, sock: socket.socket, *, access_log: bool = False) -> None:
-    """Serve until interrupted (uvicorn stops gracefully on SIGINT and SIGTERM)."""
-    import uvicorn
+    """Serve until interrupted (uvicorn stops gracefully on SIGINT and SIGTERM), within
+    the app's connection limits (:mod:`assistant.frontends.http_server`)."""
+    from .http_server import serve
 
-    config = uvicorn.Config(
-        app,
-        log_level="info" if access_log else "warning",
-        access_log=access_log,
-        server_header=False,
-        timeout_graceful_shutdown=5,
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+    serve(app, sock, app.state.limits.resolved(), access_log=access_log)
