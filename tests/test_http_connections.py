@@ -164,6 +164,22 @@ def test_at_the_open_file_limit_accept_failures_are_one_line(seeds_index_dir):
     ]
 
 
+# -- the Host check ----------------------------------------------------------------------
+
+
+def test_any_loopback_address_answers_its_own_printed_url(seeds_index_dir):
+    served = Served(seeds_index_dir, "--host", "127.0.0.2")
+    try:
+        assert served.url.startswith("http://127.0.0.2:")
+        with httpx.Client(timeout=60) as client:
+            assert client.get(f"{served.url}/health").status_code == 200
+            rebound = client.get(f"{served.url}/health", headers={"host": "evil.example"})
+            assert rebound.status_code == 421
+    finally:
+        served.stop()
+    assert served.stderr() == ""  # loopback: no warning
+
+
 # -- clients that hang up --------------------------------------------------------------
 
 

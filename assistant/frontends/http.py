@@ -749,9 +749,15 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 def allowed_hosts(host: str) -> frozenset[str] | None:
     """The names a server listening on ``host`` answers to: on loopback only the
-    loopback names (other programs on this machine, never a web page that rebinds its
-    own name); elsewhere any (the token is what guards it there)."""
-    return LOOPBACK_NAMES if is_loopback(host) else None
+    loopback names and the address it listens on (``127.0.0.2`` or ``[::1]`` as its
+    printed URL says; other programs on this machine, never a web page that rebinds
+    its own name); elsewhere any (the token is what guards it there)."""
+    if not is_loopback(host):
+        return None
+    own = _host_name(host)
+    with contextlib.suppress(ValueError):
+        own = str(ipaddress.ip_address(own))  # the form getsockname gives, as printed
+    return LOOPBACK_NAMES | {own, _host_name(host)}
 
 
 def is_loopback(host: str) -> bool:
