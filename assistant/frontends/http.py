@@ -38,7 +38,7 @@ import anyio
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import API_TOKEN_VARIABLE
@@ -118,13 +118,24 @@ def status_for(error: AssistantError) -> int:
 # -- requests --------------------------------------------------------------------------
 
 
+def whole_number(value: Any) -> Any:
+    """2.0 is the integer 2, as JSON Schema counts it (strict validation would refuse it)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class AskRequest(BaseModel):
     """The body of ``POST /ask``."""
 
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
+    # A misspelt field is an error, not ignored; and a value of another JSON type is
+    # refused, not converted ("stream": 0, "k": "3"), as the schema says.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     question: str = Field(description="The question; control characters are removed.")
-    k: int = Field(3, ge=1, le=MAX_K, description="Most citations to give.")
+    k: Annotated[int, BeforeValidator(whole_number)] = Field(
+        3, ge=1, le=MAX_K, description="Most citations to give."
+    )
     since: str | None = Field(
         None, description="Only documents published on or after this date (YYYY[-MM[-DD]])."
     )
@@ -701,12 +712,15 @@ def _replay(messages: list[dict], receive):
 
 def _document_schema(app: FastAPI, with_token: bool) -> None:
     """The schema FastAPI writes, corrected where this app differs: bad input is 400
-    (FastAPI's default is 422), and the bearer token when one is required."""
+    (FastAPI's default is 422), the bearer token when one is required, and what the
+    JSON documents hold (:mod:`assistant.frontends.http_schema`)."""
 
     def openapi() -> dict:
         if app.openapi_schema:
             return app.openapi_schema
         from fastapi.openapi.utils import get_openapi
+
+        from .http_schema import describe as describe_json
 
         schema = get_openapi(
             title=app.title,
@@ -720,6 +734,7 @@ def _document_schema(app: FastAPI, with_token: bool) -> None:
                 operation.get("responses", {}).pop("422", None)
         for name in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(name, None)
+        describe_json(schema)  # the shape of each response, the rules of each request
         if with_token:
             components = schema.setdefault("components", {})
             components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
