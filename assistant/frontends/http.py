@@ -12,8 +12,11 @@ needed) and follows an ``index update`` made by another process; each query runs
 generation from start to end.
 
 Every failure is a status and a one-line ``{"error": "..."}``, never a traceback: bad
-input 400, a missing or wrong token 401, an unknown document or route 404, a body over
-:data:`MAX_BODY_BYTES` 413, an unusable index 503, anything unexpected 500.
+input 400, a missing or wrong token 401, an unknown document or route 404, a request
+too slow to arrive 408, a body over :data:`MAX_BODY_BYTES` 413, an unusable index (or a
+server at its connection limit) 503, anything unexpected 500. How connections are held
+(timeouts, the cap) is :mod:`assistant.frontends.http_server`; what the schema says of
+the JSON is :mod:`assistant.frontends.http_schema`.
 
 FastAPI, uvicorn and pydantic are imported by this module only, which the CLI imports
 only for ``assistant serve``.
