@@ -51,8 +51,18 @@ def read_one(sock: socket.socket) -> bytes:
 
 @pytest.fixture(scope="module")
 def impatient(seeds_index_dir):
-    """A server that gives a request half a second to arrive, and serves 4 connections."""
-    served = Served(seeds_index_dir, "--read-timeout", READ_TIMEOUT, "--max-connections", "4")
+    """A server that gives a request half a second to arrive."""
+    served = Served(seeds_index_dir, "--read-timeout", READ_TIMEOUT)
+    yield served
+    served.stop()
+    assert "Traceback" not in served.stderr()
+
+
+@pytest.fixture
+def capped(seeds_index_dir):
+    """A server that serves 4 connections (and waits long for requests, so that the
+    connections a test holds are not closed as slow however slow the machine)."""
+    served = Served(seeds_index_dir, "--read-timeout", "60", "--max-connections", "4")
     yield served
     served.stop()
     assert "Traceback" not in served.stderr()
@@ -97,12 +107,12 @@ def test_a_kept_connection_waits_as_long_for_its_next_request(impatient):
 # -- the connection cap --------------------------------------------------------------------
 
 
-def test_past_the_connection_cap_a_new_connection_gets_503_then_service_resumes(impatient):
-    held = [connect(impatient.url) for _ in range(4)]
+def test_past_the_connection_cap_a_new_connection_gets_503_then_service_resumes(capped):
+    held = [connect(capped.url) for _ in range(4)]
     try:
-        for sock in held:  # each has begun a request, so none is closed as idle first
-            sock.sendall(b"GET /health HTTP/1.1\r\n")
-        with connect(impatient.url) as fifth:
+        for sock in held:
+            sock.sendall(b"GET /health HTTP/1.1\r\n")  # begun, never finished
+        with connect(capped.url) as fifth:
             fifth.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             reply = read_all(fifth)
     finally:
@@ -111,7 +121,7 @@ def test_past_the_connection_cap_a_new_connection_gets_503_then_service_resumes(
     assert reply.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
     assert b"retry-after: 1" in reply
     assert reply.endswith(b'{"error": "the server has 4 connections open, its limit; try again"}')
-    assert eventually_healthy(impatient.url)
+    assert eventually_healthy(capped.url)
 
 
 def eventually_healthy(url: str, tries: int = 200) -> bool:
