@@ -34,7 +34,9 @@ CHECKS = ("all",)
 EXCLUDED = ("positive_data_acceptance", "negative_data_rejection")
 
 
-def fuzz(url: str, *headers: str) -> subprocess.CompletedProcess:
+def fuzz(url: str, workdir: Path, *headers: str) -> subprocess.CompletedProcess:
+    """schemathesis run in ``workdir``: its cache of earlier failures (.schemathesis/,
+    replayed first) stays out of the repository, and each run starts clean."""
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
         "run",
@@ -57,12 +59,12 @@ def fuzz(url: str, *headers: str) -> subprocess.CompletedProcess:
         "off",
         *[part for header in headers for part in ("--header", header)],
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=workdir)
 
 
-def assert_fuzzed_clean(served: Served, *headers: str) -> None:
+def assert_fuzzed_clean(served: Served, workdir: Path, *headers: str) -> None:
     try:
-        result = fuzz(served.url, *headers)
+        result = fuzz(served.url, workdir, *headers)
     finally:
         served.stop()
     report = result.stdout[-6000:] + result.stderr[-2000:]
@@ -71,9 +73,9 @@ def assert_fuzzed_clean(served: Served, *headers: str) -> None:
     assert "Traceback" not in served.stderr(), served.stderr()[:3000]
 
 
-def test_schemathesis_finds_nothing_on_the_local_store(seeds_index_dir):
+def test_schemathesis_finds_nothing_on_the_local_store(seeds_index_dir, tmp_path):
     served = Served(seeds_index_dir, env={"ASSISTANT_API_TOKEN": TOKEN})
-    assert_fuzzed_clean(served, f"Authorization: Bearer {TOKEN}")
+    assert_fuzzed_clean(served, tmp_path, f"Authorization: Bearer {TOKEN}")
 
 
 @pytest.mark.xfail(
@@ -91,4 +93,4 @@ def test_schemathesis_finds_nothing_on_milvus_lite(tmp_path):
     subprocess.run([*build, str(index_dir), "--store", store, "-q"], check=True, timeout=600)
     manifest = json.loads((index_dir / "manifest.json").read_text())
     assert manifest["store"].startswith("milvus:")
-    assert_fuzzed_clean(Served(index_dir))
+    assert_fuzzed_clean(Served(index_dir), tmp_path)
