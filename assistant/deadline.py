@@ -27,18 +27,23 @@ POLL_SECONDS = 0.05
 
 class Deadline:
     """A limit of ``seconds`` on one exchange, measured on ``clock``: when it passes,
-    the watchdog thread shuts down every connection in ``streams`` and the exchange
-    ends with :attr:`expired` set."""
+    or ``stop`` is set, the watchdog thread shuts down every connection in ``streams``
+    and the exchange ends with :attr:`expired` set."""
 
     def __init__(
         self,
         seconds: float,
         streams: weakref.WeakSet,
         clock: Callable[[], float] = time.monotonic,
+        stop: threading.Event | None = None,
     ) -> None:
         self.seconds = seconds
         self.streams = streams
         self.clock = clock
+        # Set by someone else (the HTTP server, when its client hangs up): the exchange
+        # ends at once, as when the limit passes, with ``stopped`` set too.
+        self.stop = stop
+        self.stopped = False
         self.expired = False
         self.ends_at: float | None = None
         self._done = threading.Event()
@@ -54,6 +59,10 @@ class Deadline:
 
     def _watch(self) -> None:
         while not self._done.is_set():
+            if self.stop is not None and self.stop.is_set():
+                self.stopped = True
+                self._expire()
+                return
             left = self.ends_at - self.clock()
             if left <= 0:
                 self._expire()

@@ -51,7 +51,8 @@ def sse_chunk(content: str | None = None, finish: str | None = None) -> bytes:
 
 
 class ScriptedServer:
-    """``mode`` decides the next replies: "stream", "status", "slow", "garbage", "cut"."""
+    """``mode`` decides the next replies: "stream", "status", "slow", "garbage", "cut",
+    "silent" (never answers; counts the clients that hang up in ``hung_up``)."""
 
     def __init__(self) -> None:
         self.mode = "stream"
@@ -61,6 +62,7 @@ class ScriptedServer:
         self.piece_delay = 0.0  # seconds between streamed pieces
         self.complete_reply: str | None = None  # for requests that do not stream
         self.requests: list[dict] = []
+        self.hung_up = 0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -93,6 +95,9 @@ class ScriptedServer:
         self.thread.start()
 
     def handle(self, handler, request: dict) -> None:
+        if self.mode == "silent":
+            self._wait_for_hang_up(handler)
+            return
         if self.mode == "status":
             body = json.dumps({"error": {"message": "model overloaded", "code": self.status}})
             handler._send(self.status, body.encode(), "application/json")
@@ -138,6 +143,16 @@ class ScriptedServer:
             time.sleep(self.piece_delay)
         handler.wfile.write(sse_chunk(finish="stop") + b"data: [DONE]\n\n")
         handler.wfile.flush()
+
+    def _wait_for_hang_up(self, handler) -> None:
+        """Says nothing, and reads until the client closes the connection."""
+        handler.close_connection = True
+        try:
+            while handler.connection.recv(65536):
+                pass
+        except OSError:
+            pass
+        self.hung_up += 1
 
     def close(self) -> None:
         self.httpd.shutdown()

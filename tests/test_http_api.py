@@ -41,7 +41,9 @@ RECORDS = [
 class Served:
     """`assistant serve` in a child process; ``url`` once it listens."""
 
-    def __init__(self, index_dir: Path, *args: str, env: dict | None = None) -> None:
+    def __init__(
+        self, index_dir: Path, *args: str, env: dict | None = None, preexec_fn=None
+    ) -> None:
         command = [
             sys.executable,
             "-m",
@@ -57,6 +59,7 @@ class Served:
             stderr=self.log.open("wb"),
             env={**os.environ, **(env or {})},
             text=True,
+            preexec_fn=preexec_fn,
         )
         self.banner = self._first_line(timeout=60)
         self.url = self.banner.split(" at ", 1)[1].split()[0]

@@ -2,9 +2,11 @@
 stdio client: the tools, their JSON (the CLI's ``--json`` and more), offsets that give
 back the exact text, one-line tool errors, and an index that changes while it serves."""
 
+import contextlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import threading
 from contextlib import asynccontextmanager
@@ -278,6 +280,48 @@ async def test_several_documents_a_model_addressed_and_a_concurrent_update(small
         IndexWriter(index_dir).update()
         passage = await call(client, "get_passage", source=str(bridge), start=4, end=15)
         assert passage["text"] == "bridge toll"
+
+
+def test_a_client_that_stops_reading_ends_the_server_with_exit_0(tmp_path):
+    """The client closes its end of the server's stdout (it quit, or crashed) and the
+    server's next reply meets a broken pipe: that is the client going, exit 0 without a
+    word, not exit 70 "unexpected ExceptionGroup"."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "mcp", "--index", str(tmp_path / "none")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=str(ROOT),
+    )
+
+    def send(message: dict) -> None:
+        server.stdin.write(json.dumps({"jsonrpc": "2.0", **message}).encode() + b"\n")
+        server.stdin.flush()
+
+    try:
+        hello = {"protocolVersion": "2025-06-18", "capabilities": {}}
+        send({"id": 1, "method": "initialize", "params": {**hello, "clientInfo": CLIENT}})
+        assert json.loads(server.stdout.readline())["id"] == 1
+        send({"method": "notifications/initialized"})
+        server.stdout.close()  # the client stops reading, and goes on writing
+        for number in range(2, 600):  # each reply breaks the pipe, each line wakes the reader
+            with contextlib.suppress(BrokenPipeError):  # the server has gone
+                send({"id": number, "method": "ping"})
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.wait(0.1)
+                break
+        stderr = server.stderr.read().decode()
+        assert server.returncode == 0, stderr
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        server.stdin.close()
+        server.stderr.close()
+    assert "error" not in stderr and "Traceback" not in stderr, stderr
+
+
+CLIENT = {"name": "test", "version": "1"}
 
 
 def test_help_loads_neither_the_sdk_nor_the_model():

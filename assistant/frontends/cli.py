@@ -630,12 +630,27 @@ def _eval_beir(beir_dir: Path, split: str, index_dir: str | None, as_json: bool)
     type=click.IntRange(1, 64),
     help="Searches and answers run at once (default: 16).",
 )
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1, 100_000),
+    help="Connections served at once; past it, 503 (default: 256, or fewer when the"
+    " open-file limit leaves less room).",
+)
+@click.option(
+    "--read-timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=10.0,
+    show_default=True,
+    help="Seconds a client has to send its request's headers, and again its body.",
+)
 @click.option("--access-log", is_flag=True, help="Log each request on stderr.")
 def serve(
     host: str,
     port: int,
     index_dir: str | None,
     workers: int | None,
+    max_connections: int | None,
+    read_timeout: float,
     access_log: bool,
     **llm_settings,
 ) -> None:
@@ -667,6 +682,7 @@ def serve(
         workers=workers,
         hosts=http_api.allowed_hosts(host),
         debug=_settings().debug,
+        limits=http_api.ConnectionLimits(max_connections, read_timeout, read_timeout),
     )
     http_api.run(app, sock, access_log=access_log)
 

@@ -12,8 +12,11 @@ needed) and follows an ``index update`` made by another process; each query runs
 generation from start to end.
 
 Every failure is a status and a one-line ``{"error": "..."}``, never a traceback: bad
-input 400, a missing or wrong token 401, an unknown document or route 404, a body over
-:data:`MAX_BODY_BYTES` 413, an unusable index 503, anything unexpected 500.
+input 400, a missing or wrong token 401, an unknown document or route 404, a request
+too slow to arrive 408, a body over :data:`MAX_BODY_BYTES` 413, an unusable index (or a
+server at its connection limit) 503, anything unexpected 500. How connections are held
+(timeouts, the cap) is :mod:`assistant.frontends.http_server`; what the schema says of
+the JSON is :mod:`assistant.frontends.http_schema`.
 
 FastAPI, uvicorn and pydantic are imported by this module only, which the CLI imports
 only for ``assistant serve``.
@@ -29,7 +32,7 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
@@ -38,7 +41,7 @@ import anyio
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import API_TOKEN_VARIABLE
@@ -51,7 +54,9 @@ from ..errors import (
     StoreUnavailableError,
     UsageError,
 )
+from ..query.llm import stopped_by
 from ..text.display import escape_json_controls
+from .http_server import ConnectionLimits
 from .render import answer_warnings, ask_json, changed_warning, one_line, search_json
 
 if TYPE_CHECKING:
@@ -116,13 +121,24 @@ def status_for(error: AssistantError) -> int:
 # -- requests --------------------------------------------------------------------------
 
 
+def whole_number(value: Any) -> Any:
+    """2.0 is the integer 2, as JSON Schema counts it (strict validation would refuse it)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class AskRequest(BaseModel):
     """The body of ``POST /ask``."""
 
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
+    # A misspelt field is an error, not ignored; and a value of another JSON type is
+    # refused, not converted ("stream": 0, "k": "3"), as the schema says.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     question: str = Field(description="The question; control characters are removed.")
-    k: int = Field(3, ge=1, le=MAX_K, description="Most citations to give.")
+    k: Annotated[int, BeforeValidator(whole_number)] = Field(
+        3, ge=1, le=MAX_K, description="Most citations to give."
+    )
     since: str | None = Field(
         None, description="Only documents published on or after this date (YYYY[-MM[-DD]])."
     )
@@ -183,12 +199,14 @@ def create_app(
     max_body: int = MAX_BODY_BYTES,
     hosts: frozenset[str] | None = None,
     debug: bool = False,
+    limits: ConnectionLimits | None = None,
 ) -> FastAPI:
     """The ASGI app serving ``index``; ``token`` (when given) is required as
     ``Authorization: Bearer <token>`` on every route but ``/health``. ``hosts`` (when
     given) are the only names a request may address the server by (its ``Host``, and
     the ``Origin`` a browser sends). ``debug`` logs the traceback of an unexpected
-    error (``$ASSISTANT_DEBUG``)."""
+    error (``$ASSISTANT_DEBUG``). ``limits`` bound how long a request may take to
+    arrive and how many connections are served at once (:func:`run` keeps them)."""
     from .. import __version__
 
     app = FastAPI(
@@ -205,7 +223,15 @@ def create_app(
         redoc_url=None,
     )
     app.state.service = Service(index, llm, workers or WORKERS)
-    app.add_middleware(Guard, token=token, max_body=max_body, hosts=hosts, debug=debug)
+    app.state.limits = limits or ConnectionLimits()
+    app.add_middleware(
+        Guard,
+        token=token,
+        max_body=max_body,
+        hosts=hosts,
+        debug=debug,
+        body_timeout=app.state.limits.body_timeout,
+    )
     _install_error_handlers(app)
     _add_routes(app, _error_responses(with_token=token is not None))
     _document_schema(app, token is not None)
@@ -307,19 +333,23 @@ async def search_route(
     return JSONText(await service.in_thread(work))
 
 
-async def ask_route(service: ServiceParam, body: AskRequest) -> Response:
+async def ask_route(service: ServiceParam, body: AskRequest, request: Request) -> Response:
     """As `assistant ask --json`: `{"question", "answer", "abstained", "citations",
     "nearest", "reason", "mode", "notice", "llm", "warnings", "filter"}`."""
     index, llm, pool = service.index, service.llm, service.answer_pool
     restrict = search_filter(body.since, body.until, body.sources, body.lang)
     if body.stream:
-        return await stream_answer(index, body, restrict, llm, service.limiters[pool])
+        return await stream_answer(
+            index, body, restrict, llm, service.limiters[pool], request.receive
+        )
+    gone = threading.Event()
 
     def work() -> dict:
-        answer = index.ask(body.question, k=body.k, llm=llm, search_filter=restrict)
+        with stopped_by(gone):
+            answer = index.ask(body.question, k=body.k, llm=llm, search_filter=restrict)
         return ask_json(answer, answer_warnings(index, answer, llm), restrict)
 
-    return JSONText(await service.in_thread(work, pool))
+    return JSONText(await unless_gone(request.receive, service.in_thread(work, pool), gone))
 
 
 async def sources_route(service: ServiceParam) -> JSONText:
@@ -396,14 +426,15 @@ def document_json(index: Index, doc_id: str) -> dict:
 # -- streaming -------------------------------------------------------------------------
 
 
-async def stream_answer(index, body: AskRequest, restrict, llm, limiter) -> Response:
+async def stream_answer(index, body: AskRequest, restrict, llm, limiter, receive) -> Response:
     """``POST /ask`` with ``"stream": true``: ``event: text`` for each piece the model
     writes, then ``event: answer`` with the whole JSON (``event: error`` if it fails).
 
     The answer runs in a worker thread that hands its pieces to the event loop. Until
     the first event, nothing is sent, so an error found before any text (an empty
     question, an unreadable index) is still a plain 4xx or 5xx response. When the client
-    goes away, the model's stream is stopped at its next piece.
+    goes away, before the first event or after, the model's exchange is stopped at once
+    (:func:`unless_gone`).
     """
     loop = asyncio.get_running_loop()
     events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -423,9 +454,10 @@ async def stream_answer(index, body: AskRequest, restrict, llm, limiter) -> Resp
 
     def work() -> None:
         try:
-            answer = index.ask(
-                body.question, k=body.k, llm=llm, on_text=on_text, search_filter=restrict
-            )
+            with stopped_by(gone):
+                answer = index.ask(
+                    body.question, k=body.k, llm=llm, on_text=on_text, search_filter=restrict
+                )
             put("answer", ask_json(answer, answer_warnings(index, answer, llm), restrict))
         except BaseException as error:  # handed to the event loop, answered there
             put("error", error)
@@ -433,7 +465,7 @@ async def stream_answer(index, body: AskRequest, restrict, llm, limiter) -> Resp
     # Held until it ends (the event loop keeps only weak references to tasks); it ends
     # soon after the client goes.
     _keep(asyncio.ensure_future(anyio.to_thread.run_sync(work, limiter=limiter)))
-    kind, value = await events.get()
+    kind, value = await unless_gone(receive, events.get(), gone)
     if kind == "error":
         gone.set()
         raise value
@@ -457,6 +489,31 @@ async def stream_answer(index, body: AskRequest, restrict, llm, limiter) -> Resp
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )
+
+
+async def unless_gone(receive, work: Awaitable, gone: threading.Event) -> Any:
+    """``work``'s result; if the client hangs up first, ``gone`` is set, which stops
+    the answer's exchange with the model (:func:`~assistant.query.llm.stopped_by`), so
+    the worker and the model's connection are free at once, not when the model's
+    timeout passes. Once the body is read, ``receive`` gives only the disconnect."""
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    failure: Exception | None = None
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch)
+        try:
+            result = await work
+        except Exception as error:  # raised below, as itself, not in an ExceptionGroup
+            failure = error
+        finally:
+            group.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    return result
 
 
 _running: set = set()
@@ -524,9 +581,11 @@ class Guard:
         max_body: int,
         hosts: frozenset[str] | None = None,
         debug: bool = False,
+        body_timeout: float | None = None,
     ) -> None:
         self.app = app
         self.debug = debug
+        self.body_timeout = body_timeout
         self.token = token.encode() if token is not None else None
         self.max_body = max_body
         self.hosts = hosts
@@ -618,8 +677,18 @@ class Guard:
         )
 
     async def _bounded_body(self, scope, receive):
-        """Read the body (at most the limit, also when no length was declared) and hand
-        the app a ``receive`` that replays it."""
+        """Read the body (at most the limit, also when no length was declared, within
+        the body timeout) and hand the app a ``receive`` that replays it; 408 and the
+        connection closed when the body is too slow to arrive (a client trickling a
+        byte at a time would hold its connection for ever)."""
+        try:
+            with anyio.fail_after(self.body_timeout):
+                return await self._read_body(receive)
+        except TimeoutError:
+            message = f"the request body did not arrive within {self.body_timeout:g} s"
+            return receive, error_response(408, message, {"connection": "close"})
+
+    async def _read_body(self, receive):
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -646,12 +715,15 @@ def _replay(messages: list[dict], receive):
 
 def _document_schema(app: FastAPI, with_token: bool) -> None:
     """The schema FastAPI writes, corrected where this app differs: bad input is 400
-    (FastAPI's default is 422), and the bearer token when one is required."""
+    (FastAPI's default is 422), the bearer token when one is required, and what the
+    JSON documents hold (:mod:`assistant.frontends.http_schema`)."""
 
     def openapi() -> dict:
         if app.openapi_schema:
             return app.openapi_schema
         from fastapi.openapi.utils import get_openapi
+
+        from .http_schema import describe as describe_json
 
         schema = get_openapi(
             title=app.title,
@@ -665,6 +737,7 @@ def _document_schema(app: FastAPI, with_token: bool) -> None:
                 operation.get("responses", {}).pop("422", None)
         for name in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(name, None)
+        describe_json(schema)  # the shape of each response, the rules of each request
         if with_token:
             components = schema.setdefault("components", {})
             components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
@@ -694,9 +767,15 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 def allowed_hosts(host: str) -> frozenset[str] | None:
     """The names a server listening on ``host`` answers to: on loopback only the
-    loopback names (other programs on this machine, never a web page that rebinds its
-    own name); elsewhere any (the token is what guards it there)."""
-    return LOOPBACK_NAMES if is_loopback(host) else None
+    loopback names and the address it listens on (``127.0.0.2`` or ``[::1]`` as its
+    printed URL says; other programs on this machine, never a web page that rebinds
+    its own name); elsewhere any (the token is what guards it there)."""
+    if not is_loopback(host):
+        return None
+    own = _host_name(host)
+    with contextlib.suppress(ValueError):
+        own = str(ipaddress.ip_address(own))  # the form getsockname gives, as printed
+    return LOOPBACK_NAMES | {own, _host_name(host)}
 
 
 def is_loopback(host: str) -> bool:
@@ -752,14 +831,8 @@ def url_of(sock: socket.socket) -> str:
 
 
 def run(app: FastAPI, sock: socket.socket, *, access_log: bool = False) -> None:
-    """Serve until interrupted (uvicorn stops gracefully on SIGINT and SIGTERM)."""
-    import uvicorn
+    """Serve until interrupted (uvicorn stops gracefully on SIGINT and SIGTERM), within
+    the app's connection limits (:mod:`assistant.frontends.http_server`)."""
+    from .http_server import serve
 
-    config = uvicorn.Config(
-        app,
-        log_level="info" if access_log else "warning",
-        access_log=access_log,
-        server_header=False,
-        timeout_graceful_shutdown=5,
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+    serve(app, sock, app.state.limits.resolved(), access_log=access_log)

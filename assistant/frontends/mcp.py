@@ -18,7 +18,9 @@ Imported only by ``assistant mcp`` (the MCP SDK takes half a second to import).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -431,4 +433,33 @@ def serve(index_path: Path) -> None:
             " built (assistant index add PATH)",
             file=sys.stderr,
         )
-    build_server(tools).run("stdio")
+    run_until_the_client_goes(build_server(tools))
+
+
+def run_until_the_client_goes(server) -> None:
+    """Serve on stdio; a client that goes away (stops reading, or dies) ends the server
+    quietly with exit 0, as closing stdin does. The SDK's writer task then fails with a
+    broken pipe, which reaches here inside its task group's ExceptionGroup."""
+    try:
+        server.run("stdio")
+    except BaseExceptionGroup as group:
+        _, other = group.split(_client_went_away)
+        if other is not None:
+            raise
+        _silence_stdout()
+    except (BrokenPipeError, ConnectionResetError):
+        _silence_stdout()
+
+
+def _client_went_away(error: BaseException) -> bool:
+    import anyio
+
+    broken = (anyio.BrokenResourceError, anyio.ClosedResourceError)
+    return isinstance(error, (BrokenPipeError, ConnectionResetError, *broken))
+
+
+def _silence_stdout() -> None:
+    """Python flushes stdout at exit and would complain of the broken pipe: it writes
+    to /dev/null from here on."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -205,6 +205,29 @@ class _TokenCap:
         return self.used >= self.limit
 
 
+class _StopSignal(threading.local):
+    """The event that stops this thread's exchanges (see :func:`stopped_by`)."""
+
+    event: threading.Event | None = None
+
+
+_stop_signal = _StopSignal()
+
+
+@contextmanager
+def stopped_by(event: threading.Event) -> Iterator[None]:
+    """Exchanges with a model that this thread makes inside the block end as soon as
+    ``event`` is set: their connections are shut, as when the timeout passes, and the
+    answerer falls back to the extractive answer. The HTTP server sets it when its
+    client hangs up, so that a slow or silent model does not keep the worker, and the
+    model's connection, for the whole timeout."""
+    previous, _stop_signal.event = _stop_signal.event, event
+    try:
+        yield
+    finally:
+        _stop_signal.event = previous
+
+
 class _ThreadState(threading.local):
     """What one thread's exchanges own. A deadline shuts down the connections of its
     own thread only: with one client shared by the HTTP server's worker threads, one
@@ -304,7 +327,9 @@ class ChatClient:
             yield self._current
             return
         self._openai()  # importing the client is not the server's time
-        with Deadline(self.config.timeout, self._streams, self.clock) as deadline:
+        with Deadline(
+            self.config.timeout, self._streams, self.clock, stop=_stop_signal.event
+        ) as deadline:
             self._current = deadline
             try:
                 yield deadline
@@ -422,6 +447,8 @@ class _translate_errors:
         raise LLMError(self.describe(error)) from error
 
     def timed_out(self) -> str:
+        if self.deadline is not None and self.deadline.stopped:
+            return f"the exchange with the LLM server at {self.config.shown_url} was stopped"
         # The timeout bounds the whole answer: a server still sending when it passes
         # (a byte at a time, or without end) is cut off like one that never answered.
         still = " (it was still sending)" if self.started else ""
