@@ -40,6 +40,8 @@ MAX_SEQ_LENGTH = 256
 PRECISIONS = ("fp32", "int8")
 DEFAULT_PRECISION = "fp32"
 PRECISION_VARIABLE = "ASSISTANT_MODEL_PRECISION"
+# Texts whose lengths are counted together before a build's texts are sorted by length.
+LENGTH_SLICE = 2048
 
 Progress = Callable[[int, int], None]
 
@@ -335,7 +337,12 @@ class OnnxEncoder:
     ) -> np.ndarray:
         """Many passages: batches of similar length, so little work goes into padding."""
         vectors = np.zeros((len(texts), DIMENSION), dtype=np.float32)
-        lengths = [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
+        # Lengths counted a slice at a time: the encodings of a whole corpus at once
+        # (every offset and token string) held hundreds of MB during a build.
+        lengths: list[int] = []
+        for offset in range(0, len(texts), LENGTH_SLICE):
+            part = list(texts[offset : offset + LENGTH_SLICE])
+            lengths.extend(len(e.ids) for e in self.tokenizer.encode_batch(part))
         order = sorted(range(len(texts)), key=lengths.__getitem__)
         for offset in range(0, len(order), batch_size):
             rows = order[offset : offset + batch_size]

@@ -28,3 +28,19 @@ def test_onnx_query_encoder_matches_sentence_transformers(seeds_index_dir):
     # Builds embed in length-sorted batches (padding differs): same vectors, same order.
     batched = encoder.encode_many(texts, batch_size=7)
     assert (reference * batched).sum(axis=1).min() >= 0.9999
+
+
+@pytest.mark.model
+def test_lengths_counted_in_slices_keep_each_text_its_vector(monkeypatch):
+    """A build's texts have their lengths counted a slice at a time (bounded memory);
+    sorted, batched and put back, every text still gets its own vector."""
+    import assistant.embeddings as embeddings
+
+    texts = [" ".join(["word"] * n) + f" number {n}" for n in (40, 3, 17, 1, 60, 8, 25)]
+    encoder = OnnxEncoder()
+    whole = encoder.encode(texts[:1])
+    monkeypatch.setattr(embeddings, "LENGTH_SLICE", 3)
+    sliced = encoder.encode_many(texts, batch_size=2)
+    single = np.concatenate([encoder.encode([text]) for text in texts])
+    assert (sliced * single).sum(axis=1).min() >= 0.9999
+    assert (sliced[:1] * whole).sum() >= 0.9999
