@@ -357,8 +357,20 @@ class SaidStatement:
         return self.where.source
 
     @property
+    def title(self) -> str | None:
+        return self.where.title
+
+    @property
+    def outlet(self) -> str | None:
+        return self.where.outlet
+
+    @property
     def published(self) -> str | None:
         return self.where.published
+
+    @property
+    def paragraph(self) -> int:
+        return self.where.paragraph
 
     @property
     def start(self) -> int:

@@ -92,7 +92,7 @@ def heading(said: WhoSaid) -> str:
 
 
 def abstention_line(said: WhoSaid) -> str:
-    return f"Nobody is quoted on this in the sources: {one_line(said.reason or 'nothing found')}."
+    return f"No one is quoted on this: {one_line(said.reason or 'nothing found')}."
 
 
 def by_speaker_lines(said: WhoSaid) -> list[str]:

@@ -159,7 +159,7 @@ class SaidFinder:
             return WhoSaid(topic, abstained=True, reason=reason, nearest=nearest)
         found = self._statements(measured, on_topic, chosen)
         if not found:
-            reason = "nobody is quoted on it: the passages that cover it are narrative"
+            reason = "the passages that cover it quote nobody"
             return WhoSaid(topic, abstained=True, reason=reason, nearest=nearest)
         return WhoSaid(topic, speakers=tuple(group_speakers(found)[:max_speakers]))
 
