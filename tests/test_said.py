@@ -301,3 +301,47 @@ def test_seeds_132_km_border_holds_the_defence_ministry_from_both_reports(cli, s
                 assert text[statement["start"] : statement["end"]] == statement["quote"]
         nobody = index.statements("the Caspian Sea fishing quotas")
         assert nobody.abstained and nobody.reason
+
+
+# -- HTTP and MCP ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def http_client(toll):
+    from fastapi.testclient import TestClient
+
+    from assistant.frontends.http import create_app
+
+    with TestClient(create_app(toll)) as client:
+        yield client
+
+
+def test_http_said_gives_the_json_of_the_cli(http_client, cli, fake_model, toll_index):
+    answered = http_client.get("/said", params={"topic": TOPIC, "source": "Coast Courier"})
+    assert answered.status_code == 200
+    expected = json.loads(cli("said", TOPIC, "--index", toll_index, "--json",
+                              "--source", "Coast Courier").output)  # fmt: skip
+    assert answered.json() == expected
+    refused = http_client.get("/said", params={"topic": NARRATIVE_ONLY}).json()
+    assert refused["abstained"] is True and refused["reason"]
+    assert http_client.get("/said", params={"topic": " "}).status_code == 400
+    assert http_client.get("/said", params={"topic": TOPIC, "k": 0}).status_code == 400
+    schema = http_client.get("/openapi.json").json()["paths"]["/said"]["get"]
+    assert {p["name"] for p in schema["parameters"]} >= {"topic", "k", "since", "until", "source"}
+    assert "400" in schema["responses"] and "422" not in schema["responses"]
+
+
+def test_the_mcp_tool_gives_the_json_of_the_cli_with_documents(toll, cli, fake_model, toll_index):
+    from assistant.frontends.mcp import IndexTools
+
+    tools = IndexTools(toll_index)
+    tools._index = toll  # opened with the fake encoder the index was built with
+    found = tools.who_said(TOPIC, k=2)
+    expected = json.loads(cli("said", TOPIC, "--index", toll_index, "--json", "-k", "2").output)
+    assert [s["speaker"] for s in found["speakers"]] == ["Piet Brandt", "Lars Holm"]
+    for mine, theirs in zip(found["speakers"], expected["speakers"], strict=True):
+        for statement, cli_statement in zip(mine["statements"], theirs["statements"], strict=True):
+            assert statement.items() >= cli_statement.items()
+            assert statement["addresses_model"] is False
+    refused = tools.who_said(NARRATIVE_ONLY)
+    assert refused["abstained"] and refused["nearest"][0]["title"] == "Wet June in Tarsk"

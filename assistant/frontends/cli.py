@@ -546,7 +546,7 @@ def _print_abstention(index, found) -> None:
 @index_option
 def mcp(index_dir: str | None) -> None:
     """Serve the index to an MCP client (an AI assistant) over stdio: tools search,
-    ask, get_passage, get_document and list_sources."""
+    ask, who_said, get_passage, get_document and list_sources."""
     require("mcp", "mcp", "assistant mcp")
     from .mcp import serve
 
