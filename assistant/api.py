@@ -32,6 +32,8 @@ __all__ = ["Index", "compare_with_disk", "file_state", "is_disk_full", "verify_i
 
 # Beyond this, a "question" is a document: embed and match its beginning only.
 MAX_QUESTION_CHARS = 2000
+# ``Index.statements``: most speakers listed (a dispute's articles quote a dozen or so).
+MOST_SPEAKERS = 20
 
 
 def clean_question(text: str) -> str:
@@ -198,7 +200,7 @@ class Index:
         since: str | None = None,
         until: str | None = None,
         source: str | list[str] | tuple[str, ...] = (),
-        k: int = 10,
+        k: int = MOST_SPEAKERS,
         search_filter: SearchFilter | None = None,
     ) -> WhoSaid:
         """Who said what on ``topic``: up to ``k`` speakers (most statements first),

@@ -32,8 +32,11 @@ def run(indexes: dict, topics: list[dict], method) -> tuple[dict[str, dict], lis
     return results, seconds
 
 
+SPEAKERS = 20  # as the library and `assistant said` list by default
+
+
 def said(index, topic: str) -> dict:
-    return index.statements(topic).to_json()
+    return index.statements(topic, k=SPEAKERS).to_json()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{name}:")
         print(table(scored["summary"]))
     seconds.sort()
-    print(f"\nseconds a topic (said): median {seconds[len(seconds) // 2]:.3f}, max {seconds[-1]:.3f}")
+    print(
+        f"\nseconds a topic (said): median {seconds[len(seconds) // 2]:.3f}, max {seconds[-1]:.3f}"
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         document = {

@@ -496,7 +496,7 @@ def search(
 @main.command()
 @click.argument("topic")
 @index_option
-@click.option("-k", "k", default=10, show_default=True, help="Most speakers to list.")
+@click.option("-k", "k", default=20, show_default=True, help="Most speakers to list.")
 @json_option
 @click.option("--timeline", is_flag=True, help="Every statement in date order, one line each.")
 @filter_options

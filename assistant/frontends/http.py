@@ -327,7 +327,7 @@ async def ask_route(service: ServiceParam, body: AskRequest) -> Response:
 async def said_route(
     service: ServiceParam,
     topic: Annotated[str, Query(description="What the statements are about.")],
-    k: Annotated[int, Query(ge=1, le=MAX_K, description="Most speakers to list.")] = 10,
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="Most speakers to list.")] = 20,
     since: Annotated[str | None, Query(description="YYYY[-MM[-DD]]")] = None,
     until: Annotated[str | None, Query(description="YYYY[-MM[-DD]]")] = None,
     source: Annotated[

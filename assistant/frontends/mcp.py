@@ -137,7 +137,7 @@ class IndexTools:
         return data
 
     def who_said(
-        self, topic: str, k: int = 10, since=None, until=None, source=None, lang=None
+        self, topic: str, k: int = 20, since=None, until=None, source=None, lang=None
     ) -> dict[str, Any]:
         """``assistant said --json``, each statement flagged when it addresses a model."""
         from ..query.citecheck import addresses_model
@@ -389,7 +389,7 @@ def build_server(tools: IndexTools):
     @server.tool(annotations=reading, description=_WHO_SAID_HELP)
     def who_said(
         topic: Annotated[str, Field(description="What the statements are about.")],
-        k: Annotated[int, Field(description="Most speakers.", ge=1, le=MAX_K)] = 10,
+        k: Annotated[int, Field(description="Most speakers.", ge=1, le=MAX_K)] = 20,
         since: Since = None,
         until: Until = None,
         source: Sources = None,

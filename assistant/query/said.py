@@ -24,6 +24,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..data import load_rules
 from ..filters import SearchFilter
 from ..ingest import speakers
@@ -90,6 +92,7 @@ class TopicEvidence:
     evidence: list[Evidence] = field(default_factory=list)
     probabilities: list[float] = field(default_factory=list)
     statements: dict[int, list[Statement]] = field(default_factory=dict)
+    cosines: dict[int, np.ndarray] = field(default_factory=dict)  # sentences' with the topic
     missing: list[str] = field(default_factory=list)  # topic words the sources never hold
 
 
@@ -127,7 +130,7 @@ class SaidFinder:
         self.retriever = answerer.retriever
 
     def find(
-        self, topic: str, max_speakers: int = 10, search_filter: SearchFilter | None = None
+        self, topic: str, max_speakers: int = 20, search_filter: SearchFilter | None = None
     ) -> WhoSaid:
         measured = self.measure(topic, search_filter)
         return self.select(measured, rules(), max_speakers)
@@ -142,10 +145,17 @@ class SaidFinder:
         evidence, gathered, _ = self.answerer.measure.evidence(analysis, hits, search_filter)
         probabilities = [self.answerer.answerable(analysis, e, evidence) for e in evidence]
         return TopicEvidence(
-            topic, analysis, hits, copies, evidence, probabilities, gathered.statements
+            topic,
+            analysis,
+            hits,
+            copies,
+            evidence,
+            probabilities,
+            gathered.statements,
+            gathered.question_cosines,
         )
 
-    def select(self, measured: TopicEvidence, chosen: dict, max_speakers: int = 10) -> WhoSaid:
+    def select(self, measured: TopicEvidence, chosen: dict, max_speakers: int = 20) -> WhoSaid:
         """The speakers of the on-topic statements, or the abstention and its reason
         (``chosen``: the numbers of ``said.json``)."""
         topic, nearest = measured.topic, tuple(measured.hits[:3])
@@ -215,7 +225,7 @@ class SaidFinder:
                 document = extra.documents.get(each.doc_id) or documents.document(each.doc_id)
                 for statement in stored.get(each.passage_id, []):
                     quote = quote_of(statement, each)
-                    if quote and about_topic(measured.analysis, item, each, statement, chosen):
+                    if quote and about_topic(measured, item, each, statement, chosen):
                         found.append(_Found(statement, quote, each, document, rank))
         return found
 
@@ -232,11 +242,15 @@ class SaidFinder:
 
 
 def about_topic(
-    analysis: QueryAnalysis, item: Evidence, passage: Passage, statement: Statement, chosen: dict
+    measured: TopicEvidence, item: Evidence, passage: Passage, statement: Statement, chosen: dict
 ) -> bool:
-    """A statement is about the topic when its words, or the sentence around them, hold
-    enough of the topic words its passage holds (a passage may quote two things, one
-    of them on another subject)."""
+    """A statement is about the topic when the sentences it overlaps are close enough to
+    the topic in meaning, and its words or theirs hold enough of the topic words its
+    passage holds (a passage may quote two things, one of them on another subject)."""
+    cosine = statement_cosine(passage, statement, measured.cosines)
+    if cosine is not None and cosine < chosen["statement_cosine"]:
+        return False
+    analysis = measured.analysis
     wanted = [t for t in analysis.question.topic_terms if t in item.present]
     if not wanted:
         return True
@@ -244,6 +258,22 @@ def about_topic(
     held = set(keywords.tokens(quote)) | set(keywords.tokens(sentence_around(passage, statement)))
     holds = sum(1 for t in wanted if any(f in held for f in analysis.forms.get(t, (t,))))
     return holds >= min(chosen["topic_words_in_statement"], len(wanted))
+
+
+def statement_cosine(
+    passage: Passage, statement: Statement, cosines: dict[int, np.ndarray]
+) -> float | None:
+    """The best cosine with the topic of the sentences the statement overlaps (None when
+    the passage's sentence vectors were not read)."""
+    each = cosines.get(passage.passage_id)
+    if each is None or len(each) != len(passage.sentences):
+        return None
+    overlapping = [
+        float(cosine)
+        for span, cosine in zip(passage.sentences, each, strict=True)
+        if span.start < statement.end and statement.start < span.end
+    ]
+    return max(overlapping, default=None)
 
 
 def quote_of(statement: Statement, passage: Passage) -> str:
