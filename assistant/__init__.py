@@ -61,6 +61,9 @@ __all__ = [
     "ModelUnavailableError",
     "NothingToIndexError",
     "Passage",
+    "Reported",
+    "SaidSpeaker",
+    "SaidStatement",
     "SearchFilter",
     "Settings",
     "SourceNotFoundError",
@@ -71,6 +74,7 @@ __all__ = [
     "UsageError",
     "VectorsCorruptError",
     "VerifyReport",
+    "WhoSaid",
     "verify_index",
 ]
 
@@ -87,6 +91,10 @@ _LAZY = {
     "SearchFilter": "filters",
     "Settings": "config",
     "Span": "types",
+    "Reported": "types",
+    "SaidSpeaker": "types",
+    "SaidStatement": "types",
+    "WhoSaid": "types",
     "VerifyReport": "storage.verify",
     "verify_index": "api",
 }
@@ -98,7 +106,19 @@ if TYPE_CHECKING:
     from .indexing.plan import BuildReport
     from .indexing.writer import IndexWriter
     from .storage.verify import VerifyReport
-    from .types import Answer, Citation, Document, Hit, IndexStatus, Passage, Span
+    from .types import (
+        Answer,
+        Citation,
+        Document,
+        Hit,
+        IndexStatus,
+        Passage,
+        Reported,
+        SaidSpeaker,
+        SaidStatement,
+        Span,
+        WhoSaid,
+    )
 
 
 def __getattr__(name: str):

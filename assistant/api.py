@@ -17,7 +17,7 @@ from .storage import layout
 from .storage.backend import open_reader
 from .storage.database import database_errors
 from .storage.layout import compare_with_disk, file_state, is_disk_full
-from .types import Answer, Document, Hit, IndexStatus, Passage
+from .types import Answer, Document, Hit, IndexStatus, Passage, WhoSaid
 
 if TYPE_CHECKING:
     from .embeddings import Encoder
@@ -32,6 +32,8 @@ __all__ = ["Index", "compare_with_disk", "file_state", "is_disk_full", "verify_i
 
 # Beyond this, a "question" is a document: embed and match its beginning only.
 MAX_QUESTION_CHARS = 2000
+# ``Index.statements``: most speakers listed (a dispute's articles quote a dozen or so).
+MOST_SPEAKERS = 20
 
 
 def clean_question(text: str) -> str:
@@ -190,6 +192,40 @@ class Index:
             from .query.language import with_languages
 
             return with_languages(answer)
+
+    def statements(
+        self,
+        topic: str,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        source: str | list[str] | tuple[str, ...] = (),
+        k: int = MOST_SPEAKERS,
+        search_filter: SearchFilter | None = None,
+    ) -> WhoSaid:
+        """Who said what on ``topic``: up to ``k`` speakers (most statements first),
+        each with their statements on it in date order, verbatim with their sources.
+
+        A statement is on the topic by the evidence ``ask`` uses, and the same
+        abstention applies (``abstained``, ``reason`` and the ``nearest`` passages when
+        nobody is quoted on it). ``since``, ``until`` and ``source`` restrict the search
+        as ``--since``/``--until``/``--source`` do (or pass a ``search_filter``)."""
+        from .query.said import SaidFinder
+
+        if k < 1:
+            raise UsageError("k must be at least 1")
+        topic = clean_question(topic)
+        if search_filter is None:
+            from .filters import SearchFilter
+
+            sources = [source] if isinstance(source, str) else list(source)
+            search_filter = SearchFilter.parse(since, until, sources)
+        self.refresh()
+        with database_errors(self.path):
+            if search_filter is not None and self._filter_matches_nothing(search_filter):
+                reason = f"no document matches the filter ({search_filter.describe()})"
+                return WhoSaid(topic, abstained=True, reason=reason)
+            return SaidFinder(self.answerer).find(topic, k, search_filter)
 
     def _filter_matches_nothing(self, search_filter: SearchFilter) -> bool:
         """A filter no document passes (``--source CNN`` in an index without CNN): the

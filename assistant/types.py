@@ -306,3 +306,134 @@ class IndexStatus:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+# -- who said what (``Index.statements``, ``assistant said``) ----------------------------
+
+
+@dataclass(frozen=True)
+class Reported:
+    """Where one outlet reported a statement: the document and the quote's offsets."""
+
+    doc_id: str
+    source: str
+    title: str | None
+    outlet: str | None
+    published: str | None  # ISO date of the document, None when it states none
+    paragraph: int
+    start: int  # absolute offsets of the quote in the document's text
+    end: int
+
+    def to_json(self) -> dict:
+        return {
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "title": self.title,
+            "outlet": self.outlet,
+            "published": self.published,
+            "paragraph": self.paragraph,
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass(frozen=True)
+class SaidStatement:
+    """One statement on a topic: the speaker's words verbatim, where they were first
+    reported, and the other outlets that reported the same words (``also_in``)."""
+
+    quote: str
+    where: Reported
+    passage: Passage  # the paragraph holding the quote (the reader opens on it)
+    said_as: str  # the speaker as this source names them
+    also_in: tuple[Reported, ...] = ()
+
+    @property
+    def doc_id(self) -> str:
+        return self.where.doc_id
+
+    @property
+    def source(self) -> str:
+        return self.where.source
+
+    @property
+    def title(self) -> str | None:
+        return self.where.title
+
+    @property
+    def outlet(self) -> str | None:
+        return self.where.outlet
+
+    @property
+    def published(self) -> str | None:
+        return self.where.published
+
+    @property
+    def paragraph(self) -> int:
+        return self.where.paragraph
+
+    @property
+    def start(self) -> int:
+        return self.where.start
+
+    @property
+    def end(self) -> int:
+        return self.where.end
+
+    def to_json(self) -> dict:
+        return {
+            "quote": self.quote,
+            **self.where.to_json(),
+            "said_as": self.said_as,
+            "also_in": [reported.to_json() for reported in self.also_in],
+        }
+
+
+@dataclass(frozen=True)
+class SaidSpeaker:
+    """A speaker as the index knows them (name, the role the sources give them, the
+    side they speak for) and their statements on the topic, in date order."""
+
+    speaker: str
+    role: str | None
+    side: str | None
+    statements: tuple[SaidStatement, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "speaker": self.speaker,
+            "role": self.role,
+            "side": self.side,
+            "statements": [statement.to_json() for statement in self.statements],
+        }
+
+
+@dataclass(frozen=True)
+class WhoSaid:
+    """Every speaker's statements on a topic (``Index.statements``), most statements
+    first; or an abstention with its reason and the nearest passages."""
+
+    topic: str
+    speakers: tuple[SaidSpeaker, ...] = ()
+    abstained: bool = False
+    reason: str | None = None
+    nearest: tuple[Hit, ...] = ()
+
+    def timeline(self) -> list[tuple[SaidSpeaker, SaidStatement]]:
+        """Every statement of every speaker in date order (undated ones last)."""
+        pairs = [(speaker, said) for speaker in self.speakers for said in speaker.statements]
+        return sorted(pairs, key=lambda pair: statement_order(pair[1]))
+
+    def to_json(self) -> dict:
+        return {
+            "topic": self.topic,
+            "speakers": [speaker.to_json() for speaker in self.speakers],
+            "abstained": self.abstained,
+            "reason": self.reason,
+            "nearest": [hit_to_json(h, rank) for rank, h in enumerate(self.nearest, 1)],
+        }
+
+
+def statement_order(said: SaidStatement) -> tuple:
+    """Date order, undated last; then by document and place in it."""
+    return (said.published is None, said.published or "", said.doc_id, said.start)

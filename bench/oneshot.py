@@ -1,8 +1,9 @@
 """One-shot latency and memory: `assistant ask` against the naive script, side by side.
 
 Runs each command N times, alternating, in this one process run; reports medians of
-wall time and peak RSS (from wait4), and the ratio. Also times `assistant --help` and
-`assistant index status`.
+wall time and peak RSS (from wait4), and the ratio. Also times `assistant said` (who
+said what on the question's topic: it must run as fast as `ask`), `assistant --help`
+and `assistant index status`.
 
     .venv/bin/python bench/oneshot.py [--runs 5]
 """
@@ -17,6 +18,8 @@ import tempfile
 from pathlib import Path
 
 from _common import QUESTION, SEEDS, median, table, time_child, write_json
+
+SAID_TOPIC = "132-km border"
 
 ASSISTANT = [sys.executable, "-m", "assistant"]
 
@@ -65,6 +68,7 @@ def main() -> None:
                 str(folder), QUESTION,
             ],
             "assistant ask": [*ASSISTANT, "ask", QUESTION, "--index", str(index_dir)],
+            "assistant said": [*ASSISTANT, "said", SAID_TOPIC, "--index", str(index_dir)],
             "assistant --help": [*ASSISTANT, "--help"],
             "assistant index status": [*ASSISTANT, "index", "status", "--index", str(index_dir)],
         }  # fmt: skip
@@ -96,6 +100,11 @@ def main() -> None:
     print(
         f"\nassistant ask: {ask['speedup_vs_naive']:.1f}x faster than the naive script"
         f" (target >= 6x), {ask['peak_rss_mib_median']:.0f} MiB peak (target <= 250)"
+    )
+    said = results["assistant said"]
+    print(
+        f"assistant said: {said['wall_s_median'] / ask['wall_s_median']:.2f}x the time of ask,"
+        f" {said['peak_rss_mib_median']:.0f} MiB peak"
     )
     print(f"written: {write_json('oneshot', {'runs': args.runs, 'results': results})}")
 

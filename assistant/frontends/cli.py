@@ -497,10 +497,59 @@ def search(
 
 
 @main.command()
+@click.argument("topic")
+@index_option
+@click.option("-k", "k", default=20, show_default=True, help="Most speakers to list.")
+@json_option
+@click.option("--timeline", is_flag=True, help="Every statement in date order, one line each.")
+@filter_options
+def said(
+    topic: str,
+    index_dir: str | None,
+    k: int,
+    as_json: bool,
+    timeline: bool,
+    since,
+    until,
+    sources,
+    languages,
+) -> None:
+    """Who said what on TOPIC: each speaker's statements, verbatim, with dates and sources."""
+    from ..api import clean_question
+    from .said_view import by_speaker_lines, said_json, said_warnings, timeline_lines
+
+    clean_question(topic)  # an empty topic is a usage error, index or not
+    search_filter = _search_filter(since, until, sources, languages)
+    index = _open_index(index_dir)
+    found = index.statements(topic, k=k, search_filter=search_filter)
+    warnings = said_warnings(index, found)
+    if as_json:
+        _emit_json(said_json(found, warnings, search_filter))
+        return
+    for warning in warnings:
+        click.echo(f"warning: {_one_line(warning)}", err=True)
+    if found.abstained:
+        _print_abstention(index, found)
+        return
+    for line in timeline_lines(found) if timeline else by_speaker_lines(found):
+        click.echo(line)
+
+
+def _print_abstention(index, found) -> None:
+    from .said_view import abstention_line
+
+    click.echo(abstention_line(found))
+    if found.nearest:
+        click.echo("\nNearest passages:")
+        for rank, hit in enumerate(found.nearest, 1):
+            _print_passage(rank, hit.passage, index.document(hit.passage.doc_id))
+
+
+@main.command()
 @index_option
 def mcp(index_dir: str | None) -> None:
     """Serve the index to an MCP client (an AI assistant) over stdio: tools search,
-    ask, get_passage, get_document and list_sources."""
+    ask, who_said, get_passage, get_document and list_sources."""
     require("mcp", "mcp", "assistant mcp")
     from .mcp import serve
 

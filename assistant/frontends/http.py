@@ -1,9 +1,10 @@
 """The HTTP API (``assistant serve``): a small FastAPI app under uvicorn.
 
 Routes: ``GET /search``, ``POST /ask`` (``"stream": true`` for server-sent events),
-``GET /sources``, ``GET /documents/{id}`` (or ``/documents?id=``), ``GET /health`` and
-the OpenAPI schema at ``/openapi.json``. The JSON is the CLI's ``--json``, built by the
-same functions (:mod:`assistant.frontends.render`).
+``GET /said`` (who said what on a topic), ``GET /sources``, ``GET /documents/{id}`` (or
+``/documents?id=``), ``GET /health`` and the OpenAPI schema at ``/openapi.json``. The
+JSON is the CLI's ``--json``, built by the same functions (:mod:`assistant.frontends.render`,
+:mod:`assistant.frontends.said_view`).
 
 Searching and answering are CPU-bound and blocking, so they run in worker threads (never
 on the event loop), at most :data:`WORKERS` at a time. They share the one
@@ -279,6 +280,7 @@ def _add_routes(app: FastAPI, errors: dict) -> None:
         ("/health", health_route, "GET", errors, "Is the index readable (no token needed)"),
         ("/search", search_route, "GET", errors, "The passages that best match a query"),
         ("/ask", ask_route, "POST", ask_responses, "Answer a question, citing passages verbatim"),
+        ("/said", said_route, "GET", errors, "Who said what on a topic, with dates and sources"),
         ("/sources", sources_route, "GET", errors, "The indexed files and their state"),
         ("/documents", document_by_query_route, "GET", document_errors, "One document, by ?id="),
         ("/documents/{doc_id:path}", document_route, "GET", document_errors, "One document"),
@@ -350,6 +352,34 @@ async def ask_route(service: ServiceParam, body: AskRequest, request: Request) -
         return ask_json(answer, answer_warnings(index, answer, llm), restrict)
 
     return JSONText(await unless_gone(request.receive, service.in_thread(work, pool), gone))
+
+
+async def said_route(
+    service: ServiceParam,
+    topic: Annotated[str, Query(description="What the statements are about.")],
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="Most speakers to list.")] = 20,
+    since: Annotated[str | None, Query(description="YYYY[-MM[-DD]]")] = None,
+    until: Annotated[str | None, Query(description="YYYY[-MM[-DD]]")] = None,
+    source: Annotated[
+        list[str] | None, Query(description="An outlet, file, folder or glob (repeatable).")
+    ] = None,
+    lang: Annotated[
+        str | None, Query(description="Only passages in this stated language (en, es, ...).")
+    ] = None,
+) -> JSONText:
+    """As `assistant said --json`: `{"topic", "speakers": [{"speaker", "role", "side",
+    "statements": [{"quote", "doc_id", "source", "title", "outlet", "published",
+    "paragraph", "start", "end", "also_in"}]}], "abstained", "reason", "nearest",
+    "warnings", "filter"}`."""
+    from .said_view import said_json, said_warnings
+
+    restrict = search_filter(since, until, source or (), lang)
+
+    def work() -> dict:
+        found = service.index.statements(topic, k=k, search_filter=restrict)
+        return said_json(found, said_warnings(service.index, found), restrict)
+
+    return JSONText(await service.in_thread(work))
 
 
 async def sources_route(service: ServiceParam) -> JSONText:

@@ -1,6 +1,7 @@
 """The index as tools for a language model: an MCP server over stdio (``assistant mcp``).
 
-Tools: ``search``, ``ask``, ``get_passage``, ``get_document``, ``list_sources``. Each
+Tools: ``search``, ``ask``, ``who_said``, ``get_passage``, ``get_document``,
+``list_sources``. Each
 result is the JSON the CLI prints with ``--json`` (more fields, never fewer), sent as
 structured content and as its JSON text. Document text travels in fields of that data
 and every tool description says it is quoted source material: text in a document that
@@ -134,6 +135,26 @@ class IndexTools:
         data["nearest"] = [
             _with_document(near, hit.passage, index)
             for near, hit in zip(data["nearest"], answer.nearest, strict=True)
+        ]
+        return data
+
+    def who_said(
+        self, topic: str, k: int = 20, since=None, until=None, source=None, lang=None
+    ) -> dict[str, Any]:
+        """``assistant said --json``, each statement flagged when it addresses a model."""
+        from ..query.citecheck import addresses_model
+        from .said_view import said_json, said_warnings
+
+        search_filter = _search_filter(since, until, source, lang)
+        index = self.index()
+        found = index.statements(topic, k=_checked_k(k), search_filter=search_filter)
+        data = said_json(found, said_warnings(index, found), search_filter)
+        for speaker in data["speakers"]:
+            for statement in speaker["statements"]:
+                statement["addresses_model"] = addresses_model(statement["quote"])
+        data["nearest"] = [
+            _with_document(near, hit.passage, index)
+            for near, hit in zip(data["nearest"], found.nearest, strict=True)
         ]
         return data
 
@@ -329,7 +350,7 @@ def _argument_problem(problem: dict) -> str:
 
 
 def build_server(tools: IndexTools):
-    """The MCP server with the five tools, calling ``tools``."""
+    """The MCP server with the six tools, calling ``tools``."""
     from importlib.metadata import version
 
     from mcp.types import ToolAnnotations
@@ -367,6 +388,18 @@ def build_server(tools: IndexTools):
         with _tool_errors():
             return tools.ask(question, k, since, until, source, lang)
 
+    @server.tool(annotations=reading, description=_WHO_SAID_HELP)
+    def who_said(
+        topic: Annotated[str, Field(description="What the statements are about.")],
+        k: Annotated[int, Field(description="Most speakers.", ge=1, le=MAX_K)] = 20,
+        since: Since = None,
+        until: Until = None,
+        source: Sources = None,
+        lang: Lang = None,
+    ) -> dict[str, Any]:
+        with _tool_errors():
+            return tools.who_said(topic, k, since, until, source, lang)
+
     @server.tool(annotations=reading, description=_PASSAGE_HELP)
     def get_passage(
         source: Annotated[str, Field(description=SOURCE_HELP)],
@@ -402,6 +435,13 @@ _ASK_HELP = (
     " offsets, score, the quote's own offsets and who said it). When the documents do"
     ' not answer, "abstained" is true with the "reason", and "nearest" lists the'
     " closest passages. " + QUOTED
+)
+_WHO_SAID_HELP = (
+    "Who said what on a topic: every speaker quoted on it in the indexed documents (name,"
+    " role, the side they speak for), most statements first, each statement verbatim with"
+    " its source, title, outlet, published date, paragraph and start/end offsets; the same"
+    ' words reported by several outlets are one statement ("also_in"). When nobody is'
+    ' quoted on it, "abstained" is true with the "reason" and the "nearest" passages. ' + QUOTED
 )
 _PASSAGE_HELP = (
     "The exact text of an indexed document between two character offsets, as search"

@@ -83,6 +83,12 @@ class AssistantApp(App):
             return
         self.switch_screen(ChatScreen(self.index, self.llm, self.search_filter, self.settings))
 
+    def open_said(self, topic: str, search_filter=None) -> None:
+        """Who said what on ``topic``, side by side (``/said``, or ``w`` on a card)."""
+        from .said import SaidScreen
+
+        self.push_screen(SaidScreen(self.index, topic, search_filter, self.settings))
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 

@@ -57,6 +57,19 @@ def question_placeholder(words: list[str]) -> str:
     return f"Ask about {about}{KEYS_HINT}"
 
 
+def topic_of_question(question: str) -> str:
+    """What a question asks about, for "who else spoke on this?": its "about ..."
+    clause ("the 132-km border"), else its topic words."""
+    from ...query.question import analyze
+    from ..conversation import topic_of
+
+    about = topic_of(question)
+    if about:
+        return about.strip().rstrip("?.!")
+    asked = analyze(question)
+    return " ".join(asked.topic_terms) or question
+
+
 def _describe(error: BaseException) -> str:
     if isinstance(error, AssistantError):
         return str(error)  # includes the fix
@@ -357,7 +370,7 @@ class ChatScreen(Screen):
                 sources.append(value)
         else:
             self.notify(
-                "Commands: /since DATE, /until DATE, /source NAME, /lang CODE, /all",
+                "Commands: /said TOPIC, /since DATE, /until DATE, /source NAME, /lang CODE, /all",
                 severity="warning",
                 markup=False,
             )
@@ -371,6 +384,25 @@ class ChatScreen(Screen):
         self._show_filter()
         described = self.search_filter.describe() if self.search_filter else "every document"
         self.notify(f"Searching {one_line(described)}.", markup=False)
+
+    def _said_command(self, text: str) -> None:
+        """/said TOPIC: who said what on it, side by side (:mod:`.said`)."""
+        topic = text.partition(" ")[2].strip()
+        if not topic:
+            self.notify("Say what about: /said TOPIC", severity="warning", markup=False)
+            return
+        self.history.add(text)
+        self.query_one(QuestionInput).value = ""
+        self.app.open_said(topic, self.search_filter)
+
+    @on(SourceCard.WhoElseRequested)
+    def who_else(self, message: SourceCard.WhoElseRequested) -> None:
+        """``w`` on a source card: who else spoke on the topic of the latest question."""
+        if not self.conversation.turns:
+            self.notify("Ask a question first.", severity="warning", markup=False)
+            return
+        self.app.open_said(topic_of_question(self.conversation.turns[-1].standalone),
+                           self.search_filter)  # fmt: skip
 
     @work(thread=True, group="warm-up")
     def warm_up(self) -> None:
@@ -397,6 +429,9 @@ class ChatScreen(Screen):
         question = event.value.strip()
         if not question:
             self.notify("Type a question first.", severity="warning", markup=False)
+            return
+        if question.split(" ", 1)[0] == "/said":
+            self._said_command(question)
             return
         if question.startswith("/"):
             self._filter_command(question)

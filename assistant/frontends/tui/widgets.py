@@ -266,12 +266,16 @@ class SourceCard(Vertical, can_focus=True):
     BINDINGS = [
         Binding("enter,o", "open", "Open source"),
         Binding("y", "copy", "Copy citation"),
+        Binding("w", "who_else", "Who else spoke on this?"),
     ]
 
     class OpenRequested(Message):
         def __init__(self, card: SourceCard) -> None:
             super().__init__()
             self.card = card
+
+    class WhoElseRequested(Message):
+        """``w``: the side-by-side view of who said what on the question's topic."""
 
     def __init__(
         self,
@@ -306,6 +310,9 @@ class SourceCard(Vertical, can_focus=True):
 
     def action_open(self) -> None:
         self.post_message(self.OpenRequested(self))
+
+    def action_who_else(self) -> None:
+        self.post_message(self.WhoElseRequested())
 
     def action_copy(self) -> None:
         if self.citation is None:  # a nearest passage: no answering sentence to quote
