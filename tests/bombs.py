@@ -196,11 +196,14 @@ def chapter_bomb(name: str, unpacked: int, *, declared: int | None = None) -> Me
 def peak_mib(code: str) -> tuple[int, dict]:
     """Run ``code`` in a fresh Python; its peak resident set in MiB and the JSON it
     printed last (``result``)."""
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so a child
+    # started (vfork, exec) by a large pytest process would report the parent's peak.
     script = (
-        "import json, resource\n"
+        "import json, re\n"
         f"{code}\n"
-        "print(json.dumps({'peak': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
-        " 'result': result}))\n"
+        "status = open('/proc/self/status').read()\n"
+        "peak = int(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1))\n"
+        "print(json.dumps({'peak': peak, 'result': result}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(

@@ -78,12 +78,6 @@ def test_schemathesis_finds_nothing_on_the_local_store(seeds_index_dir, tmp_path
     assert_fuzzed_clean(served, tmp_path, f"Authorization: Bearer {TOKEN}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 24 item 9: Milvus refuses control characters in filter literals (a 500"
-    " on /search, /ask and /documents); fixed on the Milvus branch: drop this mark then",
-)
 def test_schemathesis_finds_nothing_on_milvus_lite(tmp_path):
     pytest.importorskip("pymilvus")
     index_dir = tmp_path / "index"

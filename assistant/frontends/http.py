@@ -57,6 +57,7 @@ from ..errors import (
 )
 from ..query.llm import stopped_by
 from ..text.display import escape_json_controls
+from .http_schema import ErrorBody
 from .http_server import ConnectionLimits
 from .render import answer_warnings, ask_json, changed_warning, one_line, search_json
 
@@ -157,10 +158,6 @@ class AskRequest(BaseModel):
         description="Answer as server-sent events: `text` events as the model writes"
         " (with --llm), then one `answer` event holding the whole answer.",
     )
-
-
-class ErrorBody(BaseModel):
-    error: str = Field(description="What went wrong, on one line.")
 
 
 def search_filter(since: str | None, until: str | None, sources, lang: str | None = None) -> Any:

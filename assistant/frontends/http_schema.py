@@ -173,6 +173,48 @@ class DocumentResponse(BaseModel):
     warnings: list[str]
 
 
+class Reported(BaseModel):
+    """Where a statement was reported: offsets into the document's text (code points)."""
+
+    doc_id: str
+    source: str
+    title: str | None
+    outlet: str | None
+    published: str | None
+    paragraph: int
+    start: int
+    end: int
+
+
+class Statement(Reported):
+    quote: str = Field(description="The speaker's words, verbatim at start..end.")
+    said_as: str
+    also_in: list[Reported]
+
+
+class SaidSpeaker(BaseModel):
+    speaker: str
+    role: str | None
+    side: str | None
+    statements: list[Statement]
+
+
+class SaidResponse(BaseModel):
+    """Who said what on a topic, as ``assistant said --json`` prints it."""
+
+    topic: str
+    speakers: list[SaidSpeaker]
+    abstained: bool
+    reason: str | None
+    nearest: list[Passage]
+    warnings: list[str]
+    filter: Filter | None
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="What went wrong, on one line.")
+
+
 class HealthResponse(BaseModel):
     status: Literal["ok"]
     documents: int
@@ -188,6 +230,7 @@ RESPONSES: dict[tuple[str, str], type[BaseModel]] = {
     ("/sources", "get"): SourcesResponse,
     ("/documents", "get"): DocumentResponse,
     ("/documents/{doc_id}", "get"): DocumentResponse,
+    ("/said", "get"): SaidResponse,
 }
 # (path, method, parameter) -> rules the engine keeps that the schema should say.
 PARAMETER_RULES = {
@@ -240,8 +283,6 @@ def _component(model: type[BaseModel], components: dict) -> dict:
 
 
 def _other_errors(operation: dict, components: dict) -> None:
-    from .http import ErrorBody
-
     if "ErrorBody" not in components:
         components["ErrorBody"] = ErrorBody.model_json_schema()
     reference = {"$ref": "#/components/schemas/ErrorBody"}
