@@ -8,8 +8,13 @@ own ``search`` calls. Queries alternate between the two (which goes first altern
 too). Reported: p50/p99 latency and nDCG@10 of each (documents ranked by their first
 passage among the k hits; txtai returns documents).
 
+``--baseline SRC`` adds another version of this project, in the same rotation: SRC
+holds its ``assistant`` package (``git archive COMMIT assistant | tar -x -C SRC``); a
+process of its own (bench/_assistant_worker.py) searches the same index with it.
+
     .venv/bin/python bench/warm_query.py [--queries 300] [--k 10] [--with-txtai]
         [--torch SPEC]   # what pip installs for torch in txtai's venv (torch==2.13.0)
+        [--baseline SRC] [--baseline-name NAME]
 """
 
 from __future__ import annotations
@@ -57,20 +62,21 @@ def _imports(python: Path, module: str) -> bool:
     )
 
 
-class TxtaiWorker:
-    def __init__(self, python: Path, model: Path, corpus: Path) -> None:
-        saved = RESULTS / f"txtai-{corpus.parent.name}"
+class Worker:
+    """A search process of its own, answering one JSON line with another."""
+
+    def __init__(self, command: list[str], pythonpath: str = "") -> None:
         self.process = subprocess.Popen(
-            [str(python), str(HERE / "_txtai_worker.py"), str(model), str(corpus), str(saved)],
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONPATH": ""},
+            env={**os.environ, "PYTHONPATH": pythonpath},
         )
         ready = json.loads(self.process.stdout.readline() or "{}")
         if not ready.get("ready"):
-            raise SystemExit("the txtai worker did not start (see its messages above)")
-        self.build_seconds = ready["build_seconds"]
+            raise SystemExit(f"{command[1]} did not start (see its messages above)")
+        self.build_seconds = ready.get("build_seconds", 0.0)
 
     def search(self, query: str, k: int) -> tuple[list[str], float]:
         self.process.stdin.write(json.dumps({"query": query, "k": k}) + "\n")
@@ -113,6 +119,9 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--with-txtai", action="store_true")
     parser.add_argument("--torch", default="torch==2.13.0", help="pip spec for txtai's torch")
+    parser.add_argument("--baseline", type=Path, help="a folder holding another 'assistant'")
+    parser.add_argument("--baseline-name", default="baseline", help="its name in the table")
+    parser.add_argument("--name", default="warm_query", help="bench/results/NAME.json")
     args = parser.parse_args()
 
     from assistant import embeddings
@@ -122,10 +131,18 @@ def main() -> None:
     index = open_corpus_index(data, args.index)
     queries = list(data.queries.items())[: args.queries]
     systems = {"assistant": lambda q: ours(index, q, args.k)}
-    worker = None
+    workers: dict[str, Worker] = {}
+    if args.baseline:
+        command = [sys.executable, str(HERE / "_assistant_worker.py"), str(index.path)]
+        workers[args.baseline_name] = Worker(command, str(args.baseline.resolve()))
     if args.with_txtai:
-        worker = TxtaiWorker(txtai_python(args.torch), embeddings.model_dir(), data.corpus)
-        systems["txtai"] = lambda q: worker.search(q, args.k)
+        saved = RESULTS / f"txtai-{data.corpus.parent.name}"
+        script, model = str(HERE / "_txtai_worker.py"), str(embeddings.model_dir())
+        command = [str(txtai_python(args.torch)), script, model, str(data.corpus), str(saved)]
+        workers["txtai"] = Worker(command)
+    for name, worker in workers.items():
+        systems[name] = lambda q, worker=worker: worker.search(q, args.k)
+    load_before = os.getloadavg()
     for _, text in queries[: args.warmup]:
         for search in systems.values():
             search(text)
@@ -137,11 +154,11 @@ def main() -> None:
             ranking, took = systems[name](text)
             seconds[name].append(took)
             ndcg[name].append(ndcg_at(ranking, data.qrels[query_id]))
-    if worker is not None:
+    for worker in workers.values():
         worker.close()
     rows = [summary(name, seconds[name], ndcg[name]) for name in names]
     print(f"SciFact test, {len(queries)} warm queries, k={args.k}, one thread, alternating")
-    print(f"load average {os.getloadavg()}")
+    print(f"load average {load_before} before, {os.getloadavg()} after")
     print(
         table(
             ["system", "p50 ms", "p99 ms", "mean ms", "nDCG@10"],
@@ -151,10 +168,18 @@ def main() -> None:
             ],
         )
     )
-    extra = {"txtai_build_seconds": worker.build_seconds} if worker else {}
+    extra = {"txtai_build_seconds": workers["txtai"].build_seconds} if args.with_txtai else {}
     path = write_json(
-        "warm_query",
-        {"k": args.k, "load_average": os.getloadavg(), "results": rows, **extra},
+        args.name,
+        {
+            "k": args.k,
+            "passages": index.store.manifest.passages,
+            "documents": index.store.manifest.documents,
+            "load_average_before": load_before,
+            "load_average": os.getloadavg(),
+            "results": rows,
+            **extra,
+        },
     )
     print(f"wrote {path}")
 

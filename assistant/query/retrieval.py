@@ -16,7 +16,7 @@ from ..storage.reads import Reads
 from ..text import keywords
 from ..types import Hit, Passage
 from .language import detect as detect_language
-from .language import prefer_language
+from .language import other_language, prefer_language
 from .question import QuestionAnalysis
 from .question import analyze as analyze_question
 
@@ -106,12 +106,15 @@ class Retriever:
         analysis = analysis or self.analyze(query)
         pool = pool or max(POOL, 2 * k)
         candidates = self.candidates(analysis, pool, search_filter)
-        # Passages stated to be in another language than the question's give way to
-        # those in it (or stating none); ``--lang`` chose the language already.
-        language = None if search_filter and search_filter.languages else analysis.language
-        if language is None:
-            return ranked(candidates, hybrid_scores(candidates), limit=k)
-        return prefer_language(ranked(candidates, hybrid_scores(candidates)), language)[:k]
+        return best_hits(candidates, k, self.question_language(analysis, search_filter))
+
+    @staticmethod
+    def question_language(
+        analysis: QueryAnalysis, search_filter: SearchFilter | None = None
+    ) -> str | None:
+        """The language whose passages come first: the question's, unless ``--lang``
+        chose the language already (the filter kept only those)."""
+        return None if search_filter and search_filter.languages else analysis.language
 
     def candidates(
         self,
@@ -244,6 +247,20 @@ def hybrid_scores(
     dense = _scaled([dense_signal(c, sentence_weight) for c in candidates])
     keyword = keyword_scores(candidates, passage_share)
     return [dense_weight * d + (1 - dense_weight) * k for d, k in zip(dense, keyword, strict=True)]
+
+
+def best_hits(candidates: list[Candidate], k: int, language: str | None) -> list[Hit]:
+    """The ``k`` best hits. Passages stated to be in another language than the
+    question's give way to those in it (or stating none): that needs the whole ranking,
+    so it is made only when some candidate states another language (the first ``k``
+    of a ranking cost a tenth of the whole: each hit's text is compared with those
+    before it)."""
+    scores = hybrid_scores(candidates)
+    if language is None or not any(
+        other_language(c.passage.language, language) for c in candidates
+    ):
+        return ranked(candidates, scores, limit=k)
+    return prefer_language(ranked(candidates, scores), language)[:k]
 
 
 def hybrid_ranking(candidates: list[Candidate]) -> list[Hit]:

@@ -247,11 +247,12 @@ class StoredIndex(BatchedReads):
         order = np.argsort(vector_rows)
         if len(missing):
             cosines[missing[order]] = self._vectors.cosines(query, vector_rows[order])
+        sentences = self._vectors.sentence_cosine_blocks(
+            query, [(first, count) for _, _, first, count in rows]
+        )
         scores: dict[int, tuple[float, float]] = {}
-        for (passage_id, _, first, count), cosine in zip(rows, cosines, strict=True):
-            each = self._vectors.sentence_cosines(query, first, count)
-            best = float(np.max(each)) if each is not None else float(cosine)
-            scores[passage_id] = (float(cosine), best)
+        for (passage_id, *_), cosine, each in zip(rows, cosines.tolist(), sentences, strict=True):
+            scores[passage_id] = (cosine, cosine if each is None else float(each.max()))
         return scores
 
     def sentence_cosines(self, query: np.ndarray, ids: list[int]) -> dict[int, np.ndarray]:
@@ -260,12 +261,15 @@ class StoredIndex(BatchedReads):
         if not self._vectors.has_sentences or not ids:
             return {}
         query = query.astype(np.float32)
-        found = {}
-        for passage_id, first, count in self._database.sentence_rows_of(ids):
-            each = self._vectors.sentence_cosines(query, first, count)
-            if each is not None:
-                found[passage_id] = each
-        return found
+        rows = self._database.sentence_rows_of(ids)
+        sentences = self._vectors.sentence_cosine_blocks(
+            query, [(first, count) for _, first, count in rows]
+        )
+        return {
+            passage_id: each
+            for (passage_id, *_), each in zip(rows, sentences, strict=True)
+            if each is not None
+        }
 
     def passage_frequency(self, forms: tuple[str, ...]) -> int:
         """In how many citable passages any of the (normalised) forms of a term occurs
