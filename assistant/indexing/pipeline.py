@@ -142,13 +142,15 @@ def _record_unchanged(
 
 @dataclass
 class Plan:
-    """What the second read of the spool measured: the passages to embed and the
-    work they are, in word pieces, in all and in each part (the time left is told
-    from the tokens left: a part of long passages takes longer than one of short)."""
+    """What the second read of the spool found: each part's boilerplate flags (a byte
+    per passage), whom speakers speak for, and the passages to embed and the work
+    they are in word pieces, in all and in each part (the time left is told from the
+    tokens left: a part of long passages takes longer than one of short)."""
 
     passages: int = 0
     tokens: int = 0
     part_tokens: list[int] = field(default_factory=list)
+    part_flags: list[bytes] = field(default_factory=list)
     book: speakers.SideBook = field(default_factory=speakers.SideBook)
 
 
@@ -168,9 +170,8 @@ def _stream(write: Write, gathered: Gathered, corpus: Corpus, report: BuildRepor
         for number, (documents, passages) in enumerate(parts(corpus.spool, whole_sources)):
             tracker.start_part(number, passages)
             part_write = dataclasses.replace(write, progress=tracker)
-            batch, embedded = _prepare(
-                part_write, gathered, corpus, plan, (documents, passages), first
-            )
+            _apply_flags(passages, plan.part_flags[number])
+            batch, embedded = _prepare(part_write, gathered, plan, (documents, passages), first)
             _count(report, batch, embedded)
             write.store.add(batch)
             first += len(passages)
@@ -184,12 +185,18 @@ def _stream(write: Write, gathered: Gathered, corpus: Corpus, report: BuildRepor
 
 
 def _plan(corpus: Corpus, whole_sources: bool) -> Plan:
-    """Pass two: each part marked as pass three will mark it; whom speakers speak for
-    learnt from every citable passage; the passages to embed and their tokens."""
+    """Pass two: each part's passages marked (site boilerplate), whom speakers speak
+    for learnt from every citable passage, the passages to embed and their tokens.
+
+    Tokens are estimated from words (``chunks.approximate_token_count``, 1.4 word
+    pieces a word): counting them exactly would run the tokenizer over every passage
+    once more (3.3 s per 6,000 passages), for a time-left figure that only needs
+    their proportions."""
     plan = Plan()
     for documents, passages in parts(corpus.spool, whole_sources):
         titles = {document.doc_id: document.title for document in documents}
         mark_site_boilerplate(passages, {d.doc_id: d for d in documents}, corpus.repeats)
+        plan.part_flags.append(bytes(p.chunk.is_boilerplate for p in passages))
         tokens = 0
         for passage in passages:
             if passage.chunk.is_boilerplate:
@@ -198,21 +205,27 @@ def _plan(corpus: Corpus, whole_sources: bool) -> Plan:
             if passage.vector is None and passage.stored_rows is None:
                 plan.passages += 1
                 text = embedding_text(titles.get(passage.doc_id), passage.chunk.text)
-                tokens += embeddings.count_tokens(text)
+                tokens += chunking.approximate_token_count(text)
         plan.part_tokens.append(tokens)
         plan.tokens += tokens
     return plan
 
 
+def _apply_flags(passages: list[PendingPassage], flags: bytes) -> None:
+    """The boilerplate flags pass two found, on the same part read again."""
+    for passage, flag in zip(passages, flags, strict=True):
+        if bool(flag) != passage.chunk.is_boilerplate:
+            passage.chunk = dataclasses.replace(passage.chunk, is_boilerplate=bool(flag))
+
+
 def _prepare(
-    write: Write, gathered: Gathered, corpus: Corpus, plan: Plan, part, first: int
+    write: Write, gathered: Gathered, plan: Plan, part, first: int
 ) -> tuple[WriteBatch, int]:
-    """One part as the store writer stores it (site boilerplate marked, vectors
-    reused or embedded, statements found; passage ids from ``first``), and how many
-    of its passages were embedded."""
+    """One part, marked, as the store writer stores it (vectors reused or embedded,
+    statements found; passage ids from ``first``), and how many of its passages were
+    embedded."""
     documents, pending = part
     by_id = {document.doc_id: document for document in documents}
-    mark_site_boilerplate(pending, by_id, corpus.repeats)
     citable = [p for p in pending if not p.chunk.is_boilerplate]
     _reuse_vectors(gathered.previous, citable)
     to_embed = [p for p in citable if p.vector is None or p.sentence_vectors is None]
