@@ -159,22 +159,23 @@ def _stream(write: Write, gathered: Gathered, corpus: Corpus, report: BuildRepor
     parts. Whatever stops the write (an error, Ctrl-C) aborts the store writer, so
     the current index stays as it was."""
     whole_sources = getattr(write.store, "whole_sources", False)
-    plan = _plan(corpus, whole_sources)
+    plan = _plan(corpus, whole_sources, write.progress)
     needed = generation_bytes(
         corpus.text_bytes, plan.passages, corpus.sentences, write.model.dimension
     )
     write.store.begin(write.model, needed)
     try:
         tracker = _EmbeddingProgress(write.progress, plan)
+        if write.progress and plan.passages:
+            progress_detail(write.progress, work=(0, plan.tokens))
+            write.progress("embedding", 0, plan.passages)  # the stage's clock starts here
         first = 0
-        for number, (documents, passages) in enumerate(parts(corpus.spool, whole_sources)):
-            tracker.start_part(number, passages)
-            part_write = dataclasses.replace(write, progress=tracker)
-            _apply_flags(passages, plan.part_flags[number])
-            batch, embedded = _prepare(part_write, gathered, plan, (documents, passages), first)
-            _count(report, batch, embedded)
-            write.store.add(batch)
-            first += len(passages)
+        part_write = dataclasses.replace(write, progress=tracker)
+        for number, part in enumerate(parts(corpus.spool, whole_sources)):
+            tracker.start_part(number, part[1])
+            _apply_flags(part[1], plan.part_flags[number])
+            first += _store_part(part_write, gathered, plan, report, part, first)
+            del part  # the next part is read while this one would still be held
         report.documents = corpus.documents
         if write.progress:
             write.progress("writing", 0, 1)
@@ -184,7 +185,7 @@ def _stream(write: Write, gathered: Gathered, corpus: Corpus, report: BuildRepor
         raise
 
 
-def _plan(corpus: Corpus, whole_sources: bool) -> Plan:
+def _plan(corpus: Corpus, whole_sources: bool, progress: ProgressCallback | None) -> Plan:
     """Pass two: each part's passages marked (site boilerplate), whom speakers speak
     for learnt from every citable passage, the passages to embed and their tokens.
 
@@ -193,7 +194,11 @@ def _plan(corpus: Corpus, whole_sources: bool) -> Plan:
     once more (3.3 s per 6,000 passages), for a time-left figure that only needs
     their proportions."""
     plan = Plan()
+    seen = 0
     for documents, passages in parts(corpus.spool, whole_sources):
+        if progress:
+            progress("preparing", seen, corpus.passages)
+        seen += len(passages)
         titles = {document.doc_id: document.title for document in documents}
         mark_site_boilerplate(passages, {d.doc_id: d for d in documents}, corpus.repeats)
         plan.part_flags.append(bytes(p.chunk.is_boilerplate for p in passages))
@@ -208,7 +213,19 @@ def _plan(corpus: Corpus, whole_sources: bool) -> Plan:
                 tokens += chunking.approximate_token_count(text)
         plan.part_tokens.append(tokens)
         plan.tokens += tokens
+    if progress:
+        progress("preparing", seen, corpus.passages)
     return plan
+
+
+def _store_part(
+    write: Write, gathered: Gathered, plan: Plan, report: BuildReport, part, first: int
+) -> int:
+    """One part prepared, counted and handed to the store writer; its passage count."""
+    batch, embedded = _prepare(write, gathered, plan, part, first)
+    _count(report, batch, embedded)
+    write.store.add(batch)
+    return len(batch.passages)
 
 
 def _apply_flags(passages: list[PendingPassage], flags: bytes) -> None:

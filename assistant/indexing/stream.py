@@ -70,6 +70,7 @@ class Corpus:
     ids: dict[str, str] = field(default_factory=dict)
     repeats: boilerplate.SiteRepeats = field(default_factory=boilerplate.SiteRepeats)
     documents: int = 0
+    passages: int = 0
     text_bytes: int = 0  # the documents' text, for the disk-full estimate
     sentences: int = 0
 
@@ -83,6 +84,7 @@ class Corpus:
             self.repeats.add(document, [p.chunk for p in by_doc.get(document.doc_id, [])])
             self.text_bytes += len(document.text.encode("utf-8", "surrogatepass"))
         self.documents += len(documents)
+        self.passages += len(passages)
         self.sentences += sum(len(p.chunk.sentences) for p in passages)
         self.spool.add(documents, passages)
 
