@@ -118,7 +118,7 @@ def base_tree(folder: Path, commit: str) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 30_000, 100_000])
     parser.add_argument("--real", type=int, nargs="*", default=[2_000])
     parser.add_argument("--base", default=BASE)
     parser.add_argument("--no-base", action="store_true", help="measure the new build only")
