@@ -34,6 +34,7 @@ from .errors import (
     UnreadableSource,
     UsageError,
     VectorsCorruptError,
+    WriteInterrupted,
 )
 
 __version__ = "0.1.0"
@@ -75,6 +76,7 @@ __all__ = [
     "VectorsCorruptError",
     "VerifyReport",
     "WhoSaid",
+    "WriteInterrupted",
     "verify_index",
 ]
 

@@ -101,3 +101,9 @@ class UnreadableSource(Exception):
 
 class FetchFailed(UnreadableSource):
     """One URL could not be fetched or read; the message is ``URL: reason``."""
+
+
+class WriteInterrupted(KeyboardInterrupt):
+    """An index write stopped by Ctrl-C; the message says in one line what was kept
+    (the index as it was before the write, intact, or none). A KeyboardInterrupt, so
+    that whoever handles Ctrl-C still does; not an :class:`AssistantError`."""

@@ -73,6 +73,8 @@ STAGES = [
     ("assistant.ingest.chunks", "split_document", "splitting"),
     ("assistant.embeddings", "count_tokens", "  of which: counting tokens"),
     ("assistant.indexing.pipeline", "unique_ids", "unique ids"),
+    ("assistant.indexing.stream", "unique_ids", "unique ids"),
+    ("assistant.indexing.stream", "Spool.add", "the spool (write)"),
     ("assistant.indexing.pipeline", "mark_site_boilerplate", "site boilerplate"),
     ("assistant.indexing.pipeline", "statements_of", "speakers (statements)"),
     ("assistant.indexing.pipeline", "analyse_document", "per-document analysis"),

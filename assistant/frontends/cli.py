@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -99,8 +100,11 @@ class AssistantGroup(click.Group):
         except AssistantError as error:
             click.echo(f"error: {_one_line(str(error))}", err=True)
             sys.exit(exit_code(error))
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+        except KeyboardInterrupt as interrupt:
+            # An index write says what it kept (WriteInterrupted); Ctrl-C elsewhere
+            # has nothing to add.
+            said = _one_line(str(interrupt)) if str(interrupt) else ""
+            click.echo(f"interrupted: {said}" if said else "interrupted", err=True)
             sys.exit(INTERRUPTED_EXIT)
         except BrokenPipeError:
             _quiet_broken_pipe()
@@ -192,6 +196,10 @@ class _ProgressLine:
         self.drawn_at = 0.0
         self.width = 0
 
+    def detail(self, **fields) -> None:
+        """The file at hand and the work in tokens (``plan.progress_detail``)."""
+        self.figures.detail(**fields)
+
     def __call__(self, stage: str, done: int, total: int) -> None:
         import time
 
@@ -211,6 +219,7 @@ class _ProgressLine:
     def _draw(self) -> None:
         filled = int(self.figures.fraction * 20)
         line = f"[{'#' * filled}{'-' * (20 - filled)}] {self.figures.line()}"
+        line = line[: shutil.get_terminal_size().columns - 1]  # a wrapped line is not redrawn
         padding = " " * max(self.width - len(line), 0)  # wipe a longer previous line
         self.width = len(line)
         click.echo(f"\r{line}{padding}", err=True, nl=False)

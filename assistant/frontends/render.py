@@ -99,14 +99,20 @@ def citation_clipboard_text(citation) -> str:
 
 STAGES = {
     "reading": ("Reading", "files"),
+    "preparing": ("Preparing", "passages"),
     "embedding": ("Embedding", "passages"),
 }
 
 
 class ProgressFigures:
     """What a progress display shows, worked out from the indexer's (stage, done,
-    total) calls: the count, the rate and the time left, per stage. The CLI's bar and
-    the chat's build screen both show :meth:`line`."""
+    total) calls and its details (:meth:`detail`): the count, the rate, the time left
+    and the file at hand, per stage. The CLI's bar and the chat's build screen both
+    show :meth:`line`.
+
+    While embedding, the time left comes from the work left in word pieces when the
+    indexer tells it (passages differ in length: a count of passages or files would
+    promise too early), else from the count."""
 
     def __init__(self, clock=None) -> None:
         import time
@@ -117,6 +123,13 @@ class ProgressFigures:
         self._started = 0.0
         self.files_read = 0
         self.passages_embedded = 0
+        self.current: str | None = None  # the source at hand
+        self.work: tuple[int, int] | None = None  # (tokens done, tokens in all)
+
+    def detail(self, current: str | None = None, work: tuple[int, int] | None = None) -> None:
+        """The indexer's details, told before the (stage, done, total) they go with."""
+        self.current = current
+        self.work = work
 
     def update(self, stage: str, done: int, total: int) -> None:
         if stage != self.stage:
@@ -135,15 +148,23 @@ class ProgressFigures:
 
     @property
     def seconds_left(self) -> float | None:
+        if self.stage == "embedding" and self.work is not None:
+            tokens_done, tokens = self.work
+            elapsed = self._clock() - self._started
+            if tokens_done and elapsed >= 0.2:
+                return (tokens - tokens_done) * elapsed / tokens_done
+            return None
         rate = self.rate
         return (self.total - self.done) / rate if rate else None
 
     @property
     def fraction(self) -> float:
+        if self.stage == "embedding" and self.work is not None and self.work[1]:
+            return min(self.work[0] / self.work[1], 1.0)
         return min(self.done / self.total, 1.0) if self.total else 0.0
 
     def line(self) -> str:
-        """``Embedding 1,200 of 11,000 passages · 38/s · about 4 min 18 s left``."""
+        """``Embedding 1,200 of 11,000 passages · 38/s · about 4 min 18 s left · a.txt``."""
         if self.stage == "writing":
             return "Writing the index" if self.done < self.total else "Written"
         name, unit = STAGES.get(self.stage, (self.stage.capitalize(), ""))
@@ -153,6 +174,8 @@ class ProgressFigures:
             parts.append(f"{rate:,.1f}/s" if rate < 10 else f"{rate:,.0f}/s")
         if left is not None and self.done < self.total:
             parts.append(f"about {duration(left)} left")
+        if self.current and self.done < self.total:
+            parts.append(short_name(self.current))
         return " · ".join(parts)
 
 

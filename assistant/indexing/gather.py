@@ -7,13 +7,21 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..ingest import chunks as chunking
 from ..ingest.sources import ReadFigures, SkippedFile, SourceFile
 from ..storage.layout import FileEntry, stat_signature
 from ..types import SourceDocument
-from .plan import BuildReport, PendingPassage, ProgressCallback, ReusableRows, WriteOptions
+from .plan import (
+    BuildReport,
+    PendingPassage,
+    ProgressCallback,
+    ReusableRows,
+    WriteOptions,
+    progress_detail,
+)
 from .read import read_and_split, size_limit, too_big, unacceptable
 from .web import web_fields, web_rows
 
@@ -24,8 +32,8 @@ class Gathered:
     manifest will say of its sources."""
 
     previous: object | None  # the current index (a read store with its manifest), if any
-    documents: list[SourceDocument] = field(default_factory=list)
-    pending: list[PendingPassage] = field(default_factory=list)
+    # Takes each source's documents and passages as they come (to the write's spool).
+    keep: Callable[[list[SourceDocument], list[PendingPassage]], None]
     entries: dict[str, FileEntry] = field(default_factory=dict)
     # Skipped files go into the manifest with their size and mtime: until they change,
     # status and verify know them as skipped, not as new files waiting for an update.
@@ -55,8 +63,7 @@ class Gathered:
     def reuse(self, source: str) -> tuple[int, int]:
         """Take a source's documents and passages from the current index."""
         documents, passages = self.rows().for_source(source)
-        self.documents.extend(documents)
-        self.pending.extend(passages)
+        self.keep(documents, passages)
         return len(documents), len(passages)
 
     def skip(self, file: SourceFile, reason: str, report: BuildReport) -> None:
@@ -73,14 +80,17 @@ def gather(
     options: WriteOptions,
     report: BuildReport,
     progress: ProgressCallback | None,
+    keep: Callable[[list[SourceDocument], list[PendingPassage]], None],
 ) -> Gathered:
     """The index's content after this write: carried sources, ``files`` (reused when
-    unchanged, else read), then web pages and feed articles."""
-    gathered = Gathered(previous, read={file.source for file in files})
+    unchanged, else read), then web pages and feed articles, each source handed to
+    ``keep`` as it is gathered."""
+    gathered = Gathered(previous, keep, read={file.source for file in files})
     _carry(gathered, options, report)
     seen = set(gathered.entries)
     for number, file in enumerate(files, 1):
         if progress:
+            progress_detail(progress, current=file.source)
             progress("reading", number, len(files))
         if file.source in seen:
             continue
@@ -89,11 +99,21 @@ def gather(
     documents, pending, pages = web_rows(
         previous, options.web, gathered.rows, gathered.same_chunking, report
     )
-    gathered.documents.extend(documents)
-    gathered.pending.extend(pending)
+    for source_documents, source_passages in _by_source(documents, pending):
+        keep(source_documents, source_passages)
     gathered.pages = pages
     gathered.web_fields = web_fields(previous, options.web, pages)
     return gathered
+
+
+def _by_source(documents: list[SourceDocument], passages: list[PendingPassage]):
+    """Web documents and passages grouped by page, in the order met."""
+    grouped: dict[str, tuple[list, list]] = {}
+    for document in documents:
+        grouped.setdefault(document.source, ([], []))[0].append(document)
+    for passage in passages:
+        grouped.setdefault(passage.source, ([], []))[1].append(passage)
+    return list(grouped.values())
 
 
 def _carry(gathered: Gathered, options: WriteOptions, report: BuildReport) -> None:
@@ -228,8 +248,7 @@ def _read_file(
     if reason is not None:
         gathered.skip(file, reason, report)
         return False
-    gathered.documents.extend(loaded)
-    gathered.pending.extend(passages)
+    gathered.keep(loaded, passages)
     entry.documents, entry.passages = len(loaded), len(passages)
     entry.problems = problems
     _record_figures(entry, loaded, figures)

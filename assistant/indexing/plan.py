@@ -20,8 +20,25 @@ from ..ingest.sources import SUPPORTED_SUFFIXES, SkippedFile, files_under_roots
 from ..storage.layout import Manifest, ModelSpec, index_exists
 from ..types import SourceDocument
 
-# stage name, done, total
+# stage name, done, total. A callback object may also have a ``detail(current=...,
+# work=...)`` method: it is then told the source at hand and, while embedding, the
+# work done and in all in word pieces (see :func:`progress_detail`).
 ProgressCallback = Callable[[str, int, int], None]
+
+
+def progress_detail(
+    progress: ProgressCallback | None,
+    *,
+    current: str | None = None,
+    work: tuple[int, int] | None = None,
+) -> None:
+    """Tell a progress display that wants it (one with a ``detail`` method) the source
+    at hand and the work (done, total) in tokens; called before the (stage, done,
+    total) call it goes with."""
+    detail = getattr(progress, "detail", None)
+    if detail is not None:
+        detail(current=current, work=work)
+
 
 # Larger files are reported and skipped: a news corpus has no 32 MB article, and
 # reading one whole would make memory grow with the input. JSON Lines corpora
@@ -97,6 +114,9 @@ class PendingPassage:
     vector: np.ndarray | None = None  # reused from the old index, or embedded
     sentence_vectors: np.ndarray | None = None  # likewise, one row per sentence
     language: str | None = None  # as its source states it (primary subtag)
+    # A reused passage's rows in the current index (vector row, first sentence row):
+    # its vectors are read when its part is stored, not while the corpus is gathered.
+    stored_rows: tuple[int, int | None] | None = None
 
 
 @dataclass
@@ -175,12 +195,11 @@ class ReusableRows:
                 sentences=tuple((span.start, span.end) for span in passage.sentences),
                 is_head=passage.is_head,
             )
-            vector = self.previous.vector(vector_row) if vector_row is not None else None
-            reused = None
-            if vector is not None and first is not None:
-                reused = self.previous.stored_sentence_vectors(first, len(chunk.sentences))
+            stored = (vector_row, first) if vector_row is not None else None
             passages.append(
-                PendingPassage(passage.doc_id, source, chunk, vector, reused, passage.language)
+                PendingPassage(
+                    passage.doc_id, source, chunk, language=passage.language, stored_rows=stored
+                )
             )
         return self.documents.get(source, []), passages
 

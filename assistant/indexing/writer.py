@@ -10,12 +10,19 @@ the manifest is replaced. Unchanged files (same SHA-256) are not read again.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import embeddings
-from ..errors import NothingToIndexError, SourceNotFoundError, UsageError
+from ..errors import (
+    AssistantError,
+    NothingToIndexError,
+    SourceNotFoundError,
+    UsageError,
+    WriteInterrupted,
+)
 from ..ingest import chunks as chunking
 from ..ingest.limits import DEFAULT_FEED_LIMIT
 from ..ingest.sources import SkippedFile, files_under_roots, find_source_files
@@ -40,6 +47,46 @@ from .web import fetch_web, web_removed
 __all__ = ["BuildReport", "IndexWriter", "ProgressCallback", "SourceInfo", "sources_of"]
 
 
+def _says_what_was_kept(write):
+    """Ctrl-C during a write becomes :class:`WriteInterrupted`, whose one line says
+    what the index directory holds now (:func:`kept_after_interrupt`)."""
+
+    @functools.wraps(write)
+    def interruptible(self, *args, **kwargs):
+        before = _manifest_or_none(self.path)
+        try:
+            return write(self, *args, **kwargs)
+        except WriteInterrupted:
+            raise  # said already (``add`` of a new index is a build)
+        except KeyboardInterrupt:
+            raise WriteInterrupted(kept_after_interrupt(self.path, before)) from None
+
+    return interruptible
+
+
+def _manifest_or_none(path: Path) -> Manifest | None:
+    try:
+        return read_manifest(path)
+    except AssistantError:
+        return None
+
+
+def kept_after_interrupt(path: Path, before: Manifest | None) -> str:
+    """What an interrupted write kept: the index as it was (a new generation is
+    written aside and only a new manifest makes it current), or nothing at all."""
+    after = _manifest_or_none(path)
+    if after is None:
+        return f"nothing was written; there is no index at {path}"
+    documents = f"{after.documents:,} document{'s' if after.documents != 1 else ''}"
+    if before is not None and (after.generation, after.updated_at, after.store_index) == (
+        before.generation,
+        before.updated_at,
+        before.store_index,
+    ):
+        return f"nothing of this write was kept; the index at {path} is as it was ({documents})"
+    return f"the index at {path} was written before the interrupt ({documents})"
+
+
 class IndexWriter:
     """The writes of the index in the directory ``path``, embedded by ``encoder``: any
     object with ``name``, ``dimension``, ``fingerprint`` and ``encode(texts)``
@@ -58,6 +105,7 @@ class IndexWriter:
 
     # -- the writes ------------------------------------------------------------------
 
+    @_says_what_was_kept
     def build(
         self,
         paths: Sequence[str | Path],
@@ -118,6 +166,7 @@ class IndexWriter:
         ]
         return report
 
+    @_says_what_was_kept
     def update(
         self,
         progress: ProgressCallback | None = None,
@@ -155,6 +204,7 @@ class IndexWriter:
             report.warnings.extend(missing_roots(manifest.roots))
             return report
 
+    @_says_what_was_kept
     def add(
         self,
         paths: Sequence[str | Path],
@@ -217,6 +267,7 @@ class IndexWriter:
             options = WriteOptions(allow_empty, links, carried=carried, adding=True, web=web)
             return self._rewrite(manifest, roots, files, progress, _same_store(options, manifest))
 
+    @_says_what_was_kept
     def remove(
         self,
         paths: Sequence[str | Path],

@@ -20,6 +20,7 @@ says where it came from and gives an example line it matches.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -307,24 +308,54 @@ def mark_corpus(
     if the chunker's own rules say so (worked out again with :func:`own_flags`, so
     chunks read back from an index are judged like fresh ones) or if it is a short
     paragraph that documents of the same site share. Head chunks (``is_head``) keep
-    their flag.
+    their flag. (:class:`SiteRepeats` does the same a document at a time.)
     """
-    sites: dict[tuple[str, str], dict[Hashable, list[str]]] = {}
-    for key, (document, chunks) in documents.items():
+    repeats = SiteRepeats()
+    for document, chunks in documents.values():
+        repeats.add(document, chunks)
+    return {key: repeats.flags(document, chunks) for key, (document, chunks) in documents.items()}
+
+
+class SiteRepeats:
+    """What documents of one site share, learnt a document at a time: how many
+    documents of each site hold each short paragraph, kept as an 8-byte digest of the
+    paragraph and a count that stops at the number that makes furniture. This is all
+    a streaming write keeps of its corpus for the cross-document pass: every document
+    is :meth:`add`-ed once, then each is flagged with :meth:`flags`."""
+
+    def __init__(self) -> None:
+        self.holders: dict[tuple[str, str], dict[bytes, int]] = {}
+
+    def add(self, document: Any, chunks: Sequence[Any]) -> None:
         site = site_key(document.outlet, document.url, document.source)
-        texts = [c.text for c in chunks if not getattr(c, "is_head", False)]
-        sites.setdefault(site, {})[key] = texts
-    repeated: dict[tuple[str, str], set[str]] = {
-        site: repeated_across_documents(paragraphs, _MIN_DOCUMENTS[site[0]])
-        for site, paragraphs in sites.items()
-    }
-    flags: dict[Hashable, list[bool]] = {}
-    for key, (document, chunks) in documents.items():
-        shared = repeated[site_key(document.outlet, document.url, document.source)]
+        counts = self.holders.setdefault(site, {})
+        enough = _MIN_DOCUMENTS[site[0]]
+        short = {
+            _digest(text)
+            for c in chunks
+            if not getattr(c, "is_head", False) and _may_repeat(text := normalise(c.text))
+        }
+        for digest in short:
+            counts[digest] = min(counts.get(digest, 0) + 1, enough)
+
+    def flags(self, document: Any, chunks: Sequence[Any]) -> list[bool]:
+        """The boilerplate flag of each chunk (see :func:`mark_corpus`)."""
+        site = site_key(document.outlet, document.url, document.source)
+        counts = self.holders.get(site, {})
+        enough = _MIN_DOCUMENTS[site[0]]
         body = [i for i, c in enumerate(chunks) if not getattr(c, "is_head", False)]
         own = own_flags(document.text, [chunks[i] for i in body])
         result = [c.is_boilerplate for c in chunks]
         for i, flag in zip(body, own, strict=True):
-            result[i] = flag or normalise(chunks[i].text) in shared
-        flags[key] = result
-    return flags
+            text = normalise(chunks[i].text)
+            shared = _may_repeat(text) and counts.get(_digest(text), 0) >= enough
+            result[i] = flag or shared
+        return result
+
+
+def _may_repeat(text: str) -> bool:
+    return bool(text) and len(text.split()) <= REPEATED_MAX_WORDS
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()

@@ -1,8 +1,13 @@
-"""What a write hands a store: one whole index's documents, passages (with their
-vectors), statements and source hashes, already read, split, marked and embedded.
+"""What a write hands a store, one part at a time: documents, passages (with their
+vectors), statements and source hashes of whole sources, already read, split, marked
+and embedded.
 
-A store writer (:mod:`.local_writer`, :mod:`.milvus.writer`) only stores it; how the
-passages were made is the indexing package's business.
+A write streams: the store writer is begun, given the index's content in bounded
+parts (:class:`WriteBatch`, whole sources each, passage ids continuing from one part
+to the next), finished, then published with its manifest; or aborted, which leaves
+the current index as it was. A store writer (:mod:`.local_writer`,
+:mod:`.milvus.writer`) only stores what it is given; how the passages were made is
+the indexing package's business.
 """
 
 from __future__ import annotations
@@ -43,8 +48,10 @@ class NewPassage(Protocol):
 
 @dataclass
 class WriteBatch:
-    """The whole content of the index after this write. Passage ids are positions in
-    ``passages``; citable passages (not boilerplate) get vector rows in that order."""
+    """One part of the index after this write: whole sources. Passage ids are
+    ``first_passage`` plus positions in ``passages`` (they continue across parts);
+    citable passages (not boilerplate) get vector rows in that order, after those of
+    the parts before."""
 
     documents: list[SourceDocument]
     passages: Sequence[NewPassage]
@@ -55,6 +62,7 @@ class WriteBatch:
     model: ModelSpec
     passage_vectors: np.ndarray  # float32, one row per citable passage
     sentence_vectors: np.ndarray  # float16, every citable passage's sentences in order
+    first_passage: int = 0  # the id of ``passages[0]``
 
 
 @dataclass
@@ -67,9 +75,18 @@ class Written:
 
 
 class StoreWriter(Protocol):
-    """Stores a batch, then makes it the index's current content with its manifest."""
+    """Stores an index part by part aside, then makes it the index's current content
+    with its manifest. Until :meth:`publish`, the current index is untouched; after
+    :meth:`abort` (any failure, Ctrl-C) nothing of the write is left."""
 
-    def write(self, batch: WriteBatch) -> Written: ...
+    def begin(self, model: ModelSpec, needed: int = 0) -> None:
+        """Start a new generation (``needed``: about how many bytes it takes)."""
+
+    def add(self, batch: WriteBatch) -> None: ...
+
+    def finish(self) -> Written: ...
+
+    def abort(self) -> None: ...
 
     def publish(self, manifest: Manifest) -> None: ...
 

@@ -198,16 +198,44 @@ def write_database(
     passages: Sequence[NewPassage],
     statements: Iterable[tuple[int, Statement]] = (),
 ) -> None:
-    """Write a new generation's database. Passage ids are positions in ``passages``;
-    citable passages (not boilerplate) get vector rows, and their sentences rows in
-    ``sentences.npy``, in that order. ``statements`` are (passage id, statement)."""
-    db = sqlite3.connect(path)
+    """Write a new generation's database in one part (see :class:`DatabaseWriter`)."""
+    writer = DatabaseWriter(path)
     try:
-        db.execute("PRAGMA journal_mode=OFF")  # the file is not live until renamed into place
-        db.execute("PRAGMA synchronous=OFF")
-        db.executescript(SCHEMA)
-        titles = _insert_documents(db, documents)
-        citable_text, names = _insert_passages(db, passages, titles)
+        writer.add(documents, passages, statements)
+        writer.finish()
+    finally:
+        writer.close()
+
+
+class DatabaseWriter:
+    """A new generation's database, written part by part: each part's documents,
+    passages, statements and keyword rows are inserted and committed, so that what is
+    held in memory is one part. Passage ids are positions over all parts; citable
+    passages (not boilerplate) get vector rows, and their sentences rows in
+    ``sentences.npy``, in that order. The file is not live until its generation is
+    renamed into place, so it is written without a journal."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db: sqlite3.Connection | None = sqlite3.connect(path)
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.executescript(SCHEMA)
+        self.passages = 0
+        self.vector_row = 0
+        self.sentence_row = 0
+
+    def add(
+        self,
+        documents: Sequence[SourceDocument],
+        passages: Sequence[NewPassage],
+        statements: Iterable[tuple[int, Statement]] = (),
+    ) -> None:
+        """One part: whole documents and their passages (ids continue from the last
+        part); ``statements`` are (passage id, statement)."""
+        db = self.db
+        titles, rowids = _insert_documents(db, documents)
+        citable_text, names = self._insert_passages(passages, titles)
         db.executemany(
             "INSERT INTO statements (passage_id, start, end, speaker, side) VALUES (?, ?, ?, ?, ?)",
             (
@@ -215,7 +243,7 @@ def write_database(
                 for passage_id, said in statements
             ),
         )
-        _insert_document_keywords(db, citable_text, titles)
+        _insert_document_keywords(db, citable_text, titles, rowids)
         db.executemany(
             "INSERT OR IGNORE INTO name_keys VALUES (?, ?)",
             (
@@ -224,21 +252,42 @@ def write_database(
                 for key in keywords.deletion_keys(name, keywords.variant_depth(name))
             ),
         )
-        fault_point("database-commit")
         db.commit()
-    finally:
-        db.close()
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
+
+    def _insert_passages(
+        self, passages: Sequence[NewPassage], titles: dict[str, str]
+    ) -> tuple[dict[str, list[str]], set[str]]:
+        first = self.passages
+        self.passages += len(passages)
+        rows = (first, self.vector_row, self.sentence_row)
+        citable_text, names, (self.vector_row, self.sentence_row) = _insert_passages(
+            self.db, passages, titles, rows
+        )
+        return citable_text, names
+
+    def finish(self) -> None:
+        fault_point("database-commit")
+        self.db.commit()
+        self.close()
+        with open(self.path, "rb") as handle:
+            os.fsync(handle.fileno())
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
 
 
-def _insert_documents(db: sqlite3.Connection, documents: Sequence[SourceDocument]) -> dict:
+def _insert_documents(
+    db: sqlite3.Connection, documents: Sequence[SourceDocument]
+) -> tuple[dict[str, str], dict[str, int]]:
     """The documents' rows; returns their titles by id (the passages' keyword rows
-    carry them)."""
+    carry them) and their rowids (the documents' keyword rows take them)."""
     titles: dict[str, str] = {}
+    rowids: dict[str, int] = {}
     for document in documents:
         titles[document.doc_id] = document.title or ""
-        db.execute(
+        cursor = db.execute(
             "INSERT INTO documents (doc_id, source, title, outlet, byline, published, url,"
             " text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -252,18 +301,23 @@ def _insert_documents(db: sqlite3.Connection, documents: Sequence[SourceDocument
                 document.text,
             ),
         )
-    return titles
+        rowids[document.doc_id] = cursor.lastrowid
+    return titles, rowids
 
 
 def _insert_passages(
-    db: sqlite3.Connection, passages: Sequence[NewPassage], titles: dict[str, str]
-) -> tuple[dict[str, list[str]], set[str]]:
-    """The passages' rows, and the keyword rows of the citable ones; returns the
-    citable text of each document and the names found in it."""
+    db: sqlite3.Connection,
+    passages: Sequence[NewPassage],
+    titles: dict[str, str],
+    rows: tuple[int, int, int],
+) -> tuple[dict[str, list[str]], set[str], tuple[int, int]]:
+    """The passages' rows, and the keyword rows of the citable ones, from ``rows``
+    (the first passage id, vector row and sentence row); returns the citable text of
+    each document, the names found in it, and the next vector and sentence rows."""
     names: set[str] = set()
-    vector_row = sentence_row = 0
+    first_id, vector_row, sentence_row = rows
     citable_text: dict[str, list[str]] = {}
-    for passage_id, passage in enumerate(passages):
+    for passage_id, passage in enumerate(passages, first_id):
         chunk = passage.chunk
         row_for_vector = first_sentence = None
         if not chunk.is_boilerplate:
@@ -300,14 +354,17 @@ def _insert_passages(
                 getattr(passage, "language", None),
             ),
         )
-    return citable_text, names
+    return citable_text, names, (vector_row, sentence_row)
 
 
 def _insert_document_keywords(
-    db: sqlite3.Connection, citable_text: dict[str, list[str]], titles: dict[str, str]
+    db: sqlite3.Connection,
+    citable_text: dict[str, list[str]],
+    titles: dict[str, str],
+    rowids: dict[str, int],
 ) -> None:
     """Each document's citable text as one keyword row (document-level BM25)."""
-    for rowid, doc_id in db.execute("SELECT rowid, doc_id FROM documents").fetchall():
+    for doc_id, rowid in rowids.items():
         if doc_id in citable_text:
             db.execute(
                 "INSERT INTO documents_fts(rowid, body, title) VALUES (?, ?, ?)",

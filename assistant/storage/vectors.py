@@ -45,13 +45,26 @@ REFINE_POOL = 100
 
 def make_vector_index(vectors: np.ndarray):
     """Exact search up to EXACT_SEARCH_LIMIT vectors; IVF with 8-bit codes above."""
+    count, dimension = vectors.shape
+    return build_vector_index(
+        count,
+        dimension,
+        lambda rows: vectors[rows],
+        lambda first, size: vectors[first : first + size],
+    )
+
+
+def build_vector_index(count: int, dimension: int, rows_of, block_of):
+    """The search structure of ``count`` vectors, read through ``rows_of(indices)``
+    and ``block_of(first, size)``: from memory, or a file a block at a time (a write
+    never holds every vector, only what FAISS keeps: the vectors of an exact index,
+    the 8-bit codes of an IVF one)."""
     import faiss
 
-    count, dimension = vectors.shape
     if count <= EXACT_SEARCH_LIMIT:
         index = faiss.IndexFlatIP(dimension)
-        if count:
-            index.add(vectors)
+        for start in range(0, count, ADD_BLOCK):
+            index.add(np.ascontiguousarray(block_of(start, ADD_BLOCK), dtype=np.float32))
         return index, "flat"
     lists = ivf_list_count(count)
     faiss.omp_set_num_threads(os.cpu_count() or 1)  # training and adding use every core
@@ -60,13 +73,17 @@ def make_vector_index(vectors: np.ndarray):
         quantizer, dimension, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
     )
     # A deterministic sample of about 40 vectors per list trains k-means well enough.
-    sample = vectors[:: max(1, count // (40 * lists))]
+    sample = rows_of(np.arange(0, count, max(1, count // (40 * lists))))
     index.cp.niter = 10
-    index.train(np.ascontiguousarray(sample))
-    for start in range(0, count, 100_000):
-        index.add(vectors[start : start + 100_000])
+    index.train(np.ascontiguousarray(sample, dtype=np.float32))
+    for start in range(0, count, ADD_BLOCK):
+        index.add(np.ascontiguousarray(block_of(start, ADD_BLOCK), dtype=np.float32))
     faiss.omp_set_num_threads(1)
     return index, f"ivf{lists},sq8"
+
+
+# Vectors added to a FAISS index at a time (15 MiB of 384-dimensional float32).
+ADD_BLOCK = 10_000
 
 
 def ivf_list_count(count: int) -> int:
@@ -336,10 +353,24 @@ def write_array(path: Path, array: np.ndarray) -> None:
 def write_vectors(directory: Path, vectors: np.ndarray) -> str:
     """vectors.npy (full precision) and vectors.faiss (the search structure); returns
     the kind of search structure (the manifest's ``vector_index``)."""
+    write_array(directory / RAW_VECTORS_NAME, vectors.astype(np.float32, copy=False))
+    return write_vector_index(directory)
+
+
+def write_vector_index(directory: Path) -> str:
+    """vectors.faiss made from the vectors.npy beside it, read a block at a time;
+    returns the kind of search structure (the manifest's ``vector_index``)."""
     import faiss
 
-    write_array(directory / RAW_VECTORS_NAME, vectors.astype(np.float32, copy=False))
-    index, kind = make_vector_index(vectors)
+    raw_path = directory / RAW_VECTORS_NAME
+    raw = load_raw_vectors(raw_path)
+    reader = RowReader(raw_path, raw)
+    try:
+        count, dimension = raw.shape
+        index, kind = build_vector_index(count, dimension, reader.rows, reader.block)
+    finally:
+        reader.close()
+        del raw
     with open(directory / VECTORS_NAME, "wb", opener=private_opener) as handle:
         written = 0
 
@@ -355,6 +386,48 @@ def write_vectors(directory: Path, vectors: np.ndarray) -> str:
         handle.flush()
         os.fsync(handle.fileno())
     return kind
+
+
+class ArrayFile:
+    """A ``.npy`` file of rows written as they come: the header first (numpy leaves
+    room in it for the row count to grow), rows appended, the header rewritten with
+    the final count on :meth:`close`. Nothing but the rows of one append is held."""
+
+    def __init__(self, path: Path, dimension: int, dtype) -> None:
+        self.path = path
+        self.dimension = dimension
+        self.dtype = np.dtype(dtype)
+        self.count = 0
+        self.handle = open(path, "wb", opener=private_opener)  # noqa: SIM115 - closed in close()
+        self.header_bytes = self._header(0)
+        self.handle.write(self.header_bytes)
+
+    def _header(self, count: int) -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        header = {"descr": self.dtype.str, "fortran_order": False, "shape": (count, self.dimension)}
+        np.lib.format.write_array_header_1_0(buffer, header)
+        return buffer.getvalue()
+
+    def append(self, rows: np.ndarray) -> None:
+        rows = np.ascontiguousarray(rows, dtype=self.dtype).reshape(-1, self.dimension)
+        self.handle.write(rows.tobytes())
+        self.count += len(rows)
+
+    def close(self) -> None:
+        """The header with the final count, then the file to disk."""
+        header = self._header(self.count)
+        if len(header) != len(self.header_bytes):  # numpy's room for growth ran out
+            raise ValueError(f"{self.path.name}: a header of {self.count:,} rows does not fit")
+        self.handle.seek(0)
+        self.handle.write(header)
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+
+    def discard(self) -> None:
+        self.handle.close()
 
 
 def write_sentence_vectors(directory: Path, vectors: np.ndarray) -> None:

@@ -139,9 +139,10 @@ class BuildScreen(Screen):
     BINDINGS = [Binding("q", "app.quit", "Quit")]
 
     class Progress(Message):
-        def __init__(self, stage: str, done: int, total: int) -> None:
+        def __init__(self, stage: str, done: int, total: int, details: dict | None = None) -> None:
             super().__init__()
             self.stage, self.done, self.total = stage, done, total
+            self.details = details or {}  # the file at hand, the work in tokens
 
     class Finished(Message):
         pass
@@ -176,8 +177,21 @@ class BuildScreen(Screen):
     def run_build(self) -> None:
         from ...indexing.writer import IndexWriter
 
-        def progress(stage: str, done: int, total: int) -> None:
-            self.post_message(self.Progress(stage, done, total))
+        screen = self
+
+        class Reporter:
+            """The indexer's progress, details included, as messages to the screen."""
+
+            details: dict = {}
+
+            def detail(self, **fields) -> None:
+                self.details = fields
+
+            def __call__(self, stage: str, done: int, total: int) -> None:
+                screen.post_message(screen.Progress(stage, done, total, self.details))
+                self.details = {}
+
+        progress = Reporter()
 
         try:
             if self.sources is None:
@@ -190,6 +204,7 @@ class BuildScreen(Screen):
             self.post_message(self.Finished())
 
     def on_build_screen_progress(self, message: Progress) -> None:
+        self.figures.detail(**message.details)
         self.figures.update(message.stage, message.done, message.total)
         self.query_one("#build-stage", Label).update(plain(self.figures.line()))
         self.query_one("#build-progress", ProgressBar).update(

@@ -552,8 +552,11 @@ class MilvusStoreWriter:
 
     Passage ids are the positions in the batch, as the local database numbers them.
     The directory keeps only the manifest. (``fresh`` is the seam's: every write here
-    is whole.)
+    is whole.) Parts it is given hold whole sources (``whole_sources``): a source's
+    rows and the digest its documents carry are written in one go.
     """
+
+    whole_sources = True
 
     def __init__(
         self,
@@ -571,35 +574,63 @@ class MilvusStoreWriter:
         # The generations are the directory's own: a copy of an index directory
         # never drops the collections the original names.
         self.generation = new_generation(index_name_for(index_dir))
+        self._writer: MilvusWriter | None = None
+        self._private = None  # the store's files made private while it is written
 
     def open_current(self, manifest: Manifest) -> MilvusCurrent:
         return MilvusCurrent(manifest, self.expected)
 
-    def write(self, batch: WriteBatch) -> Written:
-        """Every source into the new generation's collections (no manifest names
-        them yet); a write that fails drops them at once."""
+    def begin(self, model: ModelSpec, needed: int = 0) -> None:
+        """The new generation's collections (no manifest names them yet)."""
         target = parse_store_uri(self.store)
-        with private_files(target):
-            writer = MilvusWriter(connect(target), self.generation, target)
-            try:
-                model = batch.model
-                writer.create(model.name, model.dimension, model.fingerprint, replace=True)
-                layout.fault_point("milvus-collections-created")
-                for source, (documents, passages) in records_by_source(batch).items():
-                    digest = source_digest(batch.source_hashes[source], documents, passages)
-                    writer.write_source(
-                        source, digest, documents, passages, keep_ids=True, replace=False
-                    )
-                    layout.fault_point("milvus-source-written")
-                writer.finish()
-            except BaseException:
-                with contextlib.suppress(Exception):  # the next write drops them otherwise
-                    writer.drop()
-                raise
-            finally:
-                writer.client.close()
+        self._private = private_files(target)
+        self._private.__enter__()
+        try:
+            self._writer = MilvusWriter(connect(target), self.generation, target)
+            self._writer.create(model.name, model.dimension, model.fingerprint, replace=True)
+            layout.fault_point("milvus-collections-created")
+        except BaseException:
+            self.abort()
+            raise
+
+    def add(self, batch: WriteBatch) -> None:
+        """A part's sources into the new collections; a failure drops them at once."""
+        try:
+            for source, (documents, passages) in records_by_source(batch).items():
+                digest = source_digest(batch.source_hashes[source], documents, passages)
+                self._writer.write_source(
+                    source, digest, documents, passages, keep_ids=True, replace=False
+                )
+                layout.fault_point("milvus-source-written")
+        except BaseException:
+            self.abort()
+            raise
+
+    def finish(self) -> Written:
+        try:
+            self._writer.finish()
+        except BaseException:
+            self.abort()
+            raise
+        self._close()
         layout.fault_point("milvus-written")
         return Written()
+
+    def abort(self) -> None:
+        """Drop the new collections (the next write drops them otherwise)."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.drop()
+        self._close()
+
+    def _close(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.client.close()
+            self._writer = None
+        if self._private is not None:
+            private, self._private = self._private, None
+            private.__exit__(None, None, None)
 
     def publish(self, manifest: Manifest) -> None:
         """The manifest names the new collections; then the index's older ones go,
@@ -667,7 +698,7 @@ def records_by_source(batch: WriteBatch) -> dict[str, tuple[list, list]]:
             document.url,
         )
         rows.setdefault(document.source, ([], []))[0].append(DocumentRecord(meta, document.text))
-    for passage_id, item in enumerate(batch.passages):
+    for passage_id, item in enumerate(batch.passages, batch.first_passage):
         record = passage_record(passage_id, item, said.get(passage_id, []))
         rows.setdefault(item.source, ([], []))[1].append(record)
     return rows
