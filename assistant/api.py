@@ -107,7 +107,8 @@ class Index:
             manifest = layout.read_manifest(self.path)
             encoder = self._encoder or bundled_encoder(manifest.model_fingerprint)
             try:
-                self._store: ReadStore = open_reader(self.path, expected=model_spec(encoder))
+                expected = model_spec(encoder)
+                self._store: ReadStore = open_reader(self.path, manifest, expected=expected)
                 break
             except IndexIncompatibleError:
                 # A writer may have swapped in an index of the other precision between

@@ -11,10 +11,13 @@ Both produce L2-normalised mean-pooled vectors; the tests check cosine >= 0.9999
 between them on every seeds paragraph.
 
 The ONNX model comes in two precisions: ``fp32`` (the export as it is, the default)
-and ``int8`` (its weights quantised by ``onnxruntime.quantization.quantize_dynamic``),
-chosen by ``ASSISTANT_MODEL_PRECISION`` or ``OnnxEncoder(precision=...)``. An index
-records the precision it was embedded with in its manifest's model fingerprint
-(``...-int8``), so it is queried with the same one.
+and ``int8`` (its weights quantised by ``onnxruntime.quantization.quantize_dynamic``;
+about 2x the rate, but 2 of 85 news-dev first answers lost with the answer weights
+fitted on fp32 vectors: BENCHMARKS.md, "int8"), chosen for new indexes by
+``ASSISTANT_MODEL_PRECISION`` or ``OnnxEncoder(precision=...)``. An index records the
+precision it was embedded with in its manifest's model fingerprint (``...-int8``; fp32
+keeps the plain name), and it is queried, updated and verified at that precision
+whatever is chosen now (:func:`bundled_fingerprint`).
 """
 
 from __future__ import annotations
