@@ -46,7 +46,8 @@ PRECISION_VARIABLE = "ASSISTANT_MODEL_PRECISION"
 # How a build makes sentence vectors: each sentence embedded on its own ("separate"), or
 # pooled from its passage's token states in the passage's one model pass ("pooled":
 # about half the model's work, but with the answer weights fitted on separate vectors
-# it lost 2 of 85 news-dev and 2 of 16 seeds-dev first answers; BENCHMARKS.md, "int8").
+# it lost 2 of 85 news-dev and 2 of 16 seeds-dev first answers: BENCHMARKS.md,
+# "Sentence vectors and int8").
 SENTENCE_MODES = ("separate", "pooled")
 SENTENCE_VARIABLE = "ASSISTANT_SENTENCE_VECTORS"
 
