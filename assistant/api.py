@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import UsageError
+from .embeddings import bundled_encoder
+from .errors import AssistantError, IndexIncompatibleError, UsageError
 from .indexing.plan import SourceInfo, model_spec, source_paths
 from .storage import layout
 from .storage.backend import open_reader
@@ -99,8 +100,22 @@ class Index:
             self.reload()
 
     def _open_store(self) -> None:
-        """The store the directory's manifest names, and that manifest."""
-        self._store: ReadStore = open_reader(self.path, expected=model_spec(self._encoder))
+        """The store the directory's manifest names, that manifest, and the encoder
+        questions are embedded with: the injected one, else the bundled model at the
+        precision the index was embedded with (an fp32 index stays fp32)."""
+        for attempt in (1, 2):
+            manifest = layout.read_manifest(self.path)
+            encoder = self._encoder or bundled_encoder(manifest.model_fingerprint)
+            try:
+                expected = model_spec(encoder)
+                self._store: ReadStore = open_reader(self.path, manifest, expected=expected)
+                break
+            except IndexIncompatibleError:
+                # A writer may have swapped in an index of the other precision between
+                # the two reads of the manifest: read it again, once.
+                if attempt == 2 or layout.read_manifest(self.path) == manifest:
+                    raise
+        self._query_encoder = encoder
         self._manifest = self._store.manifest
 
     def reload(self) -> None:
@@ -109,11 +124,11 @@ class Index:
             # The old store is not closed here: a query in another thread may still be
             # reading it. Its connection closes when the last reference goes.
             self._open_store()
-            encoder = self._retriever.encoder if self._retriever else None
+            engine = self._retriever is not None
             self._retriever = self._answerer = None
             self._generators = {}
-            if encoder is not None:
-                self._make_engine(encoder)
+            if engine:  # the bundled model's sessions are shared: nothing loads again
+                self._make_engine()
 
     # -- querying ----------------------------------------------------------------
 
@@ -121,7 +136,7 @@ class Index:
         from .query.extractive import ExtractiveAnswerer
         from .query.retrieval import Retriever
 
-        self._retriever = Retriever(self._store, encoder or self._encoder)
+        self._retriever = Retriever(self._store, encoder or self._query_encoder)
         self._answerer = ExtractiveAnswerer(self._store, self._retriever)
 
     @property
@@ -355,4 +370,8 @@ def verify_index(index_dir: str | Path, encoder=None) -> VerifyReport:
     on disk (see :mod:`assistant.storage.verify`)."""
     from .storage.verify import verify_index as verify_store
 
-    return verify_store(index_dir, model_spec(encoder), source_paths)
+    try:
+        recorded = layout.read_manifest(Path(index_dir)).model_fingerprint
+    except AssistantError:
+        recorded = None  # the check of the manifest itself says what is wrong
+    return verify_store(index_dir, model_spec(encoder, recorded), source_paths)

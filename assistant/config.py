@@ -133,6 +133,7 @@ class Settings:
     fault_marker: str | None = None
     model_precision: str | None = None  # None: fp32 (embeddings.DEFAULT_PRECISION)
     onnx_threads: int | None = None  # None: one a core, up to 4
+    sentence_vectors: str | None = None  # None: separate (embeddings.SENTENCE_MODES)
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -159,6 +160,7 @@ class Settings:
             fault_marker=env.get("ASSISTANT_FAULT_MARKER"),
             model_precision=env.get("ASSISTANT_MODEL_PRECISION", "").strip() or None,
             onnx_threads=_positive_int(env.get("ASSISTANT_ONNX_THREADS", "")),
+            sentence_vectors=env.get("ASSISTANT_SENTENCE_VECTORS", "").strip() or None,
         )
 
     # -- places derived from the user directory -----------------------------------------

@@ -11,10 +11,13 @@ Both produce L2-normalised mean-pooled vectors; the tests check cosine >= 0.9999
 between them on every seeds paragraph.
 
 The ONNX model comes in two precisions: ``fp32`` (the export as it is, the default)
-and ``int8`` (its weights quantised by ``onnxruntime.quantization.quantize_dynamic``),
-chosen by ``ASSISTANT_MODEL_PRECISION`` or ``OnnxEncoder(precision=...)``. An index
-records the precision it was embedded with in its manifest's model fingerprint
-(``...-int8``), so it is queried with the same one.
+and ``int8`` (its weights quantised by ``onnxruntime.quantization.quantize_dynamic``;
+about 2x the rate, but 2 of 85 news-dev first answers lost with the answer weights
+fitted on fp32 vectors: BENCHMARKS.md, "int8"), chosen for new indexes by
+``ASSISTANT_MODEL_PRECISION`` or ``OnnxEncoder(precision=...)``. An index records the
+precision it was embedded with in its manifest's model fingerprint (``...-int8``; fp32
+keeps the plain name), and it is queried, updated and verified at that precision
+whatever is chosen now (:func:`bundled_fingerprint`).
 """
 
 from __future__ import annotations
@@ -40,8 +43,13 @@ MAX_SEQ_LENGTH = 256
 PRECISIONS = ("fp32", "int8")
 DEFAULT_PRECISION = "fp32"
 PRECISION_VARIABLE = "ASSISTANT_MODEL_PRECISION"
-# Texts whose lengths are counted together before a build's texts are sorted by length.
-LENGTH_SLICE = 2048
+# How a build makes sentence vectors: each sentence embedded on its own ("separate"), or
+# pooled from its passage's token states in the passage's one model pass ("pooled":
+# about half the model's work, but with the answer weights fitted on separate vectors
+# it lost 2 of 85 news-dev and 2 of 16 seeds-dev first answers: BENCHMARKS.md,
+# "Sentence vectors and int8").
+SENTENCE_MODES = ("separate", "pooled")
+SENTENCE_VARIABLE = "ASSISTANT_SENTENCE_VECTORS"
 
 Progress = Callable[[int, int], None]
 
@@ -77,9 +85,94 @@ def encode_many(
     return np.asarray(vectors, dtype=np.float32)
 
 
+def encode_passages(
+    encoder: Encoder,
+    texts: Sequence[str],
+    sentence_spans: Sequence[Sequence[tuple[int, int]]],
+    progress: Progress | None = None,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A vector per text and, per text, one per sentence (its character spans).
+
+    Each sentence is embedded as a text of its own, unless ``$ASSISTANT_SENTENCE_VECTORS``
+    is ``pooled`` and the encoder can pool them from their text's own token states (the
+    bundled model: one model pass, :mod:`assistant.passage_vectors`).
+    """
+    pooled = getattr(encoder, "encode_passages", None)
+    if pooled is not None and sentence_mode() == "pooled":
+        return pooled(texts, sentence_spans, progress=progress)
+    sentences = [
+        text[start:end]
+        for text, spans in zip(texts, sentence_spans, strict=True)
+        for start, end in spans
+    ]
+    vectors = encode_many(encoder, [*texts, *sentences], progress=progress)
+    counts = np.cumsum([len(texts), *(len(spans) for spans in sentence_spans)])
+    return vectors[: len(texts)], np.split(vectors, counts)[1:-1]
+
+
 def default_encoder() -> Encoder:
-    """The bundled all-MiniLM-L6-v2 through ONNX Runtime, one per process."""
+    """The bundled all-MiniLM-L6-v2 through ONNX Runtime at the configured precision,
+    one per process."""
     return shared_onnx_encoder()
+
+
+def precision_of(fingerprint: str) -> str:
+    """The precision a bundled model's fingerprint names (see :func:`model_fingerprint`)."""
+    return "int8" if fingerprint.endswith("-int8") else "fp32"
+
+
+def bundled_fingerprint(recorded: str | None = None) -> str:
+    """The fingerprint the bundled model works under for an index whose manifest
+    records ``recorded`` (None: no index yet, a build).
+
+    Where ``recorded`` is this model's at either precision, the index keeps the
+    precision it was embedded with: questions, updates and additions embed at that
+    precision, so an index built before int8 became the default still opens, answers
+    and updates. An empty fingerprint is an index written before fingerprints were
+    recorded (fp32, the only precision then). Anything else is another model: the
+    configured precision's fingerprint, which the index's check then refuses.
+    """
+    if recorded is None:
+        return model_fingerprint()
+    if recorded in {"", *(model_fingerprint(precision) for precision in PRECISIONS)}:
+        return recorded or model_fingerprint("fp32")
+    return model_fingerprint()
+
+
+class BundledEncoder:
+    """The bundled model at the precision ``fingerprint`` names, loaded when it first
+    embeds (ONNX Runtime costs a few hundred ms to load: opening an index does not)."""
+
+    name = MODEL_NAME
+    dimension = DIMENSION
+
+    def __init__(self, fingerprint: str) -> None:
+        self.fingerprint = fingerprint
+        self.precision = precision_of(fingerprint)
+
+    @property
+    def loaded(self) -> OnnxEncoder:
+        return shared_onnx_encoder(self.precision)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.loaded.encode(texts)
+
+    def encode_many(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        return self.loaded.encode_many(texts, progress=progress)
+
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        sentence_spans: Sequence[Sequence[tuple[int, int]]],
+        progress: Progress | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        return self.loaded.encode_passages(texts, sentence_spans, progress=progress)
+
+
+def bundled_encoder(recorded: str | None = None) -> BundledEncoder:
+    """The bundled model for an index whose manifest records the fingerprint
+    ``recorded`` (see :func:`bundled_fingerprint`), loaded on first use."""
+    return BundledEncoder(bundled_fingerprint(recorded))
 
 
 @lru_cache(maxsize=1)
@@ -106,6 +199,19 @@ def model_precision(precision: str | None = None) -> str:
         raise UsageError(
             f"unknown model precision {chosen!r}",
             hint=f"{PRECISION_VARIABLE} is one of {', '.join(PRECISIONS)}",
+        )
+    return chosen
+
+
+def sentence_mode() -> str:
+    """``$ASSISTANT_SENTENCE_VECTORS`` (see ``SENTENCE_MODES``), else separate."""
+    from .config import Settings
+
+    chosen = (Settings.load().sentence_vectors or SENTENCE_MODES[0]).lower()
+    if chosen not in SENTENCE_MODES:
+        raise UsageError(
+            f"unknown way to make sentence vectors {chosen!r}",
+            hint=f"{SENTENCE_VARIABLE} is one of {', '.join(SENTENCE_MODES)}",
         )
     return chosen
 
@@ -335,39 +441,43 @@ class OnnxEncoder:
     def encode_many(
         self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None
     ) -> np.ndarray:
-        """Many passages: batches of similar length, so little work goes into padding."""
-        vectors = np.zeros((len(texts), DIMENSION), dtype=np.float32)
-        # Lengths counted a slice at a time: the encodings of a whole corpus at once
-        # (every offset and token string) held hundreds of MB during a build.
-        lengths: list[int] = []
-        for offset in range(0, len(texts), LENGTH_SLICE):
-            part = list(texts[offset : offset + LENGTH_SLICE])
-            lengths.extend(len(e.ids) for e in self.tokenizer.encode_batch(part))
-        order = sorted(range(len(texts)), key=lengths.__getitem__)
-        for offset in range(0, len(order), batch_size):
-            rows = order[offset : offset + batch_size]
-            vectors[rows] = self.encode([texts[row] for row in rows])
-            if progress:
-                progress(min(offset + batch_size, len(texts)), len(texts))
-        return vectors
+        """Many texts: each tokenised once, a slice at a time, and run in batches of
+        similar length, so little work goes into padding."""
+        vectors, _ = self.batches.encode(texts, batch_size=batch_size, progress=progress)
+        return vectors.reshape(len(texts), DIMENSION)
+
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        sentence_spans: Sequence[Sequence[tuple[int, int]]],
+        batch_size: int = 32,
+        progress: Progress | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """A vector per text and one per sentence (character spans of each text),
+        the sentences' pooled from their text's token states: one model pass
+        (:mod:`assistant.passage_vectors`)."""
+        vectors, sentences = self.batches.encode(texts, sentence_spans, batch_size, progress)
+        return vectors.reshape(len(texts), DIMENSION), sentences
+
+    @property
+    def batches(self):
+        from .passage_vectors import PassageBatches
+
+        return PassageBatches(self.tokenizer, self.run)
+
+    def run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The model's token states for padded ``ids`` under ``mask``."""
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return self.session.run(None, feeds)[0]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        from .passage_vectors import mean_pooled, padded
+
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         encodings = self.tokenizer.encode_batch(list(texts))
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(texts), width), dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for row, encoding in enumerate(encodings):
-            ids[row, : len(encoding.ids)] = encoding.ids
-            mask[row, : len(encoding.ids)] = 1
-        hidden = self.session.run(
-            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        )[0]
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        ids, mask = padded([e.ids for e in encodings])
+        return mean_pooled(self.run(ids, mask), mask)
 
 
 def session_options(threads: int | None = None):
@@ -384,7 +494,12 @@ def session_options(threads: int | None = None):
     return options
 
 
-@lru_cache(maxsize=1)
-def shared_onnx_encoder() -> OnnxEncoder:
-    """One ONNX session per process, shared by queries and builds (it is thread-safe)."""
-    return OnnxEncoder()
+def shared_onnx_encoder(precision: str | None = None) -> OnnxEncoder:
+    """One ONNX session per precision and process, shared by queries and builds (it is
+    thread-safe); ``precision`` None: the configured one."""
+    return _onnx_encoder(model_precision(precision))
+
+
+@lru_cache(maxsize=len(PRECISIONS))
+def _onnx_encoder(precision: str) -> OnnxEncoder:
+    return OnnxEncoder(precision=precision)

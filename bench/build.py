@@ -1,5 +1,13 @@
 """Index build throughput against raw encoding, and the cost of an incremental update.
 
+Part 0 (``--versions``), issue 25: the same corpus built by commit 51d1b5d's code, by
+today's before issue 25's embedding work (commit 5d8e777), by this checkout (int8,
+sentences embedded on their own) and by this checkout with pooled sentence vectors
+(``ASSISTANT_SENTENCE_VECTORS=pooled``), and by txtai (hybrid, the same MiniLM folder,
+its own venv) with ``--with-txtai``: each a child process, model loaded first, then the
+build timed; passages/s, peak RSS, index size and the ratio to 51d1b5d.
+
+    .venv/bin/python bench/build.py --versions --scifact 1000   # or --articles 200
 Part 1, in one process: the passages a build of the 1,000-file corpus embeds are
 encoded by plain ``SentenceTransformer.encode`` (the floor), and the corpus is built
 with ``IndexWriter.build``; both with the model already loaded, alternating, medians.
@@ -12,15 +20,133 @@ Part 2, as a user runs it: ``assistant index build`` of the corpus against
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import median, table, time_child, write_json
-from corpus import write_corpus
+from _common import ROOT, median, table, time_child, write_json
+from corpus import SCIFACT, write_corpus
 
 ASSISTANT = [sys.executable, "-m", "assistant"]
+OLD_TREE = Path("/work/cache/old-51d1b5d")  # a checkout of commit 51d1b5d
+TODAY = "5d8e777"  # the commit before issue 25's embedding work
+TXTAI_VENV = ROOT / "bench" / "results" / "txtai-venv"
+
+
+def version_trees(folder: Path, old: Path) -> dict[str, tuple[Path, dict]]:
+    """Each version's package folder and the environment it builds under."""
+    today = folder / "today"
+    today.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", TODAY, "assistant"], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(today)], input=archive.stdout, check=True)
+    return {
+        "51d1b5d": (old, {}),
+        f"today ({TODAY})": (today, {}),
+        "new (default: fp32, sentences alone)": (ROOT, {}),
+        "new, int8": (ROOT, {"ASSISTANT_MODEL_PRECISION": "int8"}),
+        "new, pooled sentences": (ROOT, {"ASSISTANT_SENTENCE_VECTORS": "pooled"}),
+        "new, int8 + pooled sentences": (
+            ROOT,
+            {"ASSISTANT_MODEL_PRECISION": "int8", "ASSISTANT_SENTENCE_VECTORS": "pooled"},
+        ),
+    }
+
+
+def build_versions(folder: Path, corpus: Path, old: Path, txtai: bool) -> dict:
+    base = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("PYTHONPATH", "ASSISTANT_MODEL_PRECISION", "ASSISTANT_SENTENCE_VECTORS")
+    }
+    results = {}
+    for number, (name, (tree, extra)) in enumerate(version_trees(folder, old).items()):
+        worker = [sys.executable, str(ROOT / "bench" / "_build_worker.py")]
+        command = [*worker, str(tree), str(corpus), str(folder / f"index-{number}")]
+        done = subprocess.run(
+            command, capture_output=True, text=True, env={**base, **extra}, check=True
+        )
+        results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+        print(name, results[name], flush=True)
+    if txtai:
+        results["txtai (hybrid)"] = txtai_build(folder, corpus)
+    return results
+
+
+def txtai_build(folder: Path, corpus: Path) -> dict:
+    """txtai's hybrid index of the same documents (bench/_txtai_worker.py builds it)."""
+    from assistant import embeddings
+
+    python = TXTAI_VENV / "bin" / "python"
+    saved = folder / "txtai-index"
+    records = folder / "txtai-corpus.jsonl"
+    with corpus_records(corpus) as lines, records.open("w") as out:
+        for record in lines:
+            out.write(json.dumps(record) + "\n")
+    command = [str(python), str(ROOT / "bench" / "_txtai_worker.py")]
+    command += [str(embeddings.model_dir()), str(records), str(saved)]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    _, _status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    ready = json.loads(process.stdout.readline())
+    size = sum(path.stat().st_size for path in saved.rglob("*") if path.is_file())
+    return {
+        "seconds": ready["build_seconds"],
+        "wall_s": wall,
+        "passages": sum(1 for _ in records.open()),
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "index_mib": size / 2**20,
+    }
+
+
+class corpus_records:
+    """The corpus as BEIR records (``_id``, ``title``, ``text``): a JSONL file as it is,
+    a folder of articles one record a file (the first line its title)."""
+
+    def __init__(self, corpus: Path) -> None:
+        self.corpus = corpus
+
+    def __enter__(self):
+        if self.corpus.is_file():
+            return (json.loads(line) for line in self.corpus.open() if line.strip())
+        return (
+            {"_id": path.stem, "title": text.split("\n", 1)[0], "text": text.split("\n", 1)[1]}
+            for path in sorted(self.corpus.glob("*.txt"))
+            for text in [path.read_text()]
+        )
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def scifact_subset(folder: Path, documents: int) -> Path:
+    """The first ``documents`` SciFact abstracts (0: all), as a JSONL corpus."""
+    target = folder / "scifact.jsonl"
+    lines = [line for line in SCIFACT.read_text().splitlines() if line.strip()]
+    target.write_text("\n".join(lines[: documents or None]) + "\n")
+    return target
+
+
+def report_versions(results: dict, corpus: str) -> None:
+    old = results["51d1b5d"]
+    print(f"\nBuilds of {corpus}, one each, model loaded first:\n")
+    rows = []
+    for name, result in results.items():
+        rate = result["passages"] / result["seconds"]
+        ratio = rate / (old["passages"] / old["seconds"])
+        rows.append(
+            [name, result["seconds"], rate, result["peak_rss_mib"], result["index_mib"], ratio]
+        )
+    headers = ["build", "seconds", "passages/s", "peak RSS MiB", "index MiB", "x 51d1b5d"]
+    print(table(headers, rows))
 
 
 def throughput(folder: Path, corpus: Path, rounds: int) -> dict:
@@ -83,7 +209,25 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", choices=["throughput", "update"], help="run one part")
+    parser.add_argument("--versions", action="store_true", help="51d1b5d, today, new (only)")
+    parser.add_argument("--scifact", type=int, default=-1, help="with --versions: N abstracts")
+    parser.add_argument("--articles", type=int, default=0, help="with --versions: N articles")
+    parser.add_argument("--old", type=Path, default=OLD_TREE, help="51d1b5d's checkout")
+    parser.add_argument("--with-txtai", action="store_true", help="with --versions")
     args = parser.parse_args()
+    if args.versions:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            if args.scifact >= 0:
+                corpus, name = scifact_subset(folder, args.scifact), f"SciFact {args.scifact}"
+            else:
+                corpus, name = folder / "corpus", f"{args.articles} generated articles"
+                write_corpus(corpus, args.articles)
+            results = build_versions(folder, corpus, args.old, args.with_txtai)
+        report_versions(results, name)
+        data = {"corpus": name, "versions": results}
+        print(f"written: {write_json(f'build_versions_{name.split()[0].lower()}', data)}")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         corpus = folder / "corpus"

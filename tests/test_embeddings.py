@@ -31,16 +31,24 @@ def test_onnx_query_encoder_matches_sentence_transformers(seeds_index_dir):
 
 
 @pytest.mark.model
-def test_lengths_counted_in_slices_keep_each_text_its_vector(monkeypatch):
-    """A build's texts have their lengths counted a slice at a time (bounded memory);
-    sorted, batched and put back, every text still gets its own vector."""
-    import assistant.embeddings as embeddings
+def test_texts_go_in_slices_and_each_is_tokenised_once(monkeypatch):
+    """A build's texts are tokenised a slice at a time (bounded memory), once each,
+    sorted by length, batched and put back: every text still gets its own vector."""
+    from assistant import passage_vectors
 
     texts = [" ".join(["word"] * n) + f" number {n}" for n in (40, 3, 17, 1, 60, 8, 25)]
     encoder = OnnxEncoder()
-    whole = encoder.encode(texts[:1])
-    monkeypatch.setattr(embeddings, "LENGTH_SLICE", 3)
-    sliced = encoder.encode_many(texts, batch_size=2)
     single = np.concatenate([encoder.encode([text]) for text in texts])
+    seen: list[str] = []
+    real = encoder.tokenizer
+
+    class Counting:
+        def encode_batch(self, batch):
+            seen.extend(batch)
+            return real.encode_batch(batch)
+
+    monkeypatch.setattr(passage_vectors, "SLICE", 3)
+    monkeypatch.setattr(encoder, "tokenizer", Counting())
+    sliced = encoder.encode_many(texts, batch_size=2)
     assert (sliced * single).sum(axis=1).min() >= 0.9999
-    assert (sliced[:1] * whole).sum() >= 0.9999
+    assert sorted(seen) == sorted(texts)  # each text tokenised once

@@ -4,7 +4,7 @@ close to the fp32 vectors."""
 import numpy as np
 import pytest
 
-from assistant import embeddings
+from assistant import Index, IndexWriter, embeddings, verify_index
 from assistant.errors import IndexIncompatibleError, UsageError
 from assistant.indexing.plan import model_spec
 from assistant.ingest.chunks import split_document
@@ -12,6 +12,7 @@ from assistant.ingest.sources import find_source_files, load_documents
 from assistant.storage.layout import check_model
 
 from .conftest import SEEDS
+from .fakes import FakeEncoder
 
 
 def test_precision_comes_from_the_argument_then_the_environment(monkeypatch):
@@ -73,3 +74,62 @@ def test_int8_vectors_stay_close_to_fp32_on_the_seeds():
     assert cosine.mean() >= 0.985, float(cosine.mean())
     assert cosine.min() >= 0.97, float(cosine.min())
     assert cosine.max() < 0.99999  # the weights really are other ones
+
+
+# -- the precision an index records is the one it is queried and updated with -------------
+
+
+class PretendMiniLM(FakeEncoder):
+    """Fake vectors under the bundled model's name, dimension and fingerprint: an index
+    that claims to be the bundled model's at ``precision``, written in no time."""
+
+    def __init__(self, precision: str) -> None:
+        super().__init__(embeddings.MODEL_NAME, embeddings.DIMENSION)
+        self.fingerprint = embeddings.model_fingerprint(precision)
+
+
+def test_the_bundled_fingerprint_follows_the_index():
+    fp32, int8 = embeddings.model_fingerprint("fp32"), embeddings.model_fingerprint("int8")
+    assert embeddings.bundled_fingerprint(fp32) == fp32
+    assert embeddings.bundled_fingerprint(int8) == int8
+    assert embeddings.bundled_fingerprint("") == fp32  # written before fingerprints
+    configured = embeddings.model_fingerprint()
+    assert embeddings.bundled_fingerprint(None) == configured  # a build: the configured one
+    assert embeddings.bundled_fingerprint("other-weights-1234") == configured  # refused later
+
+
+@pytest.mark.parametrize("built, configured", [("fp32", "int8"), ("int8", "fp32")])
+def test_an_index_opens_updates_and_verifies_at_its_own_precision(
+    tmp_path, monkeypatch, built, configured
+):
+    target = tmp_path / "index"
+    IndexWriter(target, encoder=PretendMiniLM(built)).build([SEEDS])
+    recorded = Index.read_manifest(target).model_fingerprint
+    assert recorded == embeddings.model_fingerprint(built)
+    monkeypatch.setenv(embeddings.PRECISION_VARIABLE, configured)
+    with Index(target) as index:  # no encoder loaded to open it
+        encoder = index.retriever.encoder
+        assert (encoder.fingerprint, encoder.precision) == (recorded, built)
+    assert verify_index(target).ok
+    writer = IndexWriter(target)
+    assert writer._model_of(Index.read_manifest(target)).fingerprint == recorded
+    writer.update()  # nothing changed: nothing embedded, and no refusal
+    assert Index.read_manifest(target).model_fingerprint == recorded
+
+
+@pytest.mark.model
+def test_an_fp32_index_answers_and_grows_in_fp32_when_int8_is_chosen(tmp_path, monkeypatch):
+    monkeypatch.delenv(embeddings.PRECISION_VARIABLE, raising=False)
+    target = tmp_path / "old"
+    IndexWriter(target).build([SEEDS])  # fp32, as every index built so far
+    monkeypatch.setenv(embeddings.PRECISION_VARIABLE, "int8")
+    with Index(target) as index:
+        hits = index.search("the 132-km border", k=3)
+        assert hits and index.retriever.encoder.precision == "fp32"
+    added = tmp_path / "more.txt"
+    added.write_text("The harbour council met on Tuesday to approve the new plan.\n")
+    IndexWriter(target).add([added])  # embedded in fp32, like the rest
+    assert Index.read_manifest(target).model_fingerprint == embeddings.model_fingerprint("fp32")
+    fresh = tmp_path / "new"
+    IndexWriter(fresh).build([SEEDS])  # a new index: the chosen precision
+    assert Index.read_manifest(fresh).model_fingerprint == embeddings.model_fingerprint("int8")

@@ -50,9 +50,11 @@ class Write:
     encoder: embeddings.Encoder | None  # None: the bundled model, loaded when first needed
     progress: ProgressCallback | None = None
 
-    def encode(self, texts: list[str], progress) -> np.ndarray:
-        encoder = self.encoder or embeddings.default_encoder()
-        return embeddings.encode_many(encoder, texts, progress=progress)
+    def encode(self, texts: list[str], sentence_spans, progress):
+        """Passage vectors and, per passage, its sentences' (``embeddings.encode_passages``);
+        the bundled model at the precision the write records (``model``)."""
+        encoder = self.encoder or embeddings.bundled_encoder(self.model.fingerprint)
+        return embeddings.encode_passages(encoder, texts, sentence_spans, progress)
 
 
 def write_generation(
@@ -430,28 +432,32 @@ def embedding_text(title: str | None, passage_text: str) -> str:
 def embed(
     write: Write, passages: list[PendingPassage], documents: dict[str, SourceDocument]
 ) -> None:
-    """Passage vectors (title-prefixed) and sentence vectors, in one encoder pass."""
+    """Passage vectors (title-prefixed) and sentence vectors, in one encoder pass: the
+    bundled model pools each sentence's vector from its passage's token states."""
     texts: list[str] = []
+    spans: list[list[tuple[int, int]]] = []
     for passage in passages:
-        texts.append(embedding_text(documents[passage.doc_id].title, passage.chunk.text))
-        texts.extend(sentence_texts(passage.chunk))
+        text = embedding_text(documents[passage.doc_id].title, passage.chunk.text)
+        texts.append(text)
+        spans.append(sentence_spans(passage.chunk, len(text) - len(passage.chunk.text)))
 
     def embedding_progress(done: int, total: int) -> None:
         if write.progress:
-            # Counted in passages, as users count them: each passage's sentences are
-            # embedded with it (texts go by length, so this is the share done).
+            # Counted in passages, as users count them (texts go by length, so this is
+            # the share done).
             passages_done = len(passages) * done // total if total else len(passages)
             write.progress("embedding", passages_done, len(passages))
         layout.fault_point("embedding")
 
-    fresh = write.encode(texts, embedding_progress)
-    row = 0
-    for passage in passages:
-        count = len(passage.chunk.sentences)
-        passage.vector = fresh[row]
-        passage.sentence_vectors = fresh[row + 1 : row + 1 + count]
-        row += 1 + count
+    vectors, sentence_vectors = write.encode(texts, spans, embedding_progress)
+    for passage, vector, own in zip(passages, vectors, sentence_vectors, strict=True):
+        passage.vector = vector
+        passage.sentence_vectors = own
 
 
-def sentence_texts(chunk: chunking.Chunk) -> list[str]:
-    return [chunk.text[start - chunk.start : end - chunk.start] for start, end in chunk.sentences]
+def sentence_spans(chunk: chunking.Chunk, shift: int) -> list[tuple[int, int]]:
+    """Where the chunk's sentences are in its embedded text (the chunk's own text
+    starting at ``shift``, after the title)."""
+    return [
+        (start - chunk.start + shift, end - chunk.start + shift) for start, end in chunk.sentences
+    ]

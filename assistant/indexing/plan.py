@@ -153,13 +153,13 @@ class WriteOptions:
 # -- the model -----------------------------------------------------------------------------
 
 
-def model_spec(encoder: embeddings.Encoder | None) -> ModelSpec:
+def model_spec(encoder: embeddings.Encoder | None, recorded: str | None = None) -> ModelSpec:
     """What the manifest records of ``encoder`` (None: the bundled model, told without
-    loading it)."""
+    loading it, at the precision of an index whose manifest records the fingerprint
+    ``recorded``: see :func:`assistant.embeddings.bundled_fingerprint`)."""
     if encoder is None:
-        return ModelSpec(
-            embeddings.MODEL_NAME, embeddings.DIMENSION, embeddings.model_fingerprint()
-        )
+        fingerprint = embeddings.bundled_fingerprint(recorded)
+        return ModelSpec(embeddings.MODEL_NAME, embeddings.DIMENSION, fingerprint)
     return ModelSpec(encoder.name, int(encoder.dimension), encoder.fingerprint or "")
 
 

@@ -28,7 +28,7 @@ from ..ingest.limits import DEFAULT_FEED_LIMIT
 from ..ingest.sources import SkippedFile, files_under_roots, find_source_files
 from ..storage import layout
 from ..storage.backend import open_writer, recorded_store
-from ..storage.layout import Manifest, index_exists, read_manifest, write_lock
+from ..storage.layout import Manifest, ModelSpec, index_exists, read_manifest, write_lock
 from .pipeline import Write, write_generation
 from .plan import (
     BuildReport,
@@ -324,11 +324,22 @@ class IndexWriter:
             store = read_manifest(self.path).store
         return recorded_store(self.path, store)
 
-    def _store(self, where: Manifest | WriteOptions):
+    def _store(self, where: Manifest | WriteOptions, model: ModelSpec | None = None):
         """The store writer of the store ``where`` names (a manifest, or a write's
-        options, which say whether the store is replaced)."""
+        options, which say whether the store is replaced), for vectors of ``model``
+        (default: the manifest's precision of the bundled model, or this writer's)."""
         fresh = isinstance(where, WriteOptions) and where.fresh
-        return open_writer(self.path, where.store, where.store_index, self.model, fresh=fresh)
+        if model is None:
+            model = self._model_of(where) if isinstance(where, Manifest) else self.model
+        return open_writer(self.path, where.store, where.store_index, model, fresh=fresh)
+
+    def _model_of(self, manifest: Manifest) -> ModelSpec:
+        """The model a write that starts from ``manifest``'s index embeds with: the
+        bundled model keeps the precision the index was built with (an fp32 index
+        updates in fp32 whatever the default); an injected encoder is itself."""
+        if self.encoder is not None:
+            return self.model
+        return model_spec(None, manifest.model_fingerprint)
 
     def _write(self, roots, files, previous, progress, options: WriteOptions) -> BuildReport:
         write = Write(self.path, self._store(options), self.model, self.encoder, progress)
@@ -338,10 +349,11 @@ class IndexWriter:
         self, manifest: Manifest, roots, files, progress, options: WriteOptions
     ) -> BuildReport:
         """A write that starts from the index as it is (update, add, remove)."""
-        store = self._store(options)
+        model = self._model_of(manifest)
+        store = self._store(options, model)
         previous = store.open_current(manifest)
         try:
-            write = Write(self.path, store, self.model, self.encoder, progress)
+            write = Write(self.path, store, model, self.encoder, progress)
             return write_generation(write, roots, files, previous, options)
         finally:
             previous.close()
