@@ -10,12 +10,13 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
 from .. import embeddings
-from ..ingest import boilerplate, speakers
+from ..ingest import boilerplate, nlp, speakers
 from ..ingest import chunks as chunking
 from ..ingest.sources import SkippedFile, SourceFile
 from ..storage import layout
@@ -267,20 +268,31 @@ def statements_of(
 
     Sides of people are learnt from the whole corpus first, so a speaker introduced in
     one article ("Iranian Foreign Minister Hossein Amir-Abdollahian") is known in another.
+    Only the paragraphs that can hold a statement, or introduce the speaker of the
+    next, are parsed (:func:`assistant.ingest.nlp.to_parse`), all documents' in one
+    stream of batches.
     """
     by_document: dict[str, list[tuple[int, PendingPassage]]] = {}
     for passage_id, passage in enumerate(passages):
         if not passage.chunk.is_boilerplate:
             by_document.setdefault(passage.doc_id, []).append((passage_id, passage))
     book = speakers.SideBook()
-    texts = {document.doc_id: document.text for document in documents}
     for items in by_document.values():
         for _, passage in items:
             book.learn(passage.chunk.text)
+    texts = {document.doc_id: document.text for document in documents}
+    chosen = {}
+    for doc_id, items in by_document.items():
+        chunks = [passage.chunk for _, passage in items]
+        chosen[doc_id] = [chunks[i] for i in nlp.to_parse([c.text for c in chunks])]
+    parsed = nlp.parse_stream(chunk.text for chunks in chosen.values() for chunk in chunks)
     found = []
     for doc_id, items in by_document.items():
-        spans = [(p.chunk.start, p.chunk.end) for _, p in items]
-        for statement in speakers.extract(texts[doc_id], spans, book):
+        spans = [(chunk.start, chunk.end) for chunk in chosen[doc_id]]
+        docs = list(islice(parsed, len(spans)))
+        said = speakers.from_parse(texts[doc_id], spans, docs, book)
+        every = [(passage.chunk.start, passage.chunk.end) for _, passage in items]
+        for statement in speakers.with_pattern_quotations(said, texts[doc_id], every, book):
             for passage_id, passage in items:
                 if passage.chunk.start <= statement.start < passage.chunk.end:
                     found.append((passage_id, statement))
