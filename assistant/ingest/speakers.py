@@ -825,6 +825,11 @@ def from_parse(text: str, spans: list[tuple[int, int]], docs: Sequence, book: Si
     return statements(passages, book)
 
 
+# A quotation of fewer words is a term or a scare quote ('called the plan "reckless"'),
+# as the parse's attribution holds (nlp.MIN_CONTINUED_WORDS).
+MIN_QUOTED_WORDS = 3
+
+
 def with_pattern_quotations(
     parsed: list[Statement], text: str, spans: list[tuple[int, int]], book: SideBook
 ) -> list[Statement]:
@@ -832,13 +837,14 @@ def with_pattern_quotations(
     (:func:`extract`) attribute where the parse attributes nothing over them. Kept
     because it measures better: on bench/data/said-dev.jsonl the patterns' quotations
     add 18 gold quotes with the right speaker that the parse misses (all-quotation
-    paragraphs after an introduction, quotations whose verb the parser misreads), for
-    speaker recall 0.699 -> 0.712, precision 0.724 -> 0.718; their reported speech does not (it adds
-    narrative subjects: precision falls)."""
+    paragraphs after an introduction, quotations whose verb the parser misreads):
+    speaker recall 0.699 -> 0.712, precision 0.724 -> 0.718. Their reported speech
+    does not (it adds narrative subjects: precision falls)."""
     by_patterns = [
         found
         for found in extract(text, spans, book)
         if text[found.start - 1 : found.start] in _OPEN_QUOTE
+        and len(text[found.start : found.end].split()) >= MIN_QUOTED_WORDS
         and not any(p.start < found.end and found.start < p.end for p in parsed)
     ]
     return sorted([*parsed, *by_patterns], key=lambda found: (found.start, -found.end))
