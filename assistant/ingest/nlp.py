@@ -325,14 +325,31 @@ def _subject(verb: Token) -> Token | None:
         if child.dep_ in _SUBJECTS:
             return _author(child) or child
     head = verb.head
+    root = verb.sent.root
+    speaking_head = _is_main_verb(head) or head.lemma_.lower() in _rules()["speech_verbs"]
+    if _is_participle(verb) and not speaking_head and root.pos_ in ("VERB", "AUX"):
+        # A participle of speech says what the main clause's subject did, wherever
+        # the parser hangs it ('The ministry addressed the claim that Iran would not
+        # allow it, replying by ...': the ministry replied), when that subject can
+        # speak (a name, a pronoun, a person or a body; not 'Tensions rose, ...').
+        main = _subject(root)
+        return main if main is not None and _can_speak(main) else None
     if verb.dep_ in ("conj", "advcl", "xcomp") and head.pos_ in ("VERB", "AUX"):
         # 'X said and added', 'X commended the troops, claiming that ...'; not the
         # subject of a clause the parser hung it on ('... that Iran would not allow
         # changes, replying by ...': the reply is not Iran's).
-        if _is_main_verb(head) or head.lemma_.lower() in _rules()["speech_verbs"]:
-            return _subject(head)
-        return None
+        return _subject(head) if speaking_head else None
     return _inverted_subject(verb)
+
+
+def _can_speak(subject: Token) -> bool:
+    rules = _rules()
+    entity = _entity_of(subject)
+    if entity is not None:
+        return entity.label_ in ("PERSON", "ORG", "NORP", "GPE")
+    word = subject.lemma_.lower()
+    pronouns = rules["person_pronouns"] | rules["org_pronouns"]
+    return word in rules["org_nouns"] | rules["person_nouns"] or subject.lower_ in pronouns
 
 
 def _author(subject: Token) -> Token | None:
