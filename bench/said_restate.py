@@ -7,7 +7,8 @@ index (bench/said_run.py then scores the copy).
 Copies the index, reads its documents and passages from passages.sqlite, runs
 :func:`assistant.indexing.pipeline.statements_of` over them as a build would, replaces
 the statements table and records the new file size and hash in the manifest. Prints
-the statements count and the seconds ``statements_of`` took. ``--cache FILE`` keeps
+the statements count and the seconds ``statements_of`` took. ``--parse``: the
+statements of spaCy's parse (``statements_of(..., parse=True)``). ``--cache FILE`` keeps
 spaCy's parses between runs (the rules that read them may change; the parse does not).
 """
 
@@ -29,7 +30,7 @@ from assistant.indexing.pipeline import statements_of  # noqa: E402
 from assistant.storage import layout  # noqa: E402
 
 
-def restate(source: Path, target: Path) -> tuple[int, float]:
+def restate(source: Path, target: Path, parse: bool = False) -> tuple[int, float]:
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(source, target)
@@ -52,7 +53,7 @@ def restate(source: Path, target: Path) -> tuple[int, float]:
         for _, doc_id, start, end, text, flag in rows
     ]
     started = time.perf_counter()
-    found = statements_of(documents, passages)
+    found = statements_of(documents, passages, parse=parse)
     seconds = time.perf_counter() - started
     db.execute("DELETE FROM statements")
     db.executemany(
@@ -99,10 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("source", type=Path)
     parser.add_argument("target", type=Path)
     parser.add_argument("--cache", type=Path, help="keep spaCy's parses here between runs")
+    parser.add_argument("--parse", action="store_true", help="statements from the parse")
     args = parser.parse_args(argv)
     if args.cache:
         cache_parses(args.cache)
-    count, seconds = restate(args.source, args.target)
+    count, seconds = restate(args.source, args.target, args.parse)
     print(f"{count} statements, statements_of {seconds:.1f} s")
     return 0
 

@@ -261,16 +261,21 @@ def mark_site_boilerplate(
 
 
 def statements_of(
-    documents: list[SourceDocument], passages: list[PendingPassage]
+    documents: list[SourceDocument], passages: list[PendingPassage], *, parse: bool = False
 ) -> list[tuple[int, Statement]]:
     """Who says what in each citable passage (see :mod:`assistant.ingest.speakers`), as
     (passage id, statement); passage ids are positions in ``passages``.
 
     Sides of people are learnt from the whole corpus first, so a speaker introduced in
     one article ("Iranian Foreign Minister Hossein Amir-Abdollahian") is known in another.
-    Only the paragraphs that can hold a statement, or introduce the speaker of the
-    next, are parsed (:func:`assistant.ingest.nlp.to_parse`), all documents' in one
-    stream of batches.
+
+    ``parse``: statements from spaCy's parse (:func:`speakers.from_parse`), the patterns'
+    quotations only where it attributes nothing. Off by default: it finds more of
+    said-dev's speakers and quotes, but the answerer's weights were fitted on the
+    patterns' statements and its "said" questions lose with it (BENCHMARKS.md, "Who
+    said what"). Only the paragraphs that can hold a statement, or introduce the
+    speaker of the next, are parsed (:func:`assistant.ingest.nlp.to_parse`), all
+    documents' in one stream of batches.
     """
     by_document: dict[str, list[tuple[int, PendingPassage]]] = {}
     for passage_id, passage in enumerate(passages):
@@ -281,23 +286,39 @@ def statements_of(
         for _, passage in items:
             book.learn(passage.chunk.text)
     texts = {document.doc_id: document.text for document in documents}
-    chosen = {}
-    for doc_id, items in by_document.items():
-        chunks = [passage.chunk for _, passage in items]
-        chosen[doc_id] = [chunks[i] for i in nlp.to_parse([c.text for c in chunks])]
-    parsed = nlp.parse_stream(chunk.text for chunks in chosen.values() for chunk in chunks)
+    said = _parsed_statements(by_document, texts, book) if parse else None
     found = []
     for doc_id, items in by_document.items():
-        spans = [(chunk.start, chunk.end) for chunk in chosen[doc_id]]
-        docs = list(islice(parsed, len(spans)))
-        said = speakers.from_parse(texts[doc_id], spans, docs, book)
-        every = [(passage.chunk.start, passage.chunk.end) for _, passage in items]
-        for statement in speakers.with_pattern_quotations(said, texts[doc_id], every, book):
+        spans = [(p.chunk.start, p.chunk.end) for _, p in items]
+        if said is None:
+            statements = speakers.extract(texts[doc_id], spans, book)
+        else:
+            statements = speakers.with_pattern_quotations(said[doc_id], texts[doc_id], spans, book)
+        for statement in statements:
             for passage_id, passage in items:
                 if passage.chunk.start <= statement.start < passage.chunk.end:
                     found.append((passage_id, statement))
                     break
     return found
+
+
+def _parsed_statements(
+    by_document: dict[str, list[tuple[int, PendingPassage]]],
+    texts: dict[str, str],
+    book: speakers.SideBook,
+) -> dict[str, list[Statement]]:
+    """Each document's statements from the parse of the paragraphs worth parsing."""
+    chosen = {}
+    for doc_id, items in by_document.items():
+        chunks = [passage.chunk for _, passage in items]
+        chosen[doc_id] = [chunks[i] for i in nlp.to_parse([c.text for c in chunks])]
+    parsed = nlp.parse_stream(chunk.text for chunks in chosen.values() for chunk in chunks)
+    said = {}
+    for doc_id, chunks in chosen.items():
+        spans = [(chunk.start, chunk.end) for chunk in chunks]
+        docs = list(islice(parsed, len(spans)))
+        said[doc_id] = speakers.from_parse(texts[doc_id], spans, docs, book)
+    return said
 
 
 # -- embedding -----------------------------------------------------------------------------

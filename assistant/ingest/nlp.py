@@ -1,8 +1,8 @@
 """Index-time analysis of a document's paragraphs with spaCy's small English pipeline:
 typed spans (the project's answer types), sentence boundaries, and who said what.
 
-The index build uses the attributions (``indexing/pipeline.py`` ``statements_of``,
-through :func:`attributions_of` and ``speakers.statements``), parsing only the
+The index build can store the attributions' statements (``indexing/pipeline.py``
+``statements_of(..., parse=True)``; off by default, see BENCHMARKS.md), parsing only the
 paragraphs :func:`to_parse` picks by a cheap pre-check (a quotation mark or a form of a
 speech verb, or the paragraph before one that opens with a quotation): on news-dev
 that parse gives the same said-dev figures as parsing every paragraph. Typed spans

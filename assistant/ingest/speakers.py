@@ -1,14 +1,16 @@
 """Who says what: quotations and reported statements, their speakers, and whom the
 speakers speak for.
 
-The index stores the statements of spaCy's parse (:mod:`assistant.ingest.nlp`: the
+With ``statements_of(..., parse=True)`` the index stores the statements of spaCy's
+parse (:mod:`assistant.ingest.nlp`: the
 speech verb, its subject, the quotation or the clause of reported speech, pronouns and
 descriptions resolved to the nearest compatible name), turned into speakers here
-(:func:`statements`: the fullest phrase that introduced a name, its side). The
-hand-written patterns below (:func:`extract`) are kept for one thing they measure
-better at: quotations the parse attributes nothing over
+(:func:`statements`: the fullest phrase that introduced a name, its side), and the
+hand-written patterns below (:func:`extract`) only for quotations the parse attributes
+nothing over
 (:func:`with_pattern_quotations`; bench/data/said-dev.jsonl, figures in BENCHMARKS.md).
-What the patterns do:
+By default the index still stores the patterns' statements: the answerer's weights
+were fitted on them. What the patterns do:
 
 * a quotation with its attribution on either side — ``“…,” said Abdullyeva``,
   ``“…,” he said``, ``Heydari told ParsToday that “…”``, ``the Ministry stated “…”``;
