@@ -303,6 +303,26 @@ def test_seeds_132_km_border_holds_the_defence_ministry_from_both_reports(cli, s
         assert nobody.abstained and nobody.reason
 
 
+@pytest.mark.model
+def test_questions_and_who_said_what_load_no_parser(seeds_index_dir):
+    """The statements come from spaCy's parse at index time; the query path reads them
+    from the index and never imports spaCy (nor torch)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from assistant import Index;"
+        f"index = Index({str(seeds_index_dir)!r});"
+        "index.ask('What did Azerbaijan say about the 132-km border?');"
+        "index.statements('132-km border');"
+        "print(sorted(m for m in ('spacy', 'thinc', 'torch') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
 # -- HTTP and MCP ----------------------------------------------------------------------
 
 

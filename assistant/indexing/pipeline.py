@@ -13,12 +13,13 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
 from .. import embeddings
-from ..ingest import boilerplate, speakers
+from ..ingest import boilerplate, nlp, speakers
 from ..ingest import chunks as chunking
 from ..storage import layout
 from ..storage.batch import StoreWriter, WriteBatch, Written
@@ -391,6 +392,8 @@ def statements_of(
     passages: list[PendingPassage],
     book: speakers.SideBook,
     first: int = 0,
+    *,
+    parse: bool = False,
 ) -> list[tuple[int, Statement]]:
     """Who says what in each citable passage (see :mod:`assistant.ingest.speakers`), as
     (passage id, statement); passage ids are ``first`` plus positions in ``passages``.
@@ -398,21 +401,53 @@ def statements_of(
     ``book`` holds the sides of people learnt from the whole corpus first, so a speaker
     introduced in one article ("Iranian Foreign Minister Hossein Amir-Abdollahian") is
     known in another.
+
+    ``parse``: statements from spaCy's parse (:func:`speakers.from_parse`), the patterns'
+    quotations only where it attributes nothing. Off by default: it finds more of
+    said-dev's speakers and quotes, but the answerer's weights were fitted on the
+    patterns' statements and its "said" questions lose with it (BENCHMARKS.md, "Who
+    said what"). Only the paragraphs that can hold a statement, or introduce the
+    speaker of the next, are parsed (:func:`assistant.ingest.nlp.to_parse`), all
+    documents' in one stream of batches.
     """
     by_document: dict[str, list[tuple[int, PendingPassage]]] = {}
     for passage_id, passage in enumerate(passages, first):
         if not passage.chunk.is_boilerplate:
             by_document.setdefault(passage.doc_id, []).append((passage_id, passage))
     texts = {document.doc_id: document.text for document in documents}
+    said = _parsed_statements(by_document, texts, book) if parse else None
     found = []
     for doc_id, items in by_document.items():
         spans = [(p.chunk.start, p.chunk.end) for _, p in items]
-        for statement in speakers.extract(texts[doc_id], spans, book):
+        if said is None:
+            statements = speakers.extract(texts[doc_id], spans, book)
+        else:
+            statements = speakers.with_pattern_quotations(said[doc_id], texts[doc_id], spans, book)
+        for statement in statements:
             for passage_id, passage in items:
                 if passage.chunk.start <= statement.start < passage.chunk.end:
                     found.append((passage_id, statement))
                     break
     return found
+
+
+def _parsed_statements(
+    by_document: dict[str, list[tuple[int, PendingPassage]]],
+    texts: dict[str, str],
+    book: speakers.SideBook,
+) -> dict[str, list[Statement]]:
+    """Each document's statements from the parse of the paragraphs worth parsing."""
+    chosen = {}
+    for doc_id, items in by_document.items():
+        chunks = [passage.chunk for _, passage in items]
+        chosen[doc_id] = [chunks[i] for i in nlp.to_parse([c.text for c in chunks])]
+    parsed = nlp.parse_stream(chunk.text for chunks in chosen.values() for chunk in chunks)
+    said = {}
+    for doc_id, chunks in chosen.items():
+        spans = [(chunk.start, chunk.end) for chunk in chunks]
+        docs = list(islice(parsed, len(spans)))
+        said[doc_id] = speakers.from_parse(texts[doc_id], spans, docs, book)
+    return said
 
 
 # -- embedding -----------------------------------------------------------------------------

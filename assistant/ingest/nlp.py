@@ -1,6 +1,13 @@
 """Index-time analysis of a document's paragraphs with spaCy's small English pipeline:
 typed spans (the project's answer types), sentence boundaries, and who said what.
 
+The index build can store the attributions' statements (``indexing/pipeline.py``
+``statements_of(..., parse=True)``; off by default, see BENCHMARKS.md), parsing only the
+paragraphs :func:`to_parse` picks by a cheap pre-check (a quotation mark or a form of a
+speech verb, or the paragraph before one that opens with a quotation): on news-dev
+that parse gives the same said-dev figures as parsing every paragraph. Typed spans
+are not stored yet.
+
 The output is plain frozen values with character offsets into each paragraph's text, so
 the index can store them and the query path can use them without importing spaCy. The
 pipeline loads once per process, on first use. The rules (label mapping, duration test,
@@ -19,7 +26,8 @@ without); the index build has torch loaded already for its encoder.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -42,6 +50,7 @@ _OPENING = "“«"
 _CLOSING = "”»"
 # A straight mark opens a quotation after these (or at the start), else it closes one.
 _BEFORE_OPENING = " \t\n([{—–-/:"
+_QUOTATION_MARKS = _OPENING + _CLOSING + '"'
 
 # The active subject only: the passive one ("the plan was described as ...") is what
 # was spoken of, not who spoke.
@@ -49,6 +58,8 @@ _SUBJECTS = ("nsubj",)
 # A quotation shorter than this (in words) does not continue the last speaker's words.
 MIN_CONTINUED_WORDS = 3
 _MODIFIER_DEPS = ("amod", "compound", "nmod", "poss")
+# Prepositions that say whose a described speaker is ('a spokeswoman for X').
+_OWNING = ("for", "of", "at", "with")
 
 
 @dataclass(frozen=True)
@@ -138,7 +149,63 @@ def _rules() -> dict:
         ),
         "person_nouns": frozenset(roles["office_holders"] + roles["people"]),
         "determiners": frozenset(rules["resolution"]["determiners"]),
+        "continuing_nouns": frozenset(rules["resolution"]["continuing_nouns"]),
+        "documents": frozenset(speakers["documents"]["words"]) | {"statement"},
     }
+
+
+# -- which paragraphs to parse -----------------------------------------------------------
+
+
+def _forms(lemma: str) -> set[str]:
+    """The regular inflections of a verb, over-generated on purpose (a form that is no
+    English word costs nothing): say -> says, sayed, saying; deny -> denies, denied;
+    admit -> admitted; argue -> argued, arguing."""
+    stems = {lemma, lemma + lemma[-1]}
+    if lemma.endswith("e"):
+        stems.add(lemma[:-1])
+    forms = {lemma, lemma + "s", lemma + "es", lemma + "d"}
+    forms |= {stem + ending for stem in stems for ending in ("ed", "ing")}
+    if lemma.endswith("y"):
+        forms |= {lemma[:-1] + "ies", lemma[:-1] + "ied"}
+    return forms
+
+
+@cache
+def _cue_forms() -> frozenset[str]:
+    verbs = load_rules("answer_types.json")["speech_verbs"]
+    irregular = verbs["irregular_forms"]
+    forms = {"according"}
+    for lemma in verbs["verbs"]:
+        forms |= _forms(lemma) | set(irregular.get(lemma, ()))
+    return frozenset(forms)
+
+
+_WORD = re.compile(r"[a-z]+")
+
+
+def may_hold_statement(text: str) -> bool:
+    """Whether a paragraph can hold a statement, before any parse: it has a quotation
+    mark or a form of a speech verb (or 'according'). A paragraph that fails this has
+    no attribution the parse could find (a cue verb or a quotation is where every
+    attribution starts), so it need not be parsed."""
+    if any(mark in text for mark in _QUOTATION_MARKS):
+        return True
+    forms = _cue_forms()
+    return any(word in forms for word in _WORD.findall(text.lower()))
+
+
+def to_parse(paragraphs: Sequence[str]) -> list[int]:
+    """The indexes of one document's paragraphs worth parsing for statements: those
+    that may hold one, and the paragraph before one that opens with a quotation (it
+    may introduce the speaker: 'Transnet pipelines executive Russell Bradbrooke has
+    reservations about the project.')."""
+    chosen = []
+    for index, text in enumerate(paragraphs):
+        following = paragraphs[index + 1].lstrip() if index + 1 < len(paragraphs) else ""
+        if may_hold_statement(text) or following[:1] in _QUOTATION_MARKS:
+            chosen.append(index)
+    return chosen
 
 
 # -- typed spans ----------------------------------------------------------------------
@@ -252,13 +319,67 @@ def _inside(position: int, spans: Iterable[tuple[int, int]]) -> bool:
 
 def _subject(verb: Token) -> Token | None:
     """The verb's subject; a conjoined verb or a participle clause without one shares
-    its head's."""
+    its head's. A document issued by someone speaks for its author ('a statement issued
+    by the ministry rejected ...')."""
     for child in verb.children:
         if child.dep_ in _SUBJECTS:
-            return child
-    if verb.dep_ in ("conj", "advcl", "xcomp") and verb.head.pos_ in ("VERB", "AUX"):
-        # 'X said and added', 'X commended the troops, claiming that ...'
-        return _subject(verb.head)
+            return _author(child) or child
+    head = verb.head
+    root = verb.sent.root
+    speaking_head = _is_main_verb(head) or head.lemma_.lower() in _rules()["speech_verbs"]
+    if _is_participle(verb) and not speaking_head and root.pos_ in ("VERB", "AUX"):
+        # A participle of speech says what the main clause's subject did, wherever
+        # the parser hangs it ('The ministry addressed the claim that Iran would not
+        # allow it, replying by ...': the ministry replied), when that subject can
+        # speak (a name, a pronoun, a person or a body; not 'Tensions rose, ...').
+        main = _subject(root)
+        return main if main is not None and _can_speak(main) else None
+    if verb.dep_ in ("conj", "advcl", "xcomp") and head.pos_ in ("VERB", "AUX"):
+        # 'X said and added', 'X commended the troops, claiming that ...'; not the
+        # subject of a clause the parser hung it on ('... that Iran would not allow
+        # changes, replying by ...': the reply is not Iran's).
+        return _subject(head) if speaking_head else None
+    return _inverted_subject(verb)
+
+
+def _can_speak(subject: Token) -> bool:
+    rules = _rules()
+    entity = _entity_of(subject)
+    if entity is not None:
+        return entity.label_ in ("PERSON", "ORG", "NORP", "GPE")
+    word = subject.lemma_.lower()
+    pronouns = rules["person_pronouns"] | rules["org_pronouns"]
+    return word in rules["org_nouns"] | rules["person_nouns"] or subject.lower_ in pronouns
+
+
+def _author(subject: Token) -> Token | None:
+    """The 'by' object of a document subject ('a statement issued on Thursday by X')."""
+    if subject.lemma_.lower() not in _rules()["documents"]:
+        return None
+    for participle in (c for c in subject.children if c.dep_ == "acl"):
+        for agent in (c for c in participle.children if c.dep_ == "agent"):
+            objects = [c for c in agent.children if c.dep_ == "pobj"]
+            if objects:
+                return objects[0]
+    return None
+
+
+def _inverted_subject(verb: Token) -> Token | None:
+    """The speaker after the verb in news inversion ('"...," warned Azerbaijan.'): a
+    name right after a sentence-final speech verb that follows a closing quotation
+    mark, which the parser may hang on the verb as an object or modifier."""
+    doc = verb.doc
+    if verb.i == 0 or verb.i + 1 >= len(doc):
+        return None
+    before, after = doc[verb.i - 1], doc[verb.i + 1]
+    if before.text not in _CLOSING + '"' and not (
+        before.text == "," and verb.i > 1 and doc[verb.i - 2].text in _CLOSING + '"'
+    ):
+        return None
+    # 'said Foreign Minister Jane Doe': the name's head may hang under the verb.
+    following = after if after.head.i == verb.i else after.head
+    if following.head.i == verb.i and following.i > verb.i and following.pos_ == "PROPN":
+        return following
     return None
 
 
@@ -278,11 +399,36 @@ def _speaker_phrase(subject: Token) -> tuple[int, int, Span | None]:
             return entity.start_char, entity.end_char, entity
     entity = _entity_of(subject)
     if entity is not None:
-        return entity.start_char, entity.end_char, entity
+        return _owned(entity)[0], entity.end_char, entity
     left = subject.left_edge
     # The noun phrase up to its head: determiners, modifiers, compounds ('the foreign
-    # ministry'); relative clauses and appositions after the head are left out.
-    return left.idx, subject.idx + len(subject.text), None
+    # ministry'); relative clauses and appositions after the head are left out, but a
+    # name it belongs to is kept ('a spokeswoman for the Service Employees Union').
+    end = subject.idx + len(subject.text)
+    for prep in subject.children:
+        if prep.dep_ == "prep" and prep.i > subject.i and prep.lower_ in _OWNING:
+            last = prep.right_edge
+            if any(_entity_of(token) is not None for token in prep.subtree):
+                end = last.idx + len(last.text)
+            break
+    return left.idx, end, None
+
+
+def _owned(entity: Span) -> tuple[int, str]:
+    """(start, text) of a name with the possessor the NER left out of it: "Russia's"
+    in "Russia's Defense Ministry" says whose ministry it is."""
+    for child in entity.root.children:
+        if child.dep_ == "poss" and child.i < entity.start:
+            owner = _entity_of(child)
+            start = owner.start_char if owner is not None else child.left_edge.idx
+            return start, entity.doc.text[start : entity.end_char]
+    return entity.start_char, entity.text
+
+
+def _generic(entity: Span) -> bool:
+    """A name that is one organisation noun ('the Ministry said'): a description the NER
+    took for a name, resolved like one."""
+    return len(entity) == 1 and entity[0].lower_ in _rules()["org_nouns"]
 
 
 def _reported_clause(verb: Token, quotes: list[tuple[int, int]]) -> tuple[int, int] | None:
@@ -298,7 +444,29 @@ def _reported_clause(verb: Token, quotes: list[tuple[int, int]]) -> tuple[int, i
         start, end = _trimmed(verb, first, last, quotes)
         if end - start >= 8 and not _cuts_a_quotation(doc.text, start, end, quotes):
             return start, end
-    return None
+    return _around_aside(verb, quotes)
+
+
+def _around_aside(verb: Token, quotes: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """The sentence around a speech verb set in it as an aside ('At her age, she said,
+    the shortages are unbearable'; '..., he says, we're back to baseline'), without the
+    aside."""
+    if verb.dep_ != "parataxis":
+        return None
+    aside = (min(t.idx for t in verb.subtree), max(t.idx + len(t.text) for t in verb.subtree))
+    start, end = verb.sent.start_char, verb.sent.end_char
+    if aside[0] - start > end - aside[1]:
+        end = aside[0]  # the words before the aside were said
+    else:
+        start = aside[1]
+    text = verb.doc.text
+    while start < end and not (text[start].isalnum() or text[start] in '"“'):
+        start += 1
+    while end > start and not (text[end - 1].isalnum() or text[end - 1] in '"”%'):
+        end -= 1
+    if end - start < 8 or _cuts_a_quotation(text, start, end, quotes):
+        return None
+    return start, end
 
 
 def _clauses_of(verb: Token) -> list[Token]:
@@ -470,8 +638,8 @@ def _named(
     if entity is not None and entity.label_ == "PERSON":
         full = _full_name(entity.text, mentions) if len(entity) == 1 else None
         return _resolved(full, "person") if full else (entity.text, "person", None)
-    if entity is not None and entity.label_ in ("ORG", "NORP", "GPE"):
-        return entity.text, "organisation", None
+    if entity is not None and entity.label_ in ("ORG", "NORP", "GPE") and not _generic(entity):
+        return _owned(entity)[1], "organisation", None
     if entity is not None:
         return None
     # A name the NER missed (the tagger may even call a sentence's first word a noun):
@@ -479,7 +647,9 @@ def _named(
     full = _full_name(subject.text, mentions) if subject.text.istitle() else None
     if full is not None:
         return _resolved(full, "person")
-    if subject.pos_ == "PROPN":
+    rules = _rules()
+    if subject.pos_ == "PROPN" and subject.lower_ not in rules["org_nouns"] | rules["person_nouns"]:
+        # A capitalised role or body ('the US President', 'the Ministry') is a description.
         return subject.doc.text[subject.left_edge.idx : subject.idx + len(subject.text)], None, None
     return None
 
@@ -495,6 +665,9 @@ def _described(
     determiners = [c.lower_ for c in subject.children if c.dep_ == "det"]
     definite = bool(determiners) and determiners[0] in rules["determiners"]
     lemma = subject.lemma_.lower()
+    if lemma in rules["continuing_nouns"] and definite:
+        # 'The statement lamented that ...': the statement of the last speaker.
+        return _resolved(_last_subject(mentions), "organisation")
     bodies = [c.lemma_.lower() for c in subject.children if c.dep_ in ("compound", "amod")]
     body = next((word for word in bodies if word in rules["org_nouns"]), None)
     if lemma in rules["person_nouns"] and body is not None:
@@ -514,14 +687,24 @@ def _described(
     return None, None, None
 
 
+def _last_subject(mentions: Sequence[_Mention]) -> _Mention | None:
+    for mention in reversed(mentions):
+        if mention.subject:
+            return mention
+    return None
+
+
 def _mentions(doc: Doc, paragraph: int, quotes: list[tuple[int, int]]) -> list[_Mention]:
     """The paragraph's names outside quotation marks, in reading order."""
     kinds = {"PERSON": "person", "ORG": "organisation"}
-    return [
-        _Mention(paragraph, e.start_char, e.end_char, e.text, kinds[e.label_], _is_subject(e))
-        for e in doc.ents
-        if e.label_ in kinds and not _inside(e.start_char, quotes)
-    ]
+    found = []
+    for entity in doc.ents:
+        if entity.label_ not in kinds or _inside(entity.start_char, quotes) or _generic(entity):
+            continue
+        start, text = _owned(entity)
+        kind = kinds[entity.label_]
+        found.append(_Mention(paragraph, start, entity.end_char, text, kind, _is_subject(entity)))
+    return found
 
 
 def _is_subject(entity: Span) -> bool:
@@ -541,7 +724,11 @@ class _State:
     """What the analysis of one document carries from paragraph to paragraph."""
 
     mentions: list[_Mention]
-    last: Attribution | None = None  # the previous paragraph's last attribution
+    # The previous paragraph's last speaker (an attribution, or a speech verb's subject
+    # or a person introduced when it quoted nobody; offsets are into that paragraph),
+    # and that paragraph's index.
+    last: Attribution | None = None
+    last_paragraph: int = -1
 
 
 def _attribute(cue: Token, subject: Token, mentions: list[_Mention], paragraph: int) -> dict:
@@ -596,14 +783,14 @@ def attributions(doc: Doc, paragraph: int, state: _State) -> tuple[Attribution, 
     found: list[Attribution] = []
     for quote in quotes:
         index = _nearest_cue(quote, cues)
-        if index is not None:
+        if index is not None and _words_in(doc.text, quote) >= MIN_CONTINUED_WORDS:
             found.append(
                 Attribution(**heads[index], quote_start=quote[0], quote_end=quote[1], kind="quote")
             )
             continue
-        previous = _speaker_going_on(doc.text, quote, found, state.last)
+        previous = _speaker_going_on(doc.text, quote, found, state)
         if previous is not None:
-            found.append(_continued(previous, quote))
+            found.append(_continued(*previous, quote))
     for index, (verb, _subject) in enumerate(cues):
         # Reported speech may hold a quoted phrase ('said the plan was "reckless"'):
         # the clause is attributed too. A clause that starts inside quotation marks is
@@ -623,31 +810,61 @@ def attributions(doc: Doc, paragraph: int, state: _State) -> tuple[Attribution, 
             found.append(Attribution(**head, quote_start=start, quote_end=end, kind="reported"))
     found.sort(key=lambda a: (a.quote_start, a.quote_end))
     state.mentions[:] = [*known]
-    state.last = found[-1] if found else None
+    last = found[-1] if found else _speaker_only(heads, cues, here)
+    if last is not None:  # else the speaker before goes on ('..., he interrupts me.')
+        state.last, state.last_paragraph = last, paragraph
     return tuple(found)
 
 
-def _speaker_going_on(
-    text: str, quote: tuple[int, int], found: list[Attribution], last: Attribution | None
+def _speaker_only(
+    heads: list[dict], cues: list[tuple[Token, Token]], here: list[_Mention]
 ) -> Attribution | None:
+    """Who a paragraph that quotes nobody hands the next paragraph's opening quotation
+    to: the named subject of its last main speech verb ('X responded in a statement on
+    Tuesday.'), else the last person it names as a main subject ('Transnet pipelines
+    executive Russell Bradbrooke has reservations about the project.')."""
+    for head, _cue in zip(reversed(heads), reversed(cues), strict=True):
+        if head["speaker"]:
+            return Attribution(**head, quote_start=0, quote_end=0, kind="speaker")
+    people = [m for m in here if m.type == "person" and m.subject]
+    if not people:
+        return None
+    person = people[-1]
+    return Attribution(person.start, person.end, person.text, "person", 0, 0, "", 0, 0, "speaker")
+
+
+def _words_in(text: str, span: tuple[int, int]) -> int:
+    return len(text[span[0] : span[1]].split())
+
+
+def _speaker_going_on(
+    text: str, quote: tuple[int, int], found: list[Attribution], state: _State
+) -> tuple[Attribution, int | None] | None:
     """Whose words a quotation without a speech verb continues: the last speaker
     before it in the paragraph, or the previous paragraph's when this paragraph opens
     with the quotation (news style for a long quote). A quotation of one or two words
-    is a scare quote or a term ('described it as "unprecedented"'), nobody's speech."""
+    is a scare quote or a term ('described it as "unprecedented"'), nobody's speech.
+    Returns the attribution and, for the previous paragraph's, that paragraph's index."""
     if len(text[quote[0] : quote[1]].split()) < MIN_CONTINUED_WORDS:
         return None
     earlier = [a for a in found if a.quote_end <= quote[0]]
     if earlier:
-        return earlier[-1]
+        return earlier[-1], None
     opens_paragraph = not text[: quote[0]].strip(" \"“«'‘")
-    return last if opens_paragraph else None
+    if opens_paragraph and state.last is not None:
+        return state.last, state.last_paragraph
+    return None
 
 
-def _continued(previous: Attribution, quote: tuple[int, int]) -> Attribution:
+def _continued(previous: Attribution, paragraph: int | None, quote: tuple[int, int]) -> Attribution:
     """A quotation with no speech verb of its own carries on the last speaker's
     words ('"We will win," she said. "Nobody doubts it."'). A speaker from the
-    previous paragraph has no offsets here: its phrase offsets are then (0, 0)."""
-    same_paragraph = previous.quote_end <= quote[0] and previous.cue_end <= quote[0]
+    previous paragraph (``paragraph``) has no offsets here: its phrase offsets are then
+    (0, 0), and it is found through its antecedent, there."""
+    same_paragraph = paragraph is None
+    antecedent = previous.antecedent
+    if antecedent is None and not same_paragraph and previous.speaker_start < previous.speaker_end:
+        antecedent = (paragraph, previous.speaker_start, previous.speaker_end)
     return Attribution(
         speaker_start=previous.speaker_start if same_paragraph else 0,
         speaker_end=previous.speaker_end if same_paragraph else 0,
@@ -659,7 +876,7 @@ def _continued(previous: Attribution, quote: tuple[int, int]) -> Attribution:
         quote_start=quote[0],
         quote_end=quote[1],
         kind="continued",
-        antecedent=previous.antecedent,
+        antecedent=antecedent,
     )
 
 
@@ -669,8 +886,21 @@ def _continued(previous: Attribution, quote: tuple[int, int]) -> Attribution:
 def parse(paragraphs: Sequence[str], batch_size: int = 64) -> list[Doc]:
     """spaCy's parse of each paragraph (the costly part); one process, batched. A
     paragraph over MAX_PARAGRAPH_CHARS is parsed up to that length."""
-    texts = [text[:MAX_PARAGRAPH_CHARS] for text in paragraphs]
-    return list(pipeline().pipe(texts, batch_size=batch_size, n_process=1))
+    return list(parse_stream(paragraphs, batch_size))
+
+
+def parse_stream(paragraphs: Iterable[str], batch_size: int = 64) -> Iterator[Doc]:
+    """:func:`parse`, one parsed paragraph at a time in the given order, so a caller
+    that works document by document holds one batch of parses, not all of them."""
+    texts = (text[:MAX_PARAGRAPH_CHARS] for text in paragraphs)
+    return pipeline().pipe(texts, batch_size=batch_size, n_process=1)
+
+
+def attributions_of(docs: Iterable[Doc]) -> list[tuple[Attribution, ...]]:
+    """The attributions alone of one document's parsed paragraphs, in reading order
+    (an antecedent's paragraph index counts in ``docs``)."""
+    state = _State(mentions=[])
+    return [attributions(doc, index, state) for index, doc in enumerate(docs)]
 
 
 def analyse_paragraphs(paragraphs: Sequence[str], batch_size: int = 64) -> list[ParagraphAnalysis]:
