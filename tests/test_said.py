@@ -305,8 +305,8 @@ def test_seeds_132_km_border_holds_the_defence_ministry_from_both_reports(cli, s
 
 @pytest.mark.model
 def test_questions_and_who_said_what_load_no_parser(seeds_index_dir):
-    """The statements come from spaCy's parse at index time; the query path reads them
-    from the index and never imports spaCy (nor torch)."""
+    """Statements are found at index time (by patterns, or by spaCy's parse when asked);
+    the query path reads them from the index and never imports spaCy (nor torch)."""
     import subprocess
     import sys
 
